@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { ConfigError } from './config/errors.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { hashPassword } from './crypto/password-hash.js';
+import { createLogger } from './log.js';
+import { PolicyEngine } from './policy/engine.js';
+import { startService } from './service.js';
+
+const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h
+
+/** One clear line on stderr, never a stack trace. */
+function die(message: string, code = 1): never {
+  process.stderr.write(`outguard: ${message}\n`);
+  process.exit(code);
+}
+
+function load(configFile: string | undefined): Config {
+  try {
+    return loadConfig({ file: configFile });
+  } catch (err) {
+    if (err instanceof ConfigError) die(`config error: ${err.message}`, EXIT_CONFIG);
+    throw err;
+  }
+}
+
+const program = new Command()
+  .name('outguard')
+  .description('Outbound e-mail gateway for the Japanese public-sector security clauses (遵守事項 第6・第7)')
+  .showHelpAfterError();
+
+const configOption = ['-c, --config <file>', 'YAML config file (default: $OUTGUARD_CONFIG, else built-in defaults)'] as const;
+
+program
+  .command('start')
+  .description('run the gateway: SMTP listener, policy, next hop and web server')
+  .option(...configOption)
+  .action(async (opts: { config?: string }) => {
+    const config = load(opts.config);
+    const logger = createLogger(config.log.level);
+    let service;
+    try {
+      service = await startService(config, logger);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      logger.flush();
+      die(e.code === 'EADDRINUSE' ? `cannot listen on ${e.address}:${e.port}: address already in use` : `cannot start: ${e.message}`);
+    }
+    logger.info(
+      {
+        smtp: `${service.smtp.address}:${service.smtp.port}`,
+        web: `${service.web.address}:${service.web.port}`,
+        nextHop: config.nextHop.kind === 'file' ? `file:${config.nextHop.dir}` : config.nextHop.url,
+        config: config.source,
+      },
+      'outguard started',
+    );
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return die(`${signal} again: exiting without waiting`, 1);
+      stopping = true;
+      logger.info({ signal }, 'stopping: no new connections, finishing messages in flight');
+      service.stop().then(
+        () => {
+          logger.info('stopped');
+          logger.flush();
+          process.exit(0);
+        },
+        (err: Error) => die(`error while stopping: ${err.message}`),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('check-config')
+  .description('validate the config file and print the effective settings')
+  .option(...configOption)
+  .action((opts: { config?: string }) => {
+    const config = load(opts.config);
+    const shown = {
+      ...config,
+      smtp: { ...config.smtp, users: config.smtp.users.map((u) => u.username) },
+      delivery: { ...config.delivery, auth: config.delivery.auth ? { user: config.delivery.auth.user, pass: '********' } : null },
+    };
+    process.stdout.write(`config OK: ${config.source}\n${JSON.stringify(shown, null, 2)}\n`);
+  });
+
+program
+  .command('explain')
+  .description('print the verdict for a message as JSON, without sending anything')
+  .argument('<file>', 'the message as an .eml file')
+  .requiredOption('--from <addr>', 'envelope sender (MAIL FROM)')
+  .requiredOption('--to <addrs>', 'envelope recipients (RCPT TO), comma-separated')
+  .option(...configOption)
+  .action((file: string, opts: { from: string; to: string; config?: string }) => {
+    load(opts.config);
+    let raw: Buffer;
+    try {
+      raw = fs.readFileSync(file);
+    } catch (err) {
+      die(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const to = opts.to.split(',').map((a) => a.trim()).filter(Boolean);
+    if (to.length === 0) die('--to needs at least one address');
+    const verdict = new PolicyEngine().evaluate({ raw, envelope: { from: opts.from, to } });
+    process.stdout.write(`${JSON.stringify(verdict)}\n`);
+  });
+
+program
+  .command('hash-password')
+  .description('read a password on stdin and print the scrypt hash to put in smtp.users[].password')
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (password === '') die('no password on stdin (try: printf %s "secret" | outguard hash-password)');
+    process.stdout.write(`${await hashPassword(password)}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => die(err.message));

@@ -1,0 +1,86 @@
+import nodemailer, { type Mail } from 'nodemailer';
+import type { Config } from '../config/schema.js';
+import type { OutboundMessage } from '../message/envelope.js';
+import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
+
+type SmtpNextHop = Extract<Config['nextHop'], { kind: 'smtp' }>;
+
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  rejectedErrors?: SmtpError[];
+}
+
+interface SendInfo {
+  accepted: (string | { address: string })[];
+  rejected: (string | { address: string })[];
+  rejectedErrors?: (SmtpError & { recipient?: string })[];
+  response: string;
+}
+
+const address = (a: string | { address: string }) => (typeof a === 'string' ? a : a.address);
+
+/**
+ * Sends to the next SMTP server over pooled connections (nodemailer). The raw bytes go out
+ * as they are; nodemailer only dot-stuffs and turns bare CR or LF into CRLF, as SMTP requires.
+ */
+export class SmtpHop implements NextHop {
+  readonly description: string;
+  private readonly transport: Mail;
+
+  constructor(hop: SmtpNextHop, delivery: Config['delivery'], heloName: string) {
+    this.description = hop.url;
+    this.transport = nodemailer.createTransport({
+      pool: true,
+      host: hop.host,
+      port: hop.port,
+      secure: hop.secure,
+      name: heloName,
+      maxConnections: delivery.maxConnections,
+      maxMessages: 1000,
+      requireTLS: delivery.tls === 'required',
+      ignoreTLS: delivery.tls === 'off',
+      tls: { rejectUnauthorized: delivery.tlsRejectUnauthorized },
+      auth: delivery.auth ?? undefined,
+      connectionTimeout: delivery.timeoutMs,
+      greetingTimeout: delivery.timeoutMs,
+      socketTimeout: delivery.timeoutMs,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      logger: false,
+    });
+  }
+
+  async deliver(message: OutboundMessage): Promise<Accepted> {
+    let info: SendInfo;
+    try {
+      info = (await this.transport.sendMail({
+        envelope: { from: message.envelope.from, to: message.envelope.to },
+        raw: message.raw,
+      })) as unknown as SendInfo;
+    } catch (err) {
+      throw toNextHopError(err as SmtpError);
+    }
+    const rejectedErrors = info.rejectedErrors ?? [];
+    return {
+      reply: info.response,
+      accepted: info.accepted.map(address),
+      rejected: info.rejected.map(address).map((a) => ({
+        address: a,
+        reply: rejectedErrors.find((e) => e.recipient === a)?.response ?? 'rejected',
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+function toNextHopError(err: SmtpError): NextHopError {
+  if (err.response) return new NextHopError(err.response, err.responseCode);
+  const firstRejected = err.rejectedErrors?.[0];
+  if (firstRejected?.response) return new NextHopError(firstRejected.response, firstRejected.responseCode);
+  return new NextHopError(`${err.code ?? 'ERROR'} ${err.message}`);
+}

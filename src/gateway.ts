@@ -1,0 +1,78 @@
+import type { Logger } from './log.js';
+import type { NextHop } from './delivery/next-hop.js';
+import { NextHopError } from './delivery/next-hop.js';
+import type { Envelope } from './message/envelope.js';
+import { ID_HEADER, prependHeader } from './message/headers.js';
+import { newMessageId } from './message/id.js';
+import type { PolicyEngine } from './policy/engine.js';
+
+export interface InboundMessage {
+  raw: Buffer;
+  envelope: Envelope;
+  client: { address: string; user?: string };
+}
+
+/** The SMTP answer for one message, decided here and only spoken by the SMTP layer. */
+export interface Outcome {
+  id: string;
+  code: number;
+  /** Reply text after the code, starting with the enhanced status code. */
+  text: string;
+}
+
+/** Keeps the next hop's reply on one short line when quoting it back to the client. */
+const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
+
+/**
+ * Wires the stages for one message: id → policy verdict → next hop. A message is answered 250
+ * only once the next hop has accepted it; anything else is a temporary failure so the client keeps it.
+ */
+export class Gateway {
+  constructor(
+    private readonly deps: { policy: PolicyEngine; nextHop: NextHop; logger: Logger },
+  ) {}
+
+  async process(message: InboundMessage): Promise<Outcome> {
+    const started = performance.now();
+    const id = newMessageId();
+    const { logger, policy, nextHop } = this.deps;
+    const line = {
+      id,
+      client: message.client.address,
+      user: message.client.user,
+      from: message.envelope.from,
+      rcptCount: message.envelope.to.length,
+      size: message.raw.length,
+    };
+    let outcome: Outcome;
+    let action: string;
+    let reply: string | undefined;
+    try {
+      const verdict = policy.evaluate({ raw: message.raw, envelope: message.envelope });
+      action = verdict.action;
+      const accepted = await nextHop.deliver({
+        id,
+        envelope: message.envelope,
+        raw: prependHeader(message.raw, ID_HEADER, id),
+      });
+      reply = accepted.reply;
+      if (accepted.rejected.length > 0) {
+        logger.warn({ id, rejected: accepted.rejected }, 'next hop refused some recipients');
+      }
+      outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
+    } catch (err) {
+      action = 'tempfail';
+      if (err instanceof NextHopError) {
+        reply = err.reply;
+        outcome = err.responseCode
+          ? { id, code: 451, text: `4.4.0 Next hop refused the message, try again later (${quote(err.reply)})` }
+          : { id, code: 451, text: `4.4.1 Next hop unavailable, try again later (${quote(err.reply)})` };
+      } else {
+        logger.error({ id, err: (err as Error).message }, 'message processing failed');
+        outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
+      }
+    }
+    logger.info({ ...line, action, ms: Math.round(performance.now() - started), reply }, 'message');
+    return outcome;
+  }
+}

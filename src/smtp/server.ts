@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema.js';
+import type { InboundMessage, Outcome } from '../gateway.js';
+import type { Logger } from '../log.js';
+import { relayNetworkCheck } from './relay-access.js';
+import { REPLIES, SmtpReply } from './replies.js';
+import { userCheck } from './users.js';
+
+/** What the listener hands each complete message to; it knows nothing of what happens next. */
+export interface MessageHandler {
+  process(message: InboundMessage): Promise<Outcome>;
+}
+
+/**
+ * The inbound SMTP listener. Relays without AUTH only for `smtp.relayNetworks` (how Postfix hands
+ * mail to a content filter); everyone else must AUTH, which is only offered after STARTTLS.
+ */
+export class SmtpListener {
+  private readonly server: SMTPServer;
+  private closing = false;
+  /** Messages between the start of DATA and their answer; shutdown waits for them. */
+  private readonly inFlight = new Set<Promise<Outcome>>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly handler: MessageHandler,
+    private readonly logger: Logger,
+  ) {
+    const { smtp } = config;
+    const mayRelay = relayNetworkCheck(smtp.relayNetworks);
+    const checkUser = userCheck(smtp.users);
+    const tls = smtp.tls ? { key: fs.readFileSync(smtp.tls.key), cert: fs.readFileSync(smtp.tls.cert) } : null;
+
+    this.server = new SMTPServer({
+      name: smtp.hostname,
+      banner: 'outguard ESMTP',
+      size: smtp.maxSize,
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: true,
+      allowInsecureAuth: false,
+      // Without a certificate there is no STARTTLS, and AUTH is never offered in the clear.
+      disabledCommands: tls ? [] : ['STARTTLS', 'AUTH'],
+      ...(tls ?? {}),
+      disableReverseLookup: !smtp.reverseLookup,
+      maxClients: smtp.maxClients,
+      socketTimeout: smtp.socketTimeoutMs,
+      closeTimeout: smtp.shutdownTimeoutMs,
+      hideENHANCEDSTATUSCODES: true,
+      logger: false,
+
+      onAuth: (auth, session, callback) => {
+        if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') return callback(REPLIES.authMethod());
+        checkUser(auth.username ?? '', auth.password ?? '').then(
+          (ok) => {
+            this.logger.info({ client: session.remoteAddress, username: auth.username, ok }, 'smtp auth');
+            callback(ok ? null : REPLIES.authFailed(), ok ? { user: auth.username } : undefined);
+          },
+          () => callback(REPLIES.authFailed()),
+        );
+      },
+
+      onMailFrom: (_address, session, callback) => {
+        if (this.closing) return callback(REPLIES.shuttingDown());
+        if (!session.user && !mayRelay(session.remoteAddress)) {
+          this.logger.info({ client: session.remoteAddress, action: 'refused' }, 'relay denied: not authenticated');
+          return callback(REPLIES.authRequired());
+        }
+        callback();
+      },
+
+      onRcptTo: (_address, session, callback) => {
+        if (session.envelope.rcptTo.length >= smtp.maxRecipients) return callback(REPLIES.tooManyRecipients(smtp.maxRecipients));
+        callback();
+      },
+
+      onData: (stream, session, callback) => {
+        const received = this.receive(stream, session);
+        this.inFlight.add(received);
+        received.finally(() => this.inFlight.delete(received)).catch(() => undefined);
+        received.then(
+          (outcome) => {
+            if (outcome.code >= 400) return callback(new SmtpReply(outcome.code, outcome.text));
+            callback(null, outcome.text);
+          },
+          // receive() maps every known failure; anything else must still not be taken as accepted
+          () => callback(new SmtpReply(451, '4.3.0 Temporary local problem, try again later')),
+        );
+      },
+    });
+    this.server.on('error', (err) => this.logger.error({ err: err.message }, 'smtp listener error'));
+  }
+
+  private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Outcome> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const envelope = {
+      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      to: session.envelope.rcptTo.map((r) => r.address),
+    };
+    if (stream.sizeExceeded) {
+      this.logger.info(
+        { client: session.remoteAddress, from: envelope.from, rcptCount: envelope.to.length, size: stream.byteLength, action: 'reject', reason: 'size' },
+        'message',
+      );
+      const reply = REPLIES.tooBig(this.config.smtp.maxSize);
+      return { id: '', code: reply.responseCode, text: reply.message };
+    }
+    return this.handler.process({
+      raw: Buffer.concat(chunks),
+      envelope,
+      client: { address: session.remoteAddress, user: typeof session.user === 'string' ? session.user : undefined },
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    const { host, port } = this.config.smtp.listen;
+    return new Promise((resolve, reject) => {
+      const server = this.server.server;
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      this.server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets every message already in DATA get its answer, then closes
+   * the idle connections with 421 so clients (Postfix) retry elsewhere or later.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.config.smtp.shutdownTimeoutMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    for (const connection of this.server.connections) {
+      connection.send(421, `4.3.2 ${this.config.smtp.hostname} Service shutting down`);
+      connection.close();
+    }
+    await closed;
+  }
+}
