@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import YAML from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log.js';
+import { type RunningService, startService } from '../../src/service.js';
+
+export interface TestGateway extends RunningService {
+  config: Config;
+  dataDir: string;
+  /** The JSON log lines the gateway wrote. */
+  logs: Record<string, unknown>[];
+}
+
+export function tempDir(prefix = 'outguard-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes a YAML config into a fresh data dir; ports default to 0 (any free port). */
+export function writeConfig(tree: Record<string, unknown>, dir = tempDir()): string {
+  const file = path.join(dir, 'config.yaml');
+  const base = {
+    dataDir: path.join(dir, 'data'),
+    smtp: { listen: '127.0.0.1:0' },
+    web: { listen: '127.0.0.1:0' },
+    ...tree,
+  };
+  base.smtp = { listen: '127.0.0.1:0', ...(tree.smtp as object) };
+  fs.writeFileSync(file, YAML.stringify(base));
+  return file;
+}
+
+/** Runs the real gateway in this process on loopback with the given config keys. */
+export async function startGateway(tree: Record<string, unknown> = {}): Promise<TestGateway> {
+  const file = writeConfig(tree);
+  const config = loadConfig({ file, env: {} });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const service = await startService(config, createLogger('info', sink));
+  return { ...service, config, dataDir: config.dataDir, logs };
+}
