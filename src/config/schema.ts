@@ -50,8 +50,8 @@ export interface Config {
   delivery: {
     maxConnections: number;
     timeoutMs: number;
-    tls: 'opportunistic' | 'required' | 'off';
-    tlsRejectUnauthorized: boolean;
+    /** STARTTLS to the next hop: like Postfix's may / encrypt / verify / none. */
+    tls: 'opportunistic' | 'required' | 'verify' | 'off';
     auth: { user: string; pass: string } | null;
   };
   policy: string;
@@ -75,7 +75,7 @@ export const DEFAULTS = {
   },
   web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025' },
   dataDir: './data',
-  delivery: { maxConnections: 10, timeoutMs: 60000, tls: 'opportunistic', tlsRejectUnauthorized: true },
+  delivery: { maxConnections: 10, timeoutMs: 60000, tls: 'opportunistic' },
   policy: 'policies/default.yaml',
   organization: { internalDomains: [], partnerDomains: [] },
   log: { level: 'info' },
@@ -110,7 +110,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users',
   ]);
   const web = section('web', ['listen', 'publicUrl']);
-  const delivery = section('delivery', ['maxConnections', 'timeoutMs', 'tls', 'tlsRejectUnauthorized', 'auth']);
+  const delivery = section('delivery', ['maxConnections', 'timeoutMs', 'tls', 'auth']);
   const organization = section('organization', ['internalDomains', 'partnerDomains']);
   const log = section('log', ['level']);
 
@@ -140,8 +140,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     delivery: {
       maxConnections: positiveInt(field('delivery.maxConnections', delivery.maxConnections)),
       timeoutMs: positiveInt(field('delivery.timeoutMs', delivery.timeoutMs), 'milliseconds (a positive whole number)'),
-      tls: oneOf(field('delivery.tls', delivery.tls), ['opportunistic', 'required', 'off'] as const),
-      tlsRejectUnauthorized: boolean(field('delivery.tlsRejectUnauthorized', delivery.tlsRejectUnauthorized)),
+      tls: oneOf(field('delivery.tls', delivery.tls), ['opportunistic', 'required', 'verify', 'off'] as const),
       auth: deliveryAuth(delivery.auth, field),
     },
     policy: resolvePath('policy', string(field('policy', raw.policy))),

@@ -39,9 +39,11 @@ export class SmtpHop implements NextHop {
       name: heloName,
       maxConnections: delivery.maxConnections,
       maxMessages: 1000,
-      requireTLS: delivery.tls === 'required',
+      requireTLS: delivery.tls === 'required' || delivery.tls === 'verify',
       ignoreTLS: delivery.tls === 'off',
-      tls: { rejectUnauthorized: delivery.tlsRejectUnauthorized },
+      // Opportunistic TLS encrypts without authenticating the peer, as Postfix's "may" level does;
+      // refusing an unverifiable certificate there would only push mail back to plain text.
+      tls: { rejectUnauthorized: delivery.tls === 'verify' },
       auth: delivery.auth ?? undefined,
       connectionTimeout: delivery.timeoutMs,
       greetingTimeout: delivery.timeoutMs,

@@ -4,6 +4,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { Config } from '../config/schema.js';
 import type { InboundMessage, Outcome } from '../gateway.js';
 import type { Logger } from '../log.js';
+import { asciiDomain } from '../message/address.js';
 import { relayNetworkCheck } from './relay-access.js';
 import { REPLIES, SmtpReply } from './replies.js';
 import { userCheck } from './users.js';
@@ -40,8 +41,6 @@ export class SmtpListener {
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: true,
       allowInsecureAuth: false,
-      // Without a certificate there is no STARTTLS, and AUTH is never offered in the clear.
-      disabledCommands: tls ? [] : ['STARTTLS', 'AUTH'],
       ...(tls ?? {}),
       disableReverseLookup: !smtp.reverseLookup,
       maxClients: smtp.maxClients,
@@ -49,6 +48,16 @@ export class SmtpListener {
       closeTimeout: smtp.shutdownTimeoutMs,
       hideENHANCEDSTATUSCODES: true,
       logger: false,
+
+      // AUTH is neither advertised nor accepted until the connection is encrypted.
+      onConnect: (session, callback) => {
+        session.disabledCommands = tls ? ['AUTH'] : ['STARTTLS', 'AUTH'];
+        callback();
+      },
+      onSecure: (_socket, session, callback) => {
+        session.disabledCommands = [];
+        callback();
+      },
 
       onAuth: (auth, session, callback) => {
         if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') return callback(REPLIES.authMethod());
@@ -95,9 +104,10 @@ export class SmtpListener {
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Outcome> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const keep = session.envelope.smtpUtf8 ? (a: string) => a : asciiDomain;
     const envelope = {
-      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      to: session.envelope.rcptTo.map((r) => r.address),
+      from: session.envelope.mailFrom ? keep(session.envelope.mailFrom.address) : '',
+      to: session.envelope.rcptTo.map((r) => keep(r.address)),
     };
     if (stream.sizeExceeded) {
       this.logger.info(

@@ -19,6 +19,8 @@ export interface SinkOptions {
   port?: number;
   /** Answer every DATA with this error instead of 250. */
   reject?: { code: number; text: string };
+  /** Wait this long before answering DATA (a slow next hop). */
+  delayMs?: number;
   /** Refuse these recipients at RCPT TO with 550. */
   refuseRecipients?: string[];
 }
@@ -41,7 +43,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         if (options.reject) return cb(Object.assign(new Error(options.reject.text), { responseCode: options.reject.code }));
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { client, run, sampleMessage, sendRaw } from './support/client.js';
+import { tempDir, writeConfig } from './support/gateway.js';
+import { startSink } from './support/sink.js';
+
+const BIN = path.resolve('bin/outguard.js');
+const outguard = (...args: string[]) => run('node', [BIN, ...args]);
+
+describe('outguard CLI', () => {
+  it.each(['start', 'check-config', 'explain', 'hash-password'])('%s --help describes the command', async (cmd) => {
+    const out = await outguard(cmd, '--help');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`Usage: outguard ${cmd}`);
+  });
+
+  it('check-config accepts a good file and prints the effective settings without secrets', async () => {
+    const file = writeConfig({ delivery: { auth: { user: 'relay', pass: 'hunter2' } } });
+    const out = await outguard('check-config', '--config', file);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`config OK: ${file}`);
+    expect(out.stdout).not.toContain('hunter2');
+  });
+
+  it('check-config refuses a bad value with one line naming file, key and expectation', async () => {
+    const file = writeConfig({ smtp: { maxSize: -5 } });
+    const out = await outguard('check-config', '--config', file);
+    expect(out.code).toBe(78);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stderr).toContain(`${file}: smtp.maxSize: expected a size in bytes`);
+    expect(out.stderr).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+  });
+
+  it('start refuses a bad override before listening, naming the variable', async () => {
+    const out = await run('node', [BIN, 'start'], undefined, { OUTGUARD_SMTP_LISTEN: '127.0.0.1:99999' });
+    expect(out.code).toBe(78);
+    expect(out.stderr.trim()).toBe(
+      'outguard: config error: environment variable OUTGUARD_SMTP_LISTEN: smtp.listen: expected host:port such as 127.0.0.1:2525 or [::1]:2525, got "127.0.0.1:99999"',
+    );
+  });
+
+  it('start names a port already in use', async () => {
+    const blocker = await startSink();
+    const out = await run('node', [BIN, 'start'], undefined, { OUTGUARD_SMTP_LISTEN: `127.0.0.1:${blocker.port}`, OUTGUARD_DATA_DIR: tempDir() });
+    await blocker.close();
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`outguard: cannot listen on 127.0.0.1:${blocker.port}: address already in use`);
+  });
+
+  it('explain answers deliver with no findings while no policy checks exist', async () => {
+    const eml = path.join(tempDir(), 'm.eml');
+    fs.writeFileSync(eml, sampleMessage());
+    const out = await outguard('explain', eml, '--from', 'taro@example.co.jp', '--to', 'a@partner.example,b@partner.example');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ action: 'deliver', findings: [] });
+  });
+
+  it('explain names a missing file', async () => {
+    const out = await outguard('explain', '/nonexistent.eml', '--from', 'a@b.jp', '--to', 'c@d.jp');
+    expect(out.code).toBe(1);
+    expect(out.stderr.trim()).toBe('outguard: cannot read /nonexistent.eml: ENOENT');
+  });
+
+  it('hash-password prints an scrypt hash the config accepts', async () => {
+    const out = await run('node', [BIN, 'hash-password'], 'correct horse\n');
+    expect(out.stdout.trim()).toMatch(/^scrypt\$16384\$8\$1\$/);
+    const file = writeConfig({ smtp: { users: [{ username: 'alice', password: out.stdout.trim() }] } });
+    expect((await outguard('check-config', '--config', file)).code).toBe(0);
+  });
+});
+
+describe('outguard start', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  it('finishes the message in flight on SIGTERM, then exits 0', async () => {
+    const sink = await startSink({ delayMs: 1500 });
+    const file = writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}` });
+    child = spawn('node', [BIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const started = await new Promise<Record<string, string>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not started: ${stdout}`)), 10000);
+      child!.stdout!.on('data', () => {
+        const line = stdout.split('\n').find((l) => l.includes('outguard started'));
+        if (line) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line) as Record<string, string>);
+        }
+      });
+    });
+    const port = Number(started.smtp!.split(':').pop());
+    const t = client(port);
+    const sending = sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], sampleMessage());
+    await new Promise((r) => setTimeout(r, 700)); // the message is now waiting on the slow next hop
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const result = await sending;
+    t.close();
+    expect(result.ok).toBe(true);
+    expect(await exited).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(stdout).toContain('"msg":"stopped"');
+    await sink.close();
+  });
+});

@@ -1,0 +1,72 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, sampleMessage, sendRaw } from '../support/client.js';
+import { type TestGateway, startGateway } from '../support/gateway.js';
+import { type Sink, startSink } from '../support/sink.js';
+
+/** A port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('SMTP next hop failures', () => {
+  it('answers 451 while the next hop is down, and delivers once it is back', async () => {
+    const port = await freePort();
+    const gw = await startGateway({ nextHop: `smtp://127.0.0.1:${port}`, delivery: { timeoutMs: 3000 } });
+    const t = client(gw.smtp.port);
+    const raw = sampleMessage({ subject: 'retry me' });
+    try {
+      const first = await sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], raw);
+      expect(first.code).toBe(451);
+      expect(first.response).toMatch(/^451 4\.4\.\d /);
+      expect(gw.logs.find((l) => l.msg === 'message')).toMatchObject({ action: 'tempfail' });
+
+      const sink = await startSink({ port });
+      try {
+        const retry = await sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], raw);
+        expect(retry.ok).toBe(true);
+        const got = await sink.waitFor(1);
+        expect(got).toHaveLength(1);
+        expect(got[0]!.raw.subarray(got[0]!.raw.indexOf('\r\n') + 2).equals(raw)).toBe(true);
+      } finally {
+        await sink.close();
+      }
+    } finally {
+      t.close();
+      await gw.stop();
+    }
+  });
+
+  describe('when the next hop refuses', () => {
+    let gw: TestGateway;
+    let sink: Sink;
+    beforeAll(async () => {
+      sink = await startSink({ reject: { code: 554, text: 'content refused' }, refuseRecipients: ['nobody@partner.example'] });
+      gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}` });
+    });
+    afterAll(async () => {
+      await gw.stop();
+      await sink.close();
+    });
+
+    it('answers 451 with the next hop reply quoted, so the sender keeps the message', async () => {
+      const t = client(gw.smtp.port);
+      const result = await sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], sampleMessage());
+      t.close();
+      expect(result.code).toBe(451);
+      expect(result.response).toMatch(/^451 4\.4\.0 .*554.*content refused/);
+      expect(sink.messages).toHaveLength(0);
+    });
+
+    it('answers 451 when the next hop refuses every recipient', async () => {
+      const t = client(gw.smtp.port);
+      const result = await sendRaw(t, 'taro@example.co.jp', ['nobody@partner.example'], sampleMessage());
+      t.close();
+      expect(result.code).toBe(451);
+    });
+  });
+});

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, sendRaw } from '../support/client.js';
+import { CORPUS_DIR, asSmtpSees, corpusFiles } from '../support/corpus.js';
+import { type TestGateway, startGateway } from '../support/gateway.js';
+import { type Sink, startSink } from '../support/sink.js';
+
+const files = corpusFiles();
+
+describe.skipIf(files.length === 0)('the shared corpus through the gateway', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  let transport: ReturnType<typeof client>;
+  beforeAll(async () => {
+    sink = await startSink();
+    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}` });
+    transport = client(gw.smtp.port);
+  });
+  afterAll(async () => {
+    transport.close();
+    await gw.stop();
+    await sink.close();
+  });
+
+  it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s gets a definite answer and leaves unchanged', async (_name, file) => {
+    const raw = fs.readFileSync(file);
+    const before = sink.messages.length;
+    const result = await sendRaw(transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
+    expect(result.code).toBeDefined();
+    expect([250, 451, 550]).toContain(result.code);
+    if (result.ok) {
+      const got = (await sink.waitFor(before + 1))[before]!;
+      const id = /delivered as (\S+)/.exec(result.response)![1];
+      expect(got.raw.equals(Buffer.concat([Buffer.from(`X-Outguard-Id: ${id}\r\n`), asSmtpSees(raw)]))).toBe(true);
+    }
+  });
+});
