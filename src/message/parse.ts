@@ -1,0 +1,138 @@
+import addressparser from 'nodemailer/lib/addressparser';
+import { decodeText } from './charset.js';
+import { type MimeNode, headerValue, headerValues, parseMime } from './mime.js';
+
+export interface Address {
+  name: string;
+  /** addr-spec as written, with the domain lower-cased */
+  address: string;
+}
+
+/** A part that is not body text: a file, an inline image, a forwarded message. */
+export interface Attachment {
+  /** Decoded file name; forwarded messages without one are named after their subject. */
+  filename: string;
+  contentType: string;
+  /** Inline image referenced from the HTML by Content-ID. */
+  inline: boolean;
+  node: MimeNode;
+  /** Decoded bytes (base64 / quoted-printable undone). */
+  content(): Buffer;
+}
+
+/** The message as checks see it: decoded headers, body texts and attachments. */
+export interface ParsedMessage {
+  raw: Buffer;
+  root: MimeNode;
+  subject: string;
+  from: Address[];
+  to: Address[];
+  cc: Address[];
+  bcc: Address[];
+  /** Decoded text/plain bodies (not attachments). */
+  textParts: string[];
+  /** Decoded text/html bodies (not attachments). */
+  htmlParts: string[];
+  attachments: Attachment[];
+  /** First value of a header, RFC 2047-decoded. */
+  header(name: string): string | undefined;
+}
+
+export function parseMessage(raw: Buffer): ParsedMessage {
+  const root = parseMime(raw);
+  const textParts: string[] = [];
+  const htmlParts: string[] = [];
+  const attachments: Attachment[] = [];
+  collect(raw, root, textParts, htmlParts, attachments, false);
+  const addresses = (name: string) => headerValues(root, name).flatMap(parseAddresses);
+  return {
+    raw,
+    root,
+    subject: headerValue(root, 'subject') ?? '',
+    from: addresses('from'),
+    to: addresses('to'),
+    cc: addresses('cc'),
+    bcc: addresses('bcc'),
+    textParts,
+    htmlParts,
+    attachments,
+    header: (name) => headerValue(root, name.toLowerCase()),
+  };
+}
+
+function collect(raw: Buffer, node: MimeNode, text: string[], html: string[], files: Attachment[], inRelated: boolean): void {
+  if (node.children.length > 0) {
+    for (const child of node.children) collect(raw, child, text, html, files, inRelated || node.contentType === 'multipart/related');
+    return;
+  }
+  if (node.contentType.startsWith('multipart/')) return; // an empty or unreadable multipart has no content
+  const isAttachment = node.disposition === 'attachment' || node.filename !== undefined;
+  if (!isAttachment && (node.contentType === 'text/plain' || node.contentType === 'text/html')) {
+    const body = decodeText(decodeBody(raw, node), node.params.charset);
+    (node.contentType === 'text/html' ? html : text).push(body);
+    return;
+  }
+  const inline = node.disposition !== 'attachment' && inRelated && node.contentId !== undefined;
+  files.push({
+    filename: node.filename ?? defaultName(raw, node),
+    contentType: node.contentType,
+    inline,
+    node,
+    content: () => decodeBody(raw, node),
+  });
+}
+
+function defaultName(raw: Buffer, node: MimeNode): string {
+  if (node.contentType === 'message/rfc822') {
+    const inner = parseMime(raw.subarray(node.bodyStart, node.end));
+    const subject = (headerValue(inner, 'subject') ?? '').replace(/[\\/:*?"<>|\x00-\x1f]/g, '_').trim();
+    return `${subject || 'message'}.eml`;
+  }
+  const ext = node.contentType.split('/')[1]?.replace(/[^a-z0-9]/g, '') || 'bin';
+  return `part.${ext}`;
+}
+
+/** A part's body with its Content-Transfer-Encoding undone. */
+export function decodeBody(raw: Buffer, node: MimeNode): Buffer {
+  const body = raw.subarray(node.bodyStart, node.end);
+  switch (node.transferEncoding) {
+    case 'base64':
+      return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+    case 'quoted-printable':
+      return decodeQuotedPrintable(body);
+    default:
+      return body;
+  }
+}
+
+function decodeQuotedPrintable(body: Buffer): Buffer {
+  const text = body.toString('latin1').replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '');
+  const out = Buffer.alloc(text.length);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      out[n++] = parseInt(text.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else {
+      out[n++] = c & 0xff;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+/** Addresses from one header value, groups flattened; unparseable values give none. */
+export function parseAddresses(value: string): Address[] {
+  let parsed: ReturnType<typeof addressparser>;
+  try {
+    parsed = addressparser(value, { flatten: true });
+  } catch {
+    return [];
+  }
+  return (parsed as { name?: string; address?: string }[])
+    .filter((a) => typeof a.address === 'string' && a.address.includes('@'))
+    .map((a) => {
+      const at = a.address!.lastIndexOf('@');
+      return { name: a.name ?? '', address: a.address!.slice(0, at) + a.address!.slice(at).toLowerCase() };
+    });
+}
