@@ -53,12 +53,24 @@ export class ParamError extends Error {
  */
 export interface Check<P = unknown> {
   readonly name: string;
-  params(raw: Record<string, unknown>): P;
+  params(raw: Record<string, unknown>, env: ParamEnv): P;
   run(input: CheckInput, context: CheckContext, params: P): Hit[];
+}
+
+/** What params() may know at load time besides the raw values. */
+export interface ParamEnv {
+  /** Names of the lists the policy defines. */
+  lists: ReadonlySet<string>;
 }
 
 /** Helpers for params(): typed values with defaults, or a ParamError naming the key. */
 export const param = {
+  /** The name of a list the policy defines. */
+  list(raw: Record<string, unknown>, key: string, fallback: string, env: ParamEnv): string {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'string' || !env.lists.has(v)) throw new ParamError(key, `the name of a list defined under lists: (${[...env.lists].join(', ')})`);
+    return v;
+  },
   number(raw: Record<string, unknown>, key: string, fallback: number, min = 0): number {
     const v = raw[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new ParamError(key, `a number ≥ ${min}`);
