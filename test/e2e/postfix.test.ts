@@ -201,10 +201,15 @@ describe.skipIf(!canRun)('outguard behind a real Postfix (content_filter)', () =
     const deferredLine = await postfix.waitForLog(new RegExp(`${queueId}: to=<${rcpts[0]}>,.* status=deferred `));
     expect(deferredLine).toMatch(/said: 451 4\.4\.1 Next hop unavailable.*\(in reply to end of DATA command\)/);
 
-    const queued = (await postfix.queue()).find((q) => q.queueId === queueId);
-    expect(queued).toMatchObject({ queueName: 'deferred', sender: from });
-    expect(queued!.recipients.map((r) => r.address).sort()).toEqual([...rcpts].sort());
-    for (const r of queued!.recipients) expect(r.delayReason).toMatch(/451 4\.4\.1/);
+    // smtp logs "deferred" just before qmgr moves the file from active/ to deferred/: poll.
+    const queued = await until(
+      async () => (await postfix.queue()).find((q) => q.queueId === queueId && q.queueName === 'deferred'),
+      5000,
+      async () => `${queueId} not in the deferred queue:\n${await postfix.queueText()}`,
+    );
+    expect(queued.sender).toBe(from);
+    expect(queued.recipients.map((r) => r.address).sort()).toEqual([...rcpts].sort());
+    for (const r of queued.recipients) expect(r.delayReason).toMatch(/451 4\.4\.1/);
     expect(await postfix.queueText()).toContain(queueId);
     expect(sink.messages.filter((m) => m.raw.includes(msg.messageId))).toHaveLength(0);
     expect(gatewayLines(from).map((l) => l.action)).toEqual(['tempfail']);
