@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anonymousRecipient } from '../../../src/policy/checks/anonymous-recipient.js';
+import { anonymousRecipient, onlineServiceRecipient } from '../../../src/policy/checks/listed-recipient.js';
 import { loadList } from '../../../src/policy/lists.js';
 import { makeContext, makeInput } from '../../support/context.js';
 import { createContext } from '../../../src/policy/context.js';
@@ -37,5 +37,16 @@ describe('anonymous-recipient', () => {
     const local = makeContext({ lists: { 'anonymous-mail': ['mailinator.com'], allow: ['approved@mailinator.com'] } });
     expect(anonymousRecipient.run(makeInput({ to: ['approved@mailinator.com'] }), local, params)).toEqual([]);
     expect(anonymousRecipient.run(makeInput({ to: ['other@mailinator.com'] }), local, params)).toHaveLength(1);
+  });
+});
+
+describe('online-service-recipient', () => {
+  const ctx = makeContext({ lists: { 'online-service': ['*@m.evernote.com', 'me@onenote.com', 'kindle.com', '*@photos.flickr.com'] } });
+  const params = { list: 'online-service' };
+  it.each(['taro.abc123@m.evernote.com', 'me@onenote.com', 'taro_1@kindle.com', 'x.y@photos.flickr.com'])('catches %s (第7)', (to) => {
+    expect(onlineServiceRecipient.run(makeInput({ to: [to] }), ctx, params)).toHaveLength(1);
+  });
+  it.each(['someone@evernote.com', 'you@onenote.com', 'a@flickr.com', 'partner@partner.example'])('leaves %s alone', (to) => {
+    expect(onlineServiceRecipient.run(makeInput({ to: [to], headers: [`To: ${to}`] }), ctx, params)).toEqual([]);
   });
 });

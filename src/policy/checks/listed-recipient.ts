@@ -1,0 +1,24 @@
+import { type Check, allRecipients, param } from '../check.js';
+
+/**
+ * A recipient (envelope RCPT TO or header To/Cc/Bcc) found in a named list. Used for 第6-3
+ * (anonymous, disposable and alias mail services) and 第7 (e-mail-in addresses of online
+ * services): one rule per list, so each list has its own action.
+ */
+function listedRecipient(name: string, defaultList: string, what: string): Check<{ list: string }> {
+  return {
+    name,
+    params: (raw, env) => ({ list: param.list(raw, 'list', defaultList, env) }),
+    run(input, ctx, { list }) {
+      const entries = ctx.list(list);
+      return allRecipients(input).flatMap((address) => {
+        if (ctx.allowed(address)) return [];
+        const entry = entries.matchAddress(address);
+        return entry ? [{ value: address, detail: `${what} (${list}: ${entry})` }] : [];
+      });
+    },
+  };
+}
+
+export const anonymousRecipient = listedRecipient('anonymous-recipient', 'anonymous-mail', 'anonymous or disposable mail service');
+export const onlineServiceRecipient = listedRecipient('online-service-recipient', 'online-service', 'e-mail-in address of an online service');
