@@ -5,7 +5,9 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
 import { createLogger } from './log.js';
-import { PolicyEngine } from './policy/engine.js';
+import { parseMessage } from './message/parse.js';
+import { PolicyError } from './policy/policy-file.js';
+import { createPolicyEngine } from './policy/runtime.js';
 import { startService } from './service.js';
 
 const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h
@@ -23,6 +25,12 @@ function load(configFile: string | undefined): Config {
     if (err instanceof ConfigError) die(`config error: ${err.message}`, EXIT_CONFIG);
     throw err;
   }
+}
+
+/** Config and policy problems end the command with one line and EX_CONFIG. */
+function configFailure(err: unknown): never {
+  if (err instanceof PolicyError) die(`policy error: ${err.message}`, EXIT_CONFIG);
+  throw err;
 }
 
 const program = new Command()
@@ -45,6 +53,7 @@ program
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       logger.flush();
+      if (err instanceof PolicyError) configFailure(err);
       die(e.code === 'EADDRINUSE' ? `cannot listen on ${e.address}:${e.port}: address already in use` : `cannot start: ${e.message}`);
     }
     logger.info(
@@ -70,22 +79,26 @@ program
         (err: Error) => die(`error while stopping: ${err.message}`),
       );
     };
+    process.on('SIGHUP', () => void service.reloadPolicy('SIGHUP'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
 
 program
   .command('check-config')
-  .description('validate the config file and print the effective settings')
+  .description('validate the config file and the policy it names, and print the effective settings')
   .option(...configOption)
-  .action((opts: { config?: string }) => {
+  .action(async (opts: { config?: string }) => {
     const config = load(opts.config);
+    const { engine, history } = await createPolicyEngine(config).catch(configFailure);
+    history.close();
     const shown = {
       ...config,
       smtp: { ...config.smtp, users: config.smtp.users.map((u) => u.username) },
       delivery: { ...config.delivery, auth: config.delivery.auth ? { user: config.delivery.auth.user, pass: '********' } : null },
     };
-    process.stdout.write(`config OK: ${config.source}\n${JSON.stringify(shown, null, 2)}\n`);
+    const rules = engine.current.rules.map((r) => `${r.id} (${r.action})`).join(', ');
+    process.stdout.write(`config OK: ${config.source}\npolicy OK: ${config.policy}: ${rules || 'no rules'}\n${JSON.stringify(shown, null, 2)}\n`);
   });
 
 program
@@ -95,8 +108,8 @@ program
   .requiredOption('--from <addr>', 'envelope sender (MAIL FROM)')
   .requiredOption('--to <addrs>', 'envelope recipients (RCPT TO), comma-separated')
   .option(...configOption)
-  .action((file: string, opts: { from: string; to: string; config?: string }) => {
-    load(opts.config);
+  .action(async (file: string, opts: { from: string; to: string; config?: string }) => {
+    const config = load(opts.config);
     let raw: Buffer;
     try {
       raw = fs.readFileSync(file);
@@ -105,8 +118,10 @@ program
     }
     const to = opts.to.split(',').map((a) => a.trim()).filter(Boolean);
     if (to.length === 0) die('--to needs at least one address');
-    const verdict = new PolicyEngine().evaluate({ raw, envelope: { from: opts.from, to } });
-    process.stdout.write(`${JSON.stringify(verdict)}\n`);
+    const { engine, history } = await createPolicyEngine(config).catch(configFailure);
+    history.close();
+    const verdict = engine.evaluate({ message: parseMessage(raw), envelope: { from: opts.from, to } });
+    process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`);
   });
 
 program

@@ -4,7 +4,10 @@ import { NextHopError } from './delivery/next-hop.js';
 import type { Envelope } from './message/envelope.js';
 import { ID_HEADER, prependHeader } from './message/headers.js';
 import { newMessageId } from './message/id.js';
-import type { PolicyEngine } from './policy/engine.js';
+import { type PolicyEngine, decisive } from './policy/engine.js';
+import type { DeliveryHistory } from './policy/history.js';
+import type { Verdict } from './policy/verdict.js';
+import { parseMessage } from './message/parse.js';
 
 export interface InboundMessage {
   raw: Buffer;
@@ -29,13 +32,13 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { policy: PolicyEngine; nextHop: NextHop; logger: Logger },
+    private readonly deps: { engine: PolicyEngine; history: DeliveryHistory; nextHop: NextHop; logger: Logger },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
     const started = performance.now();
     const id = newMessageId();
-    const { logger, policy, nextHop } = this.deps;
+    const { logger, engine, history, nextHop } = this.deps;
     const line = {
       id,
       client: message.client.address,
@@ -47,19 +50,22 @@ export class Gateway {
     let outcome: Outcome;
     let action: string;
     let reply: string | undefined;
+    let verdict: Verdict | undefined;
     try {
-      const verdict = policy.evaluate({ raw: message.raw, envelope: message.envelope });
+      verdict = engine.evaluate({ message: parseMessage(message.raw), envelope: message.envelope });
       action = verdict.action;
-      const accepted = await nextHop.deliver({
-        id,
-        envelope: message.envelope,
-        raw: prependHeader(message.raw, ID_HEADER, id),
-      });
-      reply = accepted.reply;
-      if (accepted.rejected.length > 0) {
-        logger.warn({ id, rejected: accepted.rejected }, 'next hop refused some recipients');
+      const finding = decisive(verdict);
+      if (verdict.action === 'reject' && finding) {
+        outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: ${finding.reason}` };
+      } else if (verdict.action === 'hold' && finding) {
+        outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: held for confirmation (not yet available)` };
+      } else {
+        const accepted = await nextHop.deliver({ id, envelope: message.envelope, raw: prependHeader(message.raw, ID_HEADER, id) });
+        reply = accepted.reply;
+        if (accepted.rejected.length > 0) logger.warn({ id, rejected: accepted.rejected }, 'next hop refused some recipients');
+        outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
+        await history.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
       }
-      outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
     } catch (err) {
       action = 'tempfail';
       if (err instanceof NextHopError) {
@@ -68,11 +74,24 @@ export class Gateway {
           ? { id, code: 451, text: `4.4.0 Next hop refused the message, try again later (${quote(err.reply)})` }
           : { id, code: 451, text: `4.4.1 Next hop unavailable, try again later (${quote(err.reply)})` };
       } else {
+        // parsing or a check failed: the message cannot be judged, so it must not leave
         logger.error({ id, err: (err as Error).message }, 'message processing failed');
         outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
       }
     }
-    logger.info({ ...line, action, ms: Math.round(performance.now() - started), reply }, 'message');
+    const findings = verdict?.findings.map((f) => ({ rule: f.rule, clause: f.clause, severity: f.severity, value: f.value })) ?? [];
+    logger.info(
+      {
+        ...line,
+        action,
+        ms: Math.round(performance.now() - started),
+        reply,
+        rules: [...new Set(findings.map((f) => f.rule))],
+        clauses: [...new Set(findings.map((f) => f.clause))],
+        findings,
+      },
+      'message',
+    );
     return outcome;
   }
 }

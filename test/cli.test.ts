@@ -49,12 +49,43 @@ describe('outguard CLI', () => {
     expect(out.stderr).toContain(`outguard: cannot listen on 127.0.0.1:${blocker.port}: address already in use`);
   });
 
-  it('explain answers deliver with no findings while no policy checks exist', async () => {
+  it('explain answers deliver with no findings for a clean internal message under the default policy', async () => {
     const eml = path.join(tempDir(), 'm.eml');
-    fs.writeFileSync(eml, sampleMessage());
-    const out = await outguard('explain', eml, '--from', 'taro@example.co.jp', '--to', 'a@partner.example,b@partner.example');
+    fs.writeFileSync(eml, sampleMessage({ to: 'colleague@example.co.jp' }));
+    const out = await run('node', [BIN, 'explain', eml, '--from', 'taro@example.co.jp', '--to', 'colleague@example.co.jp'], undefined, {
+      OUTGUARD_INTERNAL_DOMAINS: 'example.co.jp',
+      OUTGUARD_DATA_DIR: tempDir(),
+    });
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ action: 'deliver', findings: [] });
+  });
+
+  it('explain prints every finding with rule, clause, severity, message and the matched value', async () => {
+    const eml = path.join(tempDir(), 'm.eml');
+    fs.writeFileSync(eml, sampleMessage({ to: 'anon@mailinator.com', body: 'https://97.gigafile.nu/1126-abc\r\n' }));
+    const out = await run('node', [BIN, 'explain', eml, '--from', 'taro@example.co.jp', '--to', 'anon@mailinator.com'], undefined, {
+      OUTGUARD_INTERNAL_DOMAINS: 'example.co.jp',
+      OUTGUARD_DATA_DIR: tempDir(),
+    });
+    const verdict = JSON.parse(out.stdout) as { action: string; findings: Record<string, string>[] };
+    expect(verdict.action).toBe('reject');
+    expect(verdict.findings).toContainEqual(
+      expect.objectContaining({ rule: 'anonymous-recipient', clause: '遵守事項 第6-3', severity: 'reject', value: 'anon@mailinator.com' }),
+    );
+    expect(verdict.findings).toContainEqual(expect.objectContaining({ rule: 'file-transfer-link', value: 'https://97.gigafile.nu/1126-abc' }));
+    for (const f of verdict.findings) expect(f.message).toMatch(/[ぁ-んァ-ヶ一-龠].* \/ [a-z]/);
+  });
+
+  it('check-config and start refuse a broken policy, naming file, rule and key', async () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'p.yaml');
+    fs.writeFileSync(policy, 'rules:\n  - id: burst\n    clause: 遵守事項 第6-1\n    check: sender-burst\n    params: { max: lots }\n    action: hold\n    message: { ja: 多い, en: too many }\n');
+    const file = writeConfig({ policy });
+    for (const cmd of ['check-config', 'start']) {
+      const out = await outguard(cmd, '--config', file);
+      expect(out.code).toBe(78);
+      expect(out.stderr.trim()).toBe(`outguard: policy error: ${policy}: rule burst: params.max: expected a number ≥ 1, got "lots"`);
+    }
   });
 
   it('explain names a missing file', async () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { isPasswordHash } from '../crypto/password-hash.js';
 import {
@@ -76,7 +77,8 @@ export const DEFAULTS = {
   web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025' },
   dataDir: './data',
   delivery: { maxConnections: 10, timeoutMs: 60000, tls: 'opportunistic' },
-  policy: 'policies/default.yaml',
+  // the policy shipped with the package, wherever outguard is started from
+  policy: fileURLToPath(new URL('../../policies/default.yaml', import.meta.url)),
   organization: { internalDomains: [], partnerDomains: [] },
   log: { level: 'info' },
 } as const;

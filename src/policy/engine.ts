@@ -1,11 +1,75 @@
-import type { Subject, Verdict } from './verdict.js';
+import type { CheckInput } from './check.js';
+import { type ContextSources, createContext } from './context.js';
+import type { Policy, Rule } from './policy-file.js';
+import type { Finding, Verdict } from './verdict.js';
+
+/** Where the engine reads what checks may consult besides lists: organisation and state. */
+export type EngineSources = Omit<ContextSources, 'lists'>;
+
+/** A check that threw: the message cannot be judged, so it must not leave (fail closed). */
+export class CheckFailure extends Error {
+  constructor(
+    readonly rule: string,
+    cause: unknown,
+  ) {
+    super(`rule ${rule} failed: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'CheckFailure';
+  }
+}
+
+const RANK = { deliver: 0, hold: 1, reject: 2 } as const;
 
 /**
- * Decides what happens to a message. The default policy (issue 3) will add checks here;
- * with none loaded every message is delivered unchanged.
+ * Runs every rule's check and decides: reject > hold > deliver. `monitor` rules only add
+ * findings for the log. The policy can be swapped at any time (reload); a message is always
+ * judged by one whole policy.
  */
 export class PolicyEngine {
-  evaluate(_subject: Subject): Verdict {
-    return { action: 'deliver', findings: [] };
+  constructor(
+    private policy: Policy,
+    private readonly sources: EngineSources,
+  ) {}
+
+  get current(): Policy {
+    return this.policy;
   }
+
+  use(policy: Policy): void {
+    this.policy = policy;
+  }
+
+  evaluate(input: CheckInput): Verdict {
+    const policy = this.policy;
+    const context = createContext({ ...this.sources, lists: policy.lists });
+    const findings: Finding[] = [];
+    let action: Verdict['action'] = 'deliver';
+    for (const rule of policy.rules) {
+      let hits;
+      try {
+        hits = rule.check.run(input, context, rule.params);
+      } catch (err) {
+        throw new CheckFailure(rule.id, err);
+      }
+      for (const hit of hits) findings.push(toFinding(rule, hit.value, hit.detail));
+      if (hits.length > 0 && rule.action !== 'monitor' && RANK[rule.action] > RANK[action]) action = rule.action;
+    }
+    return { action, findings };
+  }
+}
+
+function toFinding(rule: Rule, value: string, detail: string | undefined): Finding {
+  return {
+    rule: rule.id,
+    clause: rule.clause,
+    severity: rule.action,
+    message: `${rule.message.ja} / ${rule.message.en}`,
+    reason: rule.message.en,
+    value,
+    ...(detail ? { detail } : {}),
+  };
+}
+
+/** The finding that decided the verdict: the first one with the verdict's severity. */
+export function decisive(verdict: Verdict): Finding | undefined {
+  return verdict.findings.find((f) => f.severity === verdict.action);
 }

@@ -1,23 +1,21 @@
-import type { Envelope } from '../message/envelope.js';
-
 export type Action = 'deliver' | 'hold' | 'reject';
 
-/** One thing a check noticed, named by the rule that asked for it and the clause it serves. */
+/** One thing a rule found, named by the rule and the clause it serves. */
 export interface Finding {
   rule: string;
   clause: string;
-  severity: Action | 'monitor';
+  /** The rule's action: what this finding alone would do. */
+  severity: 'reject' | 'hold' | 'monitor';
+  /** For people: Japanese, then English. */
   message: string;
-  value?: string;
+  /** Short English reason, used in SMTP replies. */
+  reason: string;
+  /** What matched: an address, a domain, a URL, a file name. Never a password. */
+  value: string;
+  detail?: string;
 }
 
 export interface Verdict {
   action: Action;
   findings: Finding[];
-}
-
-/** The message as the engine sees it. */
-export interface Subject {
-  raw: Buffer;
-  envelope: Envelope;
 }

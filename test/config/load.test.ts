@@ -29,7 +29,7 @@ describe('loadConfig', () => {
     expect(c.web.publicUrl).toBe('http://127.0.0.1:8025');
     expect(c.dataDir).toBe('/srv/og/data');
     expect(c.nextHop).toEqual({ kind: 'file', dir: '/srv/og/data/outbox' });
-    expect(c.policy).toBe('/srv/og/policies/default.yaml');
+    expect(c.policy).toBe(path.resolve('policies/default.yaml'));
     expect(c.smtp.relayNetworks).toEqual(['127.0.0.0/8', '::1/128']);
     expect(c.smtp.maxSize).toBe(52428800);
     expect(c.smtp.reverseLookup).toBe(false);

@@ -19,11 +19,17 @@ export function tempDir(prefix = 'outguard-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Writes a YAML config into a fresh data dir; ports default to 0 (any free port). */
+/**
+ * Writes a YAML config into a fresh data dir; ports default to 0 (any free port). Unless the tree
+ * names a policy, the gateway runs with an empty one, so relay behaviour is tested on its own.
+ */
 export function writeConfig(tree: Record<string, unknown>, dir = tempDir()): string {
   const file = path.join(dir, 'config.yaml');
+  const emptyPolicy = path.join(dir, 'no-rules.yaml');
+  fs.writeFileSync(emptyPolicy, 'rules: []\n');
   const base = {
     dataDir: path.join(dir, 'data'),
+    policy: emptyPolicy,
     smtp: { listen: '127.0.0.1:0' },
     web: { listen: '127.0.0.1:0' },
     ...tree,
@@ -32,6 +38,9 @@ export function writeConfig(tree: Record<string, unknown>, dir = tempDir()): str
   fs.writeFileSync(file, YAML.stringify(base));
   return file;
 }
+
+/** The policy shipped in policies/default.yaml, for tests of the real rules. */
+export const DEFAULT_POLICY = path.resolve('policies/default.yaml');
 
 /** Runs the real gateway in this process on loopback with the given config keys. */
 export async function startGateway(tree: Record<string, unknown> = {}): Promise<TestGateway> {

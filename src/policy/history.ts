@@ -1,0 +1,38 @@
+import type { Envelope } from '../message/envelope.js';
+import { KnownDomains } from '../store/known-domains.js';
+import { domainOf } from './check.js';
+import { registrableDomain } from './checks/first-time-domain.js';
+import { listOf } from './lists.js';
+import { SenderActivity } from './sender-activity.js';
+
+/**
+ * What the gateway has delivered: the external domains it knows (first-time-domain) and each
+ * sender's recent external messages (sender-burst). Checks read it; only delivery writes it.
+ */
+export class DeliveryHistory {
+  private readonly domains: KnownDomains;
+  private readonly activity: SenderActivity;
+  private readonly internal: ReturnType<typeof listOf>;
+
+  constructor(dataDir: string, internalDomains: readonly string[], onActivityFull: () => void = () => undefined) {
+    this.domains = new KnownDomains(dataDir);
+    this.activity = new SenderActivity(undefined, undefined, onActivityFull);
+    this.internal = listOf('internal', [...internalDomains]);
+  }
+
+  readonly knownDomain = (domain: string): boolean => this.domains.has(domain);
+
+  readonly recentExternalMessages = (sender: string, windowMinutes: number): number => this.activity.recent(sender, windowMinutes);
+
+  /** Learns from a message the next hop accepted. */
+  async delivered(envelope: Envelope): Promise<void> {
+    const external = envelope.to.map(domainOf).filter((d) => d !== '' && this.internal.matchHost(d) === undefined);
+    if (external.length === 0) return;
+    if (envelope.from !== '') this.activity.record(envelope.from);
+    await this.domains.add(external.map(registrableDomain));
+  }
+
+  close(): void {
+    this.activity.close();
+  }
+}
