@@ -102,38 +102,80 @@ describe('outguard CLI', () => {
   });
 });
 
+/** Starts `outguard start --config FILE` as a real process; resolves once it logged that it started. */
+async function spawnOutguard(file: string): Promise<{ child: ChildProcess; port: number; stdout: () => string }> {
+  const child = spawn('node', [BIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const started = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not started: ${stdout}`)), 10000);
+    child.stdout!.on('data', () => {
+      const line = stdout.split('\n').find((l) => l.includes('outguard started'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as Record<string, string>);
+      }
+    });
+  });
+  return { child, port: Number(started.smtp!.split(':').pop()), stdout: () => stdout };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('outguard start', () => {
-  let child: ChildProcess | undefined;
-  afterAll(() => child?.kill('SIGKILL'));
+  const children: ChildProcess[] = [];
+  afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
   it('finishes the message in flight on SIGTERM, then exits 0', async () => {
     const sink = await startSink({ delayMs: 1500 });
     const file = writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}` });
-    child = spawn('node', [BIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const started = await new Promise<Record<string, string>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not started: ${stdout}`)), 10000);
-      child!.stdout!.on('data', () => {
-        const line = stdout.split('\n').find((l) => l.includes('outguard started'));
-        if (line) {
-          clearTimeout(timer);
-          resolve(JSON.parse(line) as Record<string, string>);
-        }
-      });
-    });
-    const port = Number(started.smtp!.split(':').pop());
+    const { child, port, stdout } = await spawnOutguard(file);
+    children.push(child);
     const t = client(port);
     const sending = sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], sampleMessage());
     await new Promise((r) => setTimeout(r, 700)); // the message is now waiting on the slow next hop
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     const result = await sending;
     t.close();
     expect(result.ok).toBe(true);
     expect(await exited).toBe(0);
     expect(sink.messages).toHaveLength(1);
-    expect(stdout).toContain('"msg":"stopped"');
+    expect(stdout()).toContain('"msg":"stopped"');
     await sink.close();
+  });
+
+  it('reloads the policy on SIGHUP and keeps the last good one when the edit is broken', async () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'p.yaml');
+    const good = (action: string) =>
+      `lists:\n  bad: bad.txt\nrules:\n  - id: bad-domain\n    clause: 遵守事項 第6-3\n    check: anonymous-recipient\n    params: { list: bad }\n    action: ${action}\n    message: { ja: 禁止, en: forbidden domain }\n`;
+    fs.writeFileSync(path.join(dir, 'bad.txt'), 'bad.example\n');
+    fs.writeFileSync(policy, good('monitor'));
+    const sink = await startSink();
+    const { child, port, stdout } = await spawnOutguard(writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy }));
+    children.push(child);
+    const t = client(port);
+    try {
+      expect((await sendRaw(t, 'a@example.co.jp', ['x@bad.example'], sampleMessage())).ok).toBe(true);
+      fs.writeFileSync(policy, good('reject'));
+      child.kill('SIGHUP');
+      await until(() => stdout().includes('"reason":"SIGHUP"'));
+      expect((await sendRaw(t, 'a@example.co.jp', ['x@bad.example'], sampleMessage())).response).toMatch(/^550 5\.7\.1 bad-domain: forbidden domain/);
+      fs.writeFileSync(policy, good('obliterate'));
+      child.kill('SIGHUP');
+      await until(() => /"reason":"SIGHUP".*policy reload refused/.test(stdout()));
+      expect((await sendRaw(t, 'a@example.co.jp', ['x@bad.example'], sampleMessage())).code).toBe(550);
+    } finally {
+      t.close();
+      child.kill('SIGTERM');
+      await sink.close();
+    }
   });
 });
