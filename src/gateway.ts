@@ -1,6 +1,7 @@
 import type { Logger } from './log.js';
 import type { NextHop } from './delivery/next-hop.js';
 import { NextHopError } from './delivery/next-hop.js';
+import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
 import type { Envelope } from './message/envelope.js';
 import { ID_HEADER, prependHeader } from './message/headers.js';
 import { newMessageId } from './message/id.js';
@@ -32,7 +33,7 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { engine: PolicyEngine; history: DeliveryHistory; nextHop: NextHop; logger: Logger },
+    private readonly deps: { engine: PolicyEngine; history: DeliveryHistory; nextHop: NextHop; logger: Logger; hostname: string },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
@@ -52,7 +53,8 @@ export class Gateway {
     let reply: string | undefined;
     let verdict: Verdict | undefined;
     try {
-      verdict = engine.evaluate({ message: parseMessage(message.raw), envelope: message.envelope });
+      const parsed = parseMessage(message.raw);
+      verdict = engine.evaluate({ message: parsed, envelope: message.envelope });
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
@@ -62,8 +64,8 @@ export class Gateway {
       } else {
         const accepted = await nextHop.deliver({ id, envelope: message.envelope, raw: prependHeader(message.raw, ID_HEADER, id) });
         reply = accepted.reply;
-        if (accepted.rejected.length > 0) logger.warn({ id, rejected: accepted.rejected }, 'next hop refused some recipients');
         outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
+        if (accepted.rejected.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, parsed.subject, accepted.rejected);
         await history.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
       }
     } catch (err) {
@@ -79,6 +81,7 @@ export class Gateway {
         outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
       }
     }
+    if (outcome.code === 451) action = 'tempfail';
     const findings = verdict?.findings.map((f) => ({ rule: f.rule, clause: f.clause, severity: f.severity, value: f.value })) ?? [];
     logger.info(
       {
@@ -93,5 +96,29 @@ export class Gateway {
       'message',
     );
     return outcome;
+  }
+
+  /**
+   * The next hop took the message for some recipients only. A temporary refusal must not lose
+   * the message: answer 451 so the sender retries (the accepted recipients may then get it twice,
+   * which beats never). Permanent refusals are final: 250, and the sender gets a non-delivery notice.
+   */
+  private async partlyRefused(id: string, sender: string, subject: string, refused: Refusal[]): Promise<Outcome> {
+    const { logger, nextHop, hostname } = this.deps;
+    const temporary = refused.filter((r) => r.reply.startsWith('4'));
+    logger.warn({ id, refused, retry: temporary.length > 0 }, 'next hop refused some recipients');
+    if (temporary.length > 0) {
+      return { id, code: 451, text: `4.4.0 Next hop deferred ${temporary.map((r) => r.address).join(', ')}, try again later` };
+    }
+    if (sender !== '') {
+      try {
+        const notice = await nonDeliveryNotice({ ref: id, sender, subject, refused, hostname });
+        await nextHop.deliver(notice);
+        logger.info({ id: notice.id, ref: id, to: sender }, 'non-delivery notice sent');
+      } catch (err) {
+        logger.error({ ref: id, err: (err as Error).message }, 'cannot send the non-delivery notice');
+      }
+    }
+    return { id, code: 250, text: `2.0.0 Ok: delivered as ${id} (${refused.length} recipient(s) refused, sender notified)` };
   }
 }

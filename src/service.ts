@@ -24,7 +24,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const { engine, history } = await createPolicyEngine(config, logger);
   const reloader = new PolicyReloader(config.policy, logger, (p) => engine.use(p), engine.current);
   const nextHop = createNextHop(config);
-  const gateway = new Gateway({ engine, history, nextHop, logger });
+  const gateway = new Gateway({ engine, history, nextHop, logger, hostname: config.smtp.hostname });
   const smtp = new SmtpListener(config, gateway, logger);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: engine.current.rules.length }));
   const closeAll = async () => {

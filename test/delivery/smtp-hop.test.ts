@@ -69,4 +69,44 @@ describe('SMTP next hop failures', () => {
       expect(result.code).toBe(451);
     });
   });
+
+  describe('when the next hop refuses some recipients', () => {
+    let gw: TestGateway;
+    let sink: Sink;
+    beforeAll(async () => {
+      sink = await startSink({ refuseRecipients: ['gone@partner.example'], deferRecipients: ['busy@partner.example'] });
+      gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}` });
+    });
+    afterAll(async () => {
+      await gw.stop();
+      await sink.close();
+    });
+
+    it('delivers to the others and tells the sender which recipient was refused for good', async () => {
+      const t = client(gw.smtp.port);
+      const result = await sendRaw(t, 'taro@example.co.jp', ['ok@partner.example', 'gone@partner.example'], sampleMessage({ subject: '契約書の件' }));
+      t.close();
+      expect(result.code).toBe(250);
+      const got = await sink.waitFor(2);
+      expect(got[0]!.to).toEqual(['ok@partner.example']);
+      const notice = got[1]!;
+      expect(notice.from).toBe('');
+      expect(notice.to).toEqual(['taro@example.co.jp']);
+      const text = notice.raw.toString();
+      expect(text).toMatch(/^X-Outguard-Notice: non-delivery$/m);
+      expect(text).toMatch(new RegExp(`^X-Outguard-Ref: ${/delivered as (\S+)/.exec(result.response)![1]}$`, 'm'));
+      const body = Buffer.from(text.split('\r\n\r\n').slice(1).join('').replace(/\s/g, ''), 'base64').toString('utf8');
+      expect(body).toContain('配信できなかった宛先');
+      expect(body).toContain('gone@partner.example');
+      expect(body).toContain('契約書の件');
+    });
+
+    it('answers 451 when a recipient was only deferred, so nothing is lost', async () => {
+      const t = client(gw.smtp.port);
+      const result = await sendRaw(t, 'taro@example.co.jp', ['ok@partner.example', 'busy@partner.example'], sampleMessage());
+      t.close();
+      expect(result.code).toBe(451);
+      expect(result.response).toContain('busy@partner.example');
+    });
+  });
 });

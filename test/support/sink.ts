@@ -23,6 +23,8 @@ export interface SinkOptions {
   delayMs?: number;
   /** Refuse these recipients at RCPT TO with 550. */
   refuseRecipients?: string[];
+  /** Refuse these recipients at RCPT TO with 450 (try later). */
+  deferRecipients?: string[];
 }
 
 /** A real SMTP server on loopback that records what it receives: the next hop in tests. */
@@ -37,6 +39,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     onRcptTo(address, _session, cb) {
       if (options.refuseRecipients?.includes(address.address)) {
         return cb(Object.assign(new Error('no such user'), { responseCode: 550 }));
+      }
+      if (options.deferRecipients?.includes(address.address)) {
+        return cb(Object.assign(new Error('mailbox busy, try later'), { responseCode: 450 }));
       }
       cb();
     },

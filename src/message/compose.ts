@@ -1,0 +1,27 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+
+export interface NoticeContent {
+  from: string;
+  to: string[];
+  subject: string;
+  /** Plain text, Japanese first, English second. */
+  text: string;
+  /** Extra headers such as X-Outguard-Notice and X-Outguard-Ref. */
+  headers: Record<string, string>;
+}
+
+/** Builds a message the gateway itself sends (notices): UTF-8 text, MIME-encoded subject. */
+export function composeNotice(notice: NoticeContent): Promise<Buffer> {
+  const mail = new MailComposer({
+    from: notice.from,
+    to: notice.to,
+    subject: notice.subject,
+    text: notice.text,
+    headers: notice.headers,
+    textEncoding: 'base64',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  }).compile();
+  mail.keepBcc = false;
+  return new Promise((resolve, reject) => mail.build((err, message) => (err ? reject(err) : resolve(message))));
+}
