@@ -1,11 +1,11 @@
 import { detectEncryption } from '../../message/encrypted.js';
+import { htmlToText } from '../../message/urls.js';
 import { type Check } from '../check.js';
 
 // A label, then a separator or "は"/"is", then something password-like on the same line.
 const PASSWORD_LINE =
   /(パスワード|ﾊﾟｽﾜｰﾄﾞ|暗証番号|解凍キー|\bpass(?:word|wd|code| word)?\b|\bpwd\b|\bP\/?W\b)(?:\s*(?:[:：=＝]|は|is\b)\s*[「『"']?|\s*[「『])([\x21-\x7e]{4,}|[Ａ-Ｚａ-ｚ０-９]{4,})/i;
 
-const htmlToText = (html: string) => html.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
 
 /**
  * 第6-2: the password of an encrypted attachment written into the same mail. Only reported when
