@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, sendRaw } from '../support/client.js';
 import { CORPUS_DIR, asSmtpSees, corpusFiles } from '../support/corpus.js';
-import { type TestGateway, startGateway } from '../support/gateway.js';
+import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
 
 const files = corpusFiles();
@@ -33,6 +33,41 @@ describe.skipIf(files.length === 0)('the shared corpus through the gateway', () 
       const got = (await sink.waitFor(before + 1))[before]!;
       const id = /delivered as (\S+)/.exec(result.response)![1];
       expect(got.raw.equals(Buffer.concat([Buffer.from(`X-Outguard-Id: ${id}\r\n`), asSmtpSees(raw)]))).toBe(true);
+    }
+  });
+});
+
+describe.skipIf(files.length === 0)('the shared corpus under the default policy', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  let transport: ReturnType<typeof client>;
+  beforeAll(async () => {
+    sink = await startSink();
+    gw = await startGateway({
+      nextHop: `smtp://127.0.0.1:${sink.port}`,
+      policy: DEFAULT_POLICY,
+      organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] },
+    });
+    transport = client(gw.smtp.port);
+  });
+  afterAll(async () => {
+    transport.close();
+    await gw.stop();
+    await sink.close();
+  });
+
+  it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s is judged: delivered unchanged, or refused with a rule', async (_name, file) => {
+    const raw = fs.readFileSync(file);
+    const before = sink.messages.length;
+    const result = await sendRaw(transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
+    if (result.ok) {
+      const got = (await sink.waitFor(before + 1))[before]!;
+      expect(got.raw.subarray(got.raw.indexOf('\r\n') + 2).equals(asSmtpSees(raw))).toBe(true);
+    } else {
+      // a policy decision, never a crash or a silent pass
+      expect(result.response).toMatch(/^550 5\.7\.1 [a-z-]+: /);
+      const line = gw.logs.filter((l) => l.msg === 'message').at(-1)!;
+      expect((line.rules as string[]).length).toBeGreaterThan(0);
     }
   });
 });
