@@ -1,19 +1,7 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
 
-const isAscii = (buf: Buffer) => {
-  for (const b of buf) if (b > 0x7f) return false;
-  return true;
-};
-
-function isUtf8(buf: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(buf);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Header bytes as text. Headers should be ASCII, but real mail carries raw UTF-8 (RFC 6532) and,

@@ -32,9 +32,18 @@ function normalizeAddress(address: string): string {
   return at < 0 ? a : a.slice(0, at + 1) + normalizeHost(a.slice(at + 1));
 }
 
+const suffixCache = new Map<string, string>();
+
 /** The public suffix (ICANN section) of a host: co.jp for example.co.jp; the host itself when unknown. */
 function publicSuffix(host: string): string {
-  return getPublicSuffix(host, { allowPrivateDomains: false }) ?? host;
+  let suffix = suffixCache.get(host);
+  if (suffix === undefined) {
+    suffix = getPublicSuffix(host, { allowPrivateDomains: false }) ?? host;
+    // the same few hundred domains recur in mail; a bound keeps hostile input from growing it
+    if (suffixCache.size >= 10000) suffixCache.clear();
+    suffixCache.set(host, suffix);
+  }
+  return suffix;
 }
 
 export function emptyEntries(): ListEntries {
