@@ -25,13 +25,13 @@ interface Reply {
   error?: string;
 }
 
-/** Child side: reports the listening port, then serves the parent's calls. */
+/** Child side: reports the listening port, then serves the parent's calls (plus 'cpu': process.cpuUsage()). */
 export function serveParent(port: number, ops: Record<string, () => unknown>): void {
   const send = (m: Ready | Reply) => process.send?.(m);
   process.on('message', (raw: unknown) => {
     const m = raw as Call;
     if (m?.type !== 'call') return;
-    const op = ops[m.op];
+    const op = m.op === 'cpu' ? () => process.cpuUsage() : ops[m.op];
     Promise.resolve()
       .then(() => {
         if (!op) throw new Error(`unknown op ${m.op}`);

@@ -12,8 +12,26 @@ export interface BenchMessage {
   raw: Buffer;
 }
 
-const FROM = 'hanako.suzuki@city.example.lg.jp';
-const TO = ['taro.yamada@partner.example.co.jp', 'keiyaku-tantou@partner.example.co.jp'];
+/**
+ * The organisation the traffic comes from, for outguard's config: mail from internal staff to one
+ * external contact (To) with an internal colleague in Cc, as most outbound mail is. The external
+ * domains are a partner plus domains the gateway has delivered to before (relay.ts seeds them
+ * into its delivery history), so the default policy lets the traffic through after running every
+ * check on it, as it would for the bulk of production mail.
+ */
+export const ORG = {
+  internalDomains: ['city.example.lg.jp'],
+  partnerDomains: ['partner.example.co.jp'],
+  knownDomains: ['tokyo-sisutemu.co.jp', 'nihon-consulting.co.jp', 'daiichi-insatsu.co.jp', 'yamato-kensetsu.co.jp', 'midori-bank.co.jp', 'hokuto-denki.co.jp', 'sakura-net.ne.jp'],
+};
+const EXTERNAL = [...ORG.partnerDomains, ...ORG.knownDomains];
+const SURNAMES = ['suzuki', 'takahashi', 'tanaka', 'watanabe', 'ito', 'yamamoto', 'nakamura', 'kobayashi', 'kato', 'yoshida'];
+/**
+ * Distinct senders, used in turn across all messages of a run: outguard's sender-burst rule holds
+ * a sender's 31st external message within 10 minutes, and real traffic comes from many people.
+ */
+const SENDERS = 2000;
+let sent = 0;
 
 const mimeWord = (s: string) => `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
 
@@ -49,23 +67,27 @@ export function makeMessages(tag: string, count: number): BenchMessage[] {
   const date = new Date().toUTCString().replace('GMT', '+0000');
   const nonce = randomBytes(4).toString('hex');
   for (let i = 0; i < count; i++) {
+    const n = sent++;
+    const from = `${SURNAMES[n % SURNAMES.length]}.${String(n % SENDERS).padStart(4, '0')}@${ORG.internalDomains[0]}`;
+    const to = `${SURNAMES[(n + 3) % SURNAMES.length]}@${EXTERNAL[n % EXTERNAL.length]}`;
+    const cc = `${SURNAMES[(n + 7) % SURNAMES.length]}.${String((n + 1) % SENDERS).padStart(4, '0')}@${ORG.internalDomains[0]}`;
     const id = `${tag}.${i}.${nonce}@city.example.lg.jp`;
     const queueId = `4V${(i * 7919 + 12345).toString(36).toUpperCase().padStart(8, '0')}`;
     const headers = [
       `Received: from pc-${String(i % 500).padStart(4, '0')}.soumu.city.example.lg.jp (pc-${String(i % 500).padStart(4, '0')}.soumu.city.example.lg.jp [10.20.${i % 200}.${(i % 250) + 1}])`,
       `\tby mx-int.city.example.lg.jp (Postfix) with ESMTPS id ${queueId}`,
-      `\tfor <${TO[0]}>; ${date}`,
+      `\tfor <${to}>; ${date}`,
       `Received: from mx-int.city.example.lg.jp (mx-int.city.example.lg.jp [10.1.0.25])`,
       `\tby relay01.city.example.lg.jp (Postfix) with ESMTP id R${queueId}`,
-      `\tfor <${TO[0]}>; ${date}`,
+      `\tfor <${to}>; ${date}`,
       `Date: ${date}`,
-      `From: ${mimeWord('鈴木 花子')} <${FROM}>`,
-      `To: ${mimeWord('山田 太郎')} <${TO[0]}>`,
-      `Cc: ${mimeWord('契約担当')} <${TO[1]}>`,
+      `From: ${mimeWord('鈴木 花子')} <${from}>`,
+      `To: ${mimeWord('山田 太郎')} <${to}>`,
+      `Cc: ${mimeWord('情報政策課 共有')} <${cc}>`,
       `Subject: ${mimeWord(`【○○市】庁内ネットワーク更改業務 仕様書修正版の送付について(No.${i})`)}`,
       `Message-ID: <${id}>`,
-      `In-Reply-To: <prev.${i}.${nonce}@partner.example.co.jp>`,
-      `References: <first.${nonce}@city.example.lg.jp> <prev.${i}.${nonce}@partner.example.co.jp>`,
+      `In-Reply-To: <prev.${i}.${nonce}@${EXTERNAL[n % EXTERNAL.length]}>`,
+      `References: <first.${nonce}@city.example.lg.jp> <prev.${i}.${nonce}@${EXTERNAL[n % EXTERNAL.length]}>`,
       'MIME-Version: 1.0',
       'Content-Type: text/plain; charset="UTF-8"; format=flowed',
       'Content-Transfer-Encoding: base64',
@@ -74,7 +96,7 @@ export function makeMessages(tag: string, count: number): BenchMessage[] {
       'Organization: City of Example, General Affairs Department',
       `X-Priority: 3`,
     ];
-    out.push({ id, envelope: { from: FROM, to: TO }, raw: Buffer.from(`${headers.join('\r\n')}\r\n\r\n${BODY}\r\n`, 'utf8') });
+    out.push({ id, envelope: { from, to: [to, cc] }, raw: Buffer.from(`${headers.join('\r\n')}\r\n\r\n${BODY}\r\n`, 'utf8') });
   }
   return out;
 }

@@ -10,10 +10,19 @@
  * measured rounds alternate which relay goes first; the result is the median of each, and the
  * ratio is median(outguard) / median(null relay) (the median of the per-round ratios is shown too).
  *
+ * Traffic (bench/message.ts): ~5 KB Japanese text mail from 2,000 internal senders, each to one
+ * external contact plus an internal Cc. outguard runs its shipped default policy with
+ * organisation settings and a delivery history that let this traffic through (every rule still
+ * runs on every message), and logs at info to a file. Besides msg/s the bench reports CPU time
+ * per message of each relay process, which the machine's other load disturbs much less.
+ *
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_ROUNDS (5), BENCH_WARMUP (500),
  * BENCH_CLIENTS (20), BENCH_POOL (20, next-hop pool of both relays), BENCH_CPU_PROF=1 (write
- * V8 CPU profiles of both relays to a temp dir), BENCH_KEEP=1 (keep the temp dir).
- * Exit status: 0 all messages delivered, 1 any failure (whatever the ratio).
+ * V8 CPU profiles of both relays to a temp dir), BENCH_KEEP=1 (keep the temp dir),
+ * BENCH_ENFORCE=1 (exit 3 when the ratio is below the 0.8 target).
+ * Exit status: 0 all messages delivered, 1 any delivery failure or error, 3 (BENCH_ENFORCE only)
+ * below target. Without BENCH_ENFORCE a low ratio is reported, not failed: on a shared machine
+ * one run's throughput can swing widely.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +32,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import YAML from 'yaml';
 import type { SinkStats } from './child-sink.js';
 import { Child } from './ipc.js';
-import { type BenchMessage, makeMessages } from './message.js';
+import { type BenchMessage, ORG, makeMessages } from './message.js';
 
 const int = (name: string, fallback: number): number => {
   const v = process.env[name];
@@ -42,6 +51,7 @@ const POOL = int('BENCH_POOL', 20);
 const HOP_MAX_MESSAGES = 1000;
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const KEEP = process.env.BENCH_KEEP === '1';
+const ENFORCE = process.env.BENCH_ENFORCE === '1';
 const TARGET = 0.8;
 /** The whole run is bounded: past this everything is killed and the run fails. */
 const DEADLINE_MS = 170_000;
@@ -77,6 +87,8 @@ interface RoundResult {
   p50: number;
   p99: number;
   failures: string[];
+  /** CPU time (user + system) per message, in microseconds, of the relay, the sink and this load generator. */
+  cpuUsPerMsg: { relay: number; sink: number; loadgen: number };
   sink: { received: number; missing: number; duplicates: number; unexpected: number; withOutguardId: number; newConnections: number };
 }
 
@@ -123,6 +135,8 @@ const median = (xs: number[]) => {
 /** Sends `messages` through one relay over its persistent client connections; checks the sink. */
 async function runRound(side: Side, sink: Child, round: number, messages: BenchMessage[]): Promise<RoundResult> {
   await sink.call('reset');
+  const cpu = () => Promise.all([side.relay.call<NodeJS.CpuUsage>('cpu'), sink.call<NodeJS.CpuUsage>('cpu'), process.cpuUsage()]);
+  const cpuBefore = await cpu();
   const latencies = new Float64Array(messages.length);
   const failures: string[] = [];
   let next = 0;
@@ -144,6 +158,8 @@ async function runRound(side: Side, sink: Child, round: number, messages: BenchM
     }),
   );
   const ms = performance.now() - started;
+  const cpuAfter = await cpu();
+  const perMsg = (i: number) => (cpuAfter[i]!.user + cpuAfter[i]!.system - cpuBefore[i]!.user - cpuBefore[i]!.system) / messages.length;
   side.sent += messages.length;
 
   // Every 250 came after the next hop's 250, so the sink already has everything that was accepted.
@@ -168,6 +184,7 @@ async function runRound(side: Side, sink: Child, round: number, messages: BenchM
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     failures,
+    cpuUsPerMsg: { relay: perMsg(0), sink: perMsg(1), loadgen: perMsg(2) },
     sink: { received: stats.messages, missing, duplicates, unexpected, withOutguardId: stats.withOutguardId, newConnections: stats.connections },
   };
 }
@@ -189,33 +206,41 @@ function problems(r: RoundResult): string[] {
 
 function writeOutguardConfig(sinkPort: number): string {
   const file = path.join(tmp, 'outguard.yaml');
+  const dataDir = path.join(tmp, 'data');
+  // A gateway in production has delivered before: its history knows the usual external domains
+  // (first-time-domain would hold them otherwise). The policy is the shipped default one.
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(path.join(dataDir, 'known-domains.txt'), ORG.knownDomains.map((d) => `${d}\n`).join(''));
   const config = {
     smtp: { listen: '127.0.0.1:0', hostname: 'outguard.bench.invalid' },
     web: { listen: '127.0.0.1:0' },
-    dataDir: path.join(tmp, 'data'),
+    dataDir,
     nextHop: `smtp://127.0.0.1:${sinkPort}`,
     // plain SMTP to the sink on both relays (the sink offers STARTTLS with a self-signed cert)
     delivery: { maxConnections: POOL, tls: 'off' },
+    organization: { internalDomains: ORG.internalDomains, partnerDomains: ORG.partnerDomains },
     log: { level: 'info' },
   };
   fs.writeFileSync(file, YAML.stringify(config));
   return file;
 }
 
-function countLogLines(file: string): { total: number; message: number; delivered: number } {
+function countLogLines(file: string): { total: number; message: number; delivered: number; rules?: string[] } {
   let total = 0;
   let message = 0;
   let delivered = 0;
+  let rules: string[] | undefined;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
     total++;
-    const entry = JSON.parse(line) as { msg?: string; action?: string };
+    const entry = JSON.parse(line) as { msg?: string; action?: string; rules?: unknown };
+    if (entry.msg === 'policy loaded' && Array.isArray(entry.rules)) rules = entry.rules.map(String);
     if (entry.msg === 'message') {
       message++;
       if (entry.action === 'deliver') delivered++;
     }
   }
-  return { total, message, delivered };
+  return { total, message, delivered, rules };
 }
 
 async function main(): Promise<number> {
@@ -300,12 +325,23 @@ async function main(): Promise<number> {
   }
   console.log(`median              ${f0(ogMed)}        ${f0(nrMed)}          ${ratio.toFixed(3)}   target >= ${TARGET}: ${ratio >= TARGET ? 'PASS' : 'FAIL'}`);
   console.log(`median of the per-round ratios: ${pairedRatio.toFixed(3)}`);
+  const cpuMed = (key: Side['key'], part: keyof RoundResult['cpuUsPerMsg']) => median(of(key).map((r) => r.cpuUsPerMsg[part]));
+  const cpu = {
+    outguard: { relay: cpuMed('outguard', 'relay'), sink: cpuMed('outguard', 'sink'), loadgen: cpuMed('outguard', 'loadgen') },
+    nullRelay: { relay: cpuMed('nullRelay', 'relay'), sink: cpuMed('nullRelay', 'sink'), loadgen: cpuMed('nullRelay', 'loadgen') },
+  };
+  console.log(
+    `CPU per message, median (µs): relay process outguard ${cpu.outguard.relay.toFixed(0)} vs null relay ${cpu.nullRelay.relay.toFixed(0)} ` +
+      `(null/outguard ${(cpu.nullRelay.relay / cpu.outguard.relay).toFixed(3)}); sink ${cpu.outguard.sink.toFixed(0)}/${cpu.nullRelay.sink.toFixed(0)}; ` +
+      `load generator ${cpu.outguard.loadgen.toFixed(0)}/${cpu.nullRelay.loadgen.toFixed(0)}`,
+  );
   console.log(`latency per message, median round (ms): outguard p50 ${f1(ogMid.p50)} p99 ${f1(ogMid.p99)}; null relay p50 ${f1(nrMid.p50)} p99 ${f1(nrMid.p99)}`);
   const delivered = (key: Side['key']) => [...warm, ...results].filter((r) => r.side === key).reduce((a, r) => a + r.sink.received - r.sink.duplicates - r.sink.unexpected, 0);
   console.log(
     `delivery: outguard ${delivered('outguard')}/${og.sent} at the sink, null relay ${delivered('nullRelay')}/${nr.sent}; ` +
       `outguard log: ${logs.message} "message" lines (${logs.delivered} deliver), ${(fs.statSync(logFile).size / 1024).toFixed(0)} KB`,
   );
+  if (logs.rules) console.log(`outguard policy: shipped default, ${logs.rules.length} rules (${logs.rules.join(', ')})`);
   if (CPU_PROF) console.log(`CPU profiles (pid in the name: outguard ${outguard.proc.pid}, null relay ${nullRelay.proc.pid}): ${profDir}`);
   if (issues.length) {
     console.log(`PROBLEMS (${issues.length}):`);
@@ -332,10 +368,17 @@ async function main(): Promise<number> {
       outguardRounds: of('outguard').map((r) => Math.round(r.msgPerSec)),
       nullRelayRounds: of('nullRelay').map((r) => Math.round(r.msgPerSec)),
       latencyMs: { outguard: { p50: +ogMid.p50.toFixed(1), p99: +ogMid.p99.toFixed(1) }, nullRelay: { p50: +nrMid.p50.toFixed(1), p99: +nrMid.p99.toFixed(1) } },
+      cpuUsPerMsg: {
+        outguard: { relay: Math.round(cpu.outguard.relay), sink: Math.round(cpu.outguard.sink), loadgen: Math.round(cpu.outguard.loadgen) },
+        nullRelay: { relay: Math.round(cpu.nullRelay.relay), sink: Math.round(cpu.nullRelay.sink), loadgen: Math.round(cpu.nullRelay.loadgen) },
+      },
+      cpuRatio: Number((cpu.nullRelay.relay / cpu.outguard.relay).toFixed(3)),
+      outguardRules: logs.rules?.length ?? null,
       failures: issues.length,
     }),
   );
-  return issues.length ? 1 : 0;
+  if (issues.length) return 1;
+  return ENFORCE && !(ratio >= TARGET) ? 3 : 0;
 }
 
 main()
