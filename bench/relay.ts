@@ -19,7 +19,8 @@
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_ROUNDS (5), BENCH_WARMUP (500),
  * BENCH_CLIENTS (20), BENCH_POOL (20, next-hop pool of both relays), BENCH_CPU_PROF=1 (write
  * V8 CPU profiles of both relays to a temp dir), BENCH_KEEP=1 (keep the temp dir),
- * BENCH_ENFORCE=1 (exit 3 when the ratio is below the 0.8 target).
+ * BENCH_ENFORCE=1 (exit 3 when the ratio is below the 0.8 target), BENCH_POLICY=FILE (another
+ * policy for outguard, e.g. an empty one to measure the relay without checks).
  * Exit status: 0 all messages delivered, 1 any delivery failure or error, 3 (BENCH_ENFORCE only)
  * below target. Without BENCH_ENFORCE a low ratio is reported, not failed: on a shared machine
  * one run's throughput can swing widely.
@@ -220,6 +221,7 @@ function writeOutguardConfig(sinkPort: number): string {
     delivery: { maxConnections: POOL, tls: 'off' },
     organization: { internalDomains: ORG.internalDomains, partnerDomains: ORG.partnerDomains },
     log: { level: 'info' },
+    ...(process.env.BENCH_POLICY ? { policy: path.resolve(process.env.BENCH_POLICY) } : {}),
   };
   fs.writeFileSync(file, YAML.stringify(config));
   return file;

@@ -89,9 +89,9 @@ export class Gateway {
         action,
         ms: Math.round(performance.now() - started),
         reply,
-        rules: [...new Set(findings.map((f) => f.rule))],
-        clauses: [...new Set(findings.map((f) => f.clause))],
-        findings,
+        ...(findings.length > 0
+          ? { rules: [...new Set(findings.map((f) => f.rule))], clauses: [...new Set(findings.map((f) => f.clause))], findings }
+          : {}),
       },
       'message',
     );

@@ -38,26 +38,78 @@ export interface ParsedMessage {
   header(name: string): string | undefined;
 }
 
+/**
+ * Parses lazily: the MIME tree, the address headers and the decoded bodies are each worked out
+ * the first time a check asks for them, so a policy pays only for what its checks read.
+ */
 export function parseMessage(raw: Buffer): ParsedMessage {
-  const root = parseMime(raw);
-  const textParts: string[] = [];
-  const htmlParts: string[] = [];
-  const attachments: Attachment[] = [];
-  collect(raw, root, textParts, htmlParts, attachments, false);
-  const addresses = (name: string) => headerValues(root, name).flatMap(parseAddresses);
-  return {
-    raw,
-    root,
-    subject: headerValue(root, 'subject') ?? '',
-    from: addresses('from'),
-    to: addresses('to'),
-    cc: addresses('cc'),
-    bcc: addresses('bcc'),
-    textParts,
-    htmlParts,
-    attachments,
-    header: (name) => headerValue(root, name.toLowerCase()),
-  };
+  return new LazyMessage(raw);
+}
+
+class LazyMessage implements ParsedMessage {
+  private tree?: MimeNode;
+  private parts?: { text: string[]; html: string[]; files: Attachment[] };
+  private readonly addressLists = new Map<string, Address[]>();
+  private decodedSubject?: string;
+
+  constructor(readonly raw: Buffer) {}
+
+  get root(): MimeNode {
+    return (this.tree ??= parseMime(this.raw));
+  }
+
+  get subject(): string {
+    return (this.decodedSubject ??= headerValue(this.root, 'subject') ?? '');
+  }
+
+  get from(): Address[] {
+    return this.addresses('from');
+  }
+
+  get to(): Address[] {
+    return this.addresses('to');
+  }
+
+  get cc(): Address[] {
+    return this.addresses('cc');
+  }
+
+  get bcc(): Address[] {
+    return this.addresses('bcc');
+  }
+
+  get textParts(): string[] {
+    return this.content().text;
+  }
+
+  get htmlParts(): string[] {
+    return this.content().html;
+  }
+
+  get attachments(): Attachment[] {
+    return this.content().files;
+  }
+
+  header(name: string): string | undefined {
+    return headerValue(this.root, name.toLowerCase());
+  }
+
+  private addresses(name: string): Address[] {
+    let list = this.addressLists.get(name);
+    if (!list) {
+      list = headerValues(this.root, name).flatMap(parseAddresses);
+      this.addressLists.set(name, list);
+    }
+    return list;
+  }
+
+  private content(): { text: string[]; html: string[]; files: Attachment[] } {
+    if (!this.parts) {
+      this.parts = { text: [], html: [], files: [] };
+      collect(this.raw, this.root, this.parts.text, this.parts.html, this.parts.files, false);
+    }
+    return this.parts;
+  }
 }
 
 function collect(raw: Buffer, node: MimeNode, text: string[], html: string[], files: Attachment[], inRelated: boolean): void {
@@ -73,12 +125,13 @@ function collect(raw: Buffer, node: MimeNode, text: string[], html: string[], fi
     return;
   }
   const inline = node.disposition !== 'attachment' && inRelated && node.contentId !== undefined;
+  let bytes: Buffer | undefined;
   files.push({
     filename: node.filename ?? defaultName(raw, node),
     contentType: node.contentType,
     inline,
     node,
-    content: () => decodeBody(raw, node),
+    content: () => (bytes ??= decodeBody(raw, node)),
   });
 }
 

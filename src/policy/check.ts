@@ -99,12 +99,23 @@ export function domainOf(address: string): string {
   return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
 
-/** Every recipient a message reaches or shows: envelope RCPT TO and header To/Cc/Bcc, deduplicated. */
+const recipientsOf = new WeakMap<CheckInput, string[]>();
+
+/**
+ * Every recipient a message reaches or shows: envelope RCPT TO and header To/Cc/Bcc, deduplicated,
+ * domains lower-cased. Worked out once per message, however many checks ask.
+ */
 export function allRecipients(input: CheckInput): string[] {
-  const { message, envelope } = input;
-  const seen = new Set<string>();
-  for (const a of [...envelope.to, ...message.to.map((x) => x.address), ...message.cc.map((x) => x.address), ...message.bcc.map((x) => x.address)]) {
-    if (a.includes('@')) seen.add(a.slice(0, a.lastIndexOf('@')) + a.slice(a.lastIndexOf('@')).toLowerCase());
+  let list = recipientsOf.get(input);
+  if (!list) {
+    const { message, envelope } = input;
+    const seen = new Set<string>();
+    for (const a of [...envelope.to, ...message.to.map((x) => x.address), ...message.cc.map((x) => x.address), ...message.bcc.map((x) => x.address)]) {
+      const at = a.lastIndexOf('@');
+      if (at > 0) seen.add(a.slice(0, at) + a.slice(at).toLowerCase());
+    }
+    list = [...seen];
+    recipientsOf.set(input, list);
   }
-  return [...seen];
+  return list;
 }

@@ -1,4 +1,4 @@
-import type { CheckInput } from './check.js';
+import type { CheckContext, CheckInput } from './check.js';
 import { type ContextSources, createContext } from './context.js';
 import type { Policy, Rule } from './policy-file.js';
 import type { Finding, Verdict } from './verdict.js';
@@ -25,22 +25,25 @@ const RANK = { deliver: 0, hold: 1, reject: 2 } as const;
  * judged by one whole policy.
  */
 export class PolicyEngine {
+  private state: { policy: Policy; context: CheckContext };
+
   constructor(
-    private policy: Policy,
+    policy: Policy,
     private readonly sources: EngineSources,
-  ) {}
+  ) {
+    this.state = { policy, context: createContext({ ...sources, lists: policy.lists }) };
+  }
 
   get current(): Policy {
-    return this.policy;
+    return this.state.policy;
   }
 
   use(policy: Policy): void {
-    this.policy = policy;
+    this.state = { policy, context: createContext({ ...this.sources, lists: policy.lists }) };
   }
 
   evaluate(input: CheckInput): Verdict {
-    const policy = this.policy;
-    const context = createContext({ ...this.sources, lists: policy.lists });
+    const { policy, context } = this.state;
     const findings: Finding[] = [];
     let action: Verdict['action'] = 'deliver';
     for (const rule of policy.rules) {

@@ -1,8 +1,7 @@
 import type { Envelope } from '../message/envelope.js';
 import { KnownDomains } from '../store/known-domains.js';
 import { domainOf } from './check.js';
-import { registrableDomain } from './checks/first-time-domain.js';
-import { listOf } from './lists.js';
+import { listOf, registrableDomain } from './lists.js';
 import { SenderActivity } from './sender-activity.js';
 
 /**
@@ -29,7 +28,8 @@ export class DeliveryHistory {
     const external = envelope.to.map(domainOf).filter((d) => d !== '' && this.internal.matchHost(d) === undefined);
     if (external.length === 0) return;
     if (envelope.from !== '') this.activity.record(envelope.from);
-    await this.domains.add(external.map(registrableDomain));
+    const fresh = external.map(registrableDomain).filter((d) => !this.domains.has(d));
+    if (fresh.length > 0) await this.domains.add(fresh);
   }
 
   close(): void {

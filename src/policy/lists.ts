@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { domainToASCII } from 'node:url';
-import { getPublicSuffix } from 'tldts';
+import { getDomain, getPublicSuffix } from 'tldts';
 import type { List } from './check.js';
 
 /**
@@ -32,19 +32,25 @@ function normalizeAddress(address: string): string {
   return at < 0 ? a : a.slice(0, at + 1) + normalizeHost(a.slice(at + 1));
 }
 
-const suffixCache = new Map<string, string>();
+/** Memoises a per-domain lookup: the same few hundred domains recur in mail; the bound keeps hostile input from growing it. */
+function cached(lookup: (host: string) => string): (host: string) => string {
+  const cache = new Map<string, string>();
+  return (host) => {
+    let value = cache.get(host);
+    if (value === undefined) {
+      value = lookup(host);
+      if (cache.size >= 10000) cache.clear();
+      cache.set(host, value);
+    }
+    return value;
+  };
+}
 
 /** The public suffix (ICANN section) of a host: co.jp for example.co.jp; the host itself when unknown. */
-function publicSuffix(host: string): string {
-  let suffix = suffixCache.get(host);
-  if (suffix === undefined) {
-    suffix = getPublicSuffix(host, { allowPrivateDomains: false }) ?? host;
-    // the same few hundred domains recur in mail; a bound keeps hostile input from growing it
-    if (suffixCache.size >= 10000) suffixCache.clear();
-    suffixCache.set(host, suffix);
-  }
-  return suffix;
-}
+const publicSuffix = cached((host) => getPublicSuffix(host, { allowPrivateDomains: false }) ?? host);
+
+/** The registrable domain: partner.co.jp for mail.partner.co.jp; the host itself when there is none. */
+export const registrableDomain = cached((host) => getDomain(host, { allowPrivateDomains: false }) ?? host);
 
 export function emptyEntries(): ListEntries {
   return { domains: new Set(), hosts: new Set(), addresses: new Set(), patterns: [], skipped: [] };

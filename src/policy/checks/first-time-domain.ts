@@ -1,13 +1,9 @@
-import { getDomain } from 'tldts';
 import { type Check, domainOf } from '../check.js';
-
-/** The registrable domain (partner.co.jp for mail.partner.co.jp): what "delivered before" is remembered by. */
-export function registrableDomain(domain: string): string {
-  return getDomain(domain, { allowPrivateDomains: false }) ?? domain;
-}
+import { registrableDomain } from '../lists.js';
 
 /**
- * 第6-1: an external domain this gateway has never delivered to. Partner domains count as known.
+ * 第6-1: an external domain this gateway has never delivered to (remembered by registrable
+ * domain: mail.partner.co.jp and partner.co.jp are one). Partner domains count as known.
  * One hit per new domain among the envelope recipients (where the message really goes).
  */
 export const firstTimeDomain: Check<Record<string, never>> = {

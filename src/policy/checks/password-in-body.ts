@@ -15,6 +15,7 @@ export const passwordInBody: Check<Record<string, never>> = {
   name: 'password-in-body',
   params: () => ({}),
   run({ message }) {
+    if (message.attachments.length === 0) return [];
     const texts = [...message.textParts, ...message.htmlParts.map(htmlToText)];
     let line: string | undefined;
     for (const text of texts) {
