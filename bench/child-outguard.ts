@@ -5,9 +5,8 @@
  *
  *   node --import tsx bench/child-outguard.ts <config.yaml> <log file>
  */
-import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, logDestination } from '../src/log.js';
 import { startService } from '../src/service.js';
 import { serveParent } from './ipc.js';
 
@@ -15,8 +14,8 @@ const [configFile, logFile] = process.argv.slice(2);
 if (!configFile || !logFile) throw new Error('usage: child-outguard.ts <config.yaml> <log file>');
 
 const config = loadConfig({ file: configFile, env: {} });
-// Same destination type as production (an async SonicBoom on a file descriptor), pointed at a file.
-const destination = pino.destination({ dest: logFile, sync: false });
+// The production destination (buffered SonicBoom), pointed at a file.
+const destination = logDestination(logFile);
 const logger = createLogger(config.log.level, destination);
 const service = await startService(config, logger);
 

@@ -5,9 +5,8 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
 import { createLogger } from './log.js';
-import { parseMessage } from './message/parse.js';
 import { PolicyError } from './policy/policy-file.js';
-import { createPolicyEngine } from './policy/runtime.js';
+import { LocalJudge } from './policy/judge.js';
 import { startService } from './service.js';
 
 const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h
@@ -90,14 +89,14 @@ program
   .option(...configOption)
   .action(async (opts: { config?: string }) => {
     const config = load(opts.config);
-    const { engine, history } = await createPolicyEngine(config).catch(configFailure);
-    history.close();
+    const judge = await LocalJudge.create(config, undefined, { watch: false }).catch(configFailure);
+    await judge.close();
     const shown = {
       ...config,
       smtp: { ...config.smtp, users: config.smtp.users.map((u) => u.username) },
       delivery: { ...config.delivery, auth: config.delivery.auth ? { user: config.delivery.auth.user, pass: '********' } : null },
     };
-    const rules = engine.current.rules.map((r) => `${r.id} (${r.action})`).join(', ');
+    const rules = judge.rules().join(', ');
     process.stdout.write(`config OK: ${config.source}\npolicy OK: ${config.policy}: ${rules || 'no rules'}\n${JSON.stringify(shown, null, 2)}\n`);
   });
 
@@ -118,9 +117,9 @@ program
     }
     const to = opts.to.split(',').map((a) => a.trim()).filter(Boolean);
     if (to.length === 0) die('--to needs at least one address');
-    const { engine, history } = await createPolicyEngine(config).catch(configFailure);
-    history.close();
-    const verdict = engine.evaluate({ message: parseMessage(raw), envelope: { from: opts.from, to } });
+    const judge = await LocalJudge.create(config, undefined, { watch: false }).catch(configFailure);
+    const { verdict } = await judge.evaluate(raw, { from: opts.from, to });
+    await judge.close();
     process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`);
   });
 

@@ -5,10 +5,9 @@ import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
 import type { Envelope } from './message/envelope.js';
 import { ID_HEADER, prependHeader } from './message/headers.js';
 import { newMessageId } from './message/id.js';
-import { type PolicyEngine, decisive } from './policy/engine.js';
-import type { DeliveryHistory } from './policy/history.js';
+import { decisive } from './policy/engine.js';
+import type { Judge } from './policy/judge.js';
 import type { Verdict } from './policy/verdict.js';
-import { parseMessage } from './message/parse.js';
 
 export interface InboundMessage {
   raw: Buffer;
@@ -33,13 +32,13 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { engine: PolicyEngine; history: DeliveryHistory; nextHop: NextHop; logger: Logger; hostname: string },
+    private readonly deps: { judge: Judge; nextHop: NextHop; logger: Logger; hostname: string },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
     const started = performance.now();
     const id = newMessageId();
-    const { logger, engine, history, nextHop } = this.deps;
+    const { logger, judge, nextHop } = this.deps;
     const line = {
       id,
       client: message.client.address,
@@ -53,8 +52,8 @@ export class Gateway {
     let reply: string | undefined;
     let verdict: Verdict | undefined;
     try {
-      const parsed = parseMessage(message.raw);
-      verdict = engine.evaluate({ message: parsed, envelope: message.envelope });
+      const judgement = await judge.evaluate(message.raw, message.envelope);
+      verdict = judgement.verdict;
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
@@ -65,8 +64,8 @@ export class Gateway {
         const accepted = await nextHop.deliver({ id, envelope: message.envelope, raw: prependHeader(message.raw, ID_HEADER, id) });
         reply = accepted.reply;
         outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
-        if (accepted.rejected.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, parsed.subject, accepted.rejected);
-        await history.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
+        if (accepted.rejected.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, judgement.subject, accepted.rejected);
+        await judge.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
       }
     } catch (err) {
       action = 'tempfail';

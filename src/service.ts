@@ -3,16 +3,15 @@ import type { Config } from './config/schema.js';
 import { createNextHop } from './delivery/create.js';
 import { Gateway } from './gateway.js';
 import type { Logger } from './log.js';
-import type { PolicyEngine } from './policy/engine.js';
-import { PolicyReloader } from './policy/reloader.js';
-import { createPolicyEngine } from './policy/runtime.js';
+import { type Judge, LocalJudge } from './policy/judge.js';
+import { ThreadJudge } from './policy/thread-judge.js';
 import { SmtpListener } from './smtp/server.js';
 import { WebServer } from './web/server.js';
 
 export interface RunningService {
   smtp: AddressInfo;
   web: AddressInfo;
-  engine: PolicyEngine;
+  judge: Judge;
   /** Loads the policy again (SIGHUP); false when the new version was refused. */
   reloadPolicy(reason: string): Promise<boolean>;
   /** Stops accepting, lets in-flight messages finish, closes the next hop. */
@@ -21,15 +20,14 @@ export interface RunningService {
 
 /** Starts the whole gateway from a loaded config: SMTP in, policy, next hop, web. */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const { engine, history } = await createPolicyEngine(config, logger);
-  const reloader = new PolicyReloader(config.policy, logger, (p) => engine.use(p), engine.current);
+  // Parsing and checking run on a policy thread, so they never hold up SMTP on the main thread.
+  const judge = config.policyThread ? await ThreadJudge.start(config, logger) : await LocalJudge.create(config, logger, { watch: true });
   const nextHop = createNextHop(config);
-  const gateway = new Gateway({ engine, history, nextHop, logger, hostname: config.smtp.hostname });
+  const gateway = new Gateway({ judge, nextHop, logger, hostname: config.smtp.hostname });
   const smtp = new SmtpListener(config, gateway, logger);
-  const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: engine.current.rules.length }));
+  const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }));
   const closeAll = async () => {
-    reloader.close();
-    history.close();
+    await judge.close();
     await nextHop.close();
   };
   let smtpAddress: AddressInfo;
@@ -46,12 +44,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await closeAll();
     throw err;
   }
-  logger.info({ policy: config.policy, rules: engine.current.rules.map((r) => r.id) }, 'policy loaded');
+  logger.info({ policy: config.policy, rules: judge.rules(), thread: config.policyThread }, 'policy loaded');
   return {
     smtp: smtpAddress,
     web: webAddress,
-    engine,
-    reloadPolicy: (reason) => reloader.reload(reason),
+    judge,
+    reloadPolicy: (reason) => judge.reload(reason),
     async stop() {
       await smtp.close();
       await web.close();

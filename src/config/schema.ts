@@ -56,6 +56,8 @@ export interface Config {
     auth: { user: string; pass: string } | null;
   };
   policy: string;
+  /** Run parsing and checks on a worker thread (default) or on the main thread. */
+  policyThread: boolean;
   organization: { internalDomains: string[]; partnerDomains: string[] };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -79,6 +81,7 @@ export const DEFAULTS = {
   delivery: { maxConnections: 10, timeoutMs: 60000, tls: 'opportunistic' },
   // the policy shipped with the package, wherever outguard is started from
   policy: fileURLToPath(new URL('../../policies/default.yaml', import.meta.url)),
+  policyThread: true,
   organization: { internalDomains: [], partnerDomains: [] },
   log: { level: 'info' },
 } as const;
@@ -106,7 +109,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     return m;
   };
 
-  section('', ['smtp', 'web', 'dataDir', 'nextHop', 'delivery', 'policy', 'organization', 'log']);
+  section('', ['smtp', 'web', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
     'listen', 'hostname', 'relayNetworks', 'maxSize', 'maxRecipients', 'maxClients',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users',
@@ -146,6 +149,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
       auth: deliveryAuth(delivery.auth, field),
     },
     policy: resolvePath('policy', string(field('policy', raw.policy))),
+    policyThread: boolean(field('policyThread', raw.policyThread)),
     organization: {
       internalDomains: domainList(field('organization.internalDomains', organization.internalDomains)),
       partnerDomains: domainList(field('organization.partnerDomains', organization.partnerDomains)),

@@ -1,6 +1,6 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { decodeText } from './charset.js';
-import { type MimeNode, headerValue, headerValues, parseMime } from './mime.js';
+import { type MimeNode, decodeWords, headerValue, headerValues, parseMime } from './mime.js';
 
 export interface Address {
   name: string;
@@ -174,8 +174,31 @@ function decodeQuotedPrintable(body: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
+const SIMPLE_LIST = /^[^"();:\\]*$/;
+const ADDR_SPEC = /^[^\s@<>,]+@[^\s@<>,]+$/;
+
+function parseSimpleList(value: string): Address[] | undefined {
+  const out: Address[] = [];
+  for (const piece of value.split(',')) {
+    const item = piece.trim();
+    if (item === '') continue;
+    const lt = item.indexOf('<');
+    const spec = lt < 0 ? item : item.endsWith('>') ? item.slice(lt + 1, -1).trim() : undefined;
+    if (spec === undefined || !ADDR_SPEC.test(spec)) return undefined;
+    const at = spec.lastIndexOf('@');
+    const name = lt < 0 ? '' : item.slice(0, lt).trim();
+    out.push({ name: name.includes('=?') ? decodeWords(name) : name, address: spec.slice(0, at) + spec.slice(at).toLowerCase() });
+  }
+  return out;
+}
+
 /** Addresses from one header value, groups flattened; unparseable values give none. */
 export function parseAddresses(value: string): Address[] {
+  // Most headers are a plain list ("Name <a@b>, c@d"): read those directly, the rest with the full parser.
+  if (SIMPLE_LIST.test(value)) {
+    const simple = parseSimpleList(value);
+    if (simple) return simple;
+  }
   let parsed: ReturnType<typeof addressparser>;
   try {
     parsed = addressparser(value, { flatten: true });

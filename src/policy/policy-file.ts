@@ -29,9 +29,13 @@ export interface Policy {
 
 /** A policy problem: names the file, the rule (when there is one), the key and what was expected. */
 export class PolicyError extends Error {
-  constructor(file: string, where: string, expected: string, got?: unknown) {
-    super(`${file}: ${where}: expected ${expected}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
+  constructor(message: string) {
+    super(message);
     this.name = 'PolicyError';
+  }
+
+  static at(file: string, where: string, expected: string, got?: unknown): PolicyError {
+    return new PolicyError(`${file}: ${where}: expected ${expected}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
   }
 }
 
@@ -44,7 +48,7 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /** Reads, validates and builds a policy: lists loaded into sets, checks resolved, params checked. */
 export async function loadPolicy(file: string): Promise<Policy> {
   const fail = (where: string, expected: string, got?: unknown): never => {
-    throw new PolicyError(file, where, expected, got);
+    throw PolicyError.at(file, where, expected, got);
   };
   let text: string;
   try {

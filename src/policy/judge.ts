@@ -1,0 +1,77 @@
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Envelope } from '../message/envelope.js';
+import { parseMessage } from '../message/parse.js';
+import { PolicyEngine } from './engine.js';
+import { DeliveryHistory } from './history.js';
+import { loadPolicy } from './policy-file.js';
+import { PolicyReloader } from './reloader.js';
+import type { Verdict } from './verdict.js';
+
+export interface Judgement {
+  verdict: Verdict;
+  /** The decoded Subject, for notices about the message. */
+  subject: string;
+}
+
+/**
+ * What the gateway asks about a message: the policy's verdict, and, once delivered, to learn
+ * from it (first-time domains, sender counts). Runs in-process or on a policy thread.
+ */
+export interface Judge {
+  evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement>;
+  delivered(envelope: Envelope): Promise<void>;
+  /** Loads the policy again; false when the new version was refused and the old one stays. */
+  reload(reason: string): Promise<boolean>;
+  /** Ids of the rules in force. */
+  rules(): string[];
+  close(): Promise<void>;
+}
+
+/** The engine in this thread, with its delivery history and (optionally) the file watcher. */
+export class LocalJudge implements Judge {
+  private constructor(
+    private readonly engine: PolicyEngine,
+    private readonly history: DeliveryHistory,
+    private readonly reloader: PolicyReloader | undefined,
+  ) {}
+
+  static async create(config: Config, logger: Logger | undefined, options: { watch: boolean }): Promise<LocalJudge> {
+    const policy = await loadPolicy(config.policy);
+    const history = new DeliveryHistory(config.dataDir, config.organization.internalDomains, () =>
+      logger?.warn('sender-burst: too many distinct senders tracked; new senders are not counted until old ones expire'),
+    );
+    const engine = new PolicyEngine(policy, {
+      internalDomains: config.organization.internalDomains,
+      partnerDomains: config.organization.partnerDomains,
+      knownDomain: history.knownDomain,
+      recentExternalMessages: history.recentExternalMessages,
+    });
+    const reloader = options.watch && logger ? new PolicyReloader(config.policy, logger, (p) => engine.use(p), policy) : undefined;
+    return new LocalJudge(engine, history, reloader);
+  }
+
+  async evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
+    const message = parseMessage(raw);
+    const verdict = this.engine.evaluate({ message, envelope });
+    // the subject is only decoded when something will need it
+    return { verdict, get subject() { return message.subject; } };
+  }
+
+  delivered(envelope: Envelope): Promise<void> {
+    return this.history.delivered(envelope);
+  }
+
+  reload(reason: string): Promise<boolean> {
+    return this.reloader ? this.reloader.reload(reason) : Promise.resolve(false);
+  }
+
+  rules(): string[] {
+    return this.engine.current.rules.map((r) => r.id);
+  }
+
+  async close(): Promise<void> {
+    this.reloader?.close();
+    this.history.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The policy thread: a worker that owns the engine, its lists and the delivery history, so
+ * parsing and checking a message never compete with SMTP on the main thread. Messages in and
+ * out are described in thread-judge.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Writable } from 'node:stream';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { LocalJudge } from './judge.js';
+import { Batcher } from './batcher.js';
+import type { FromThread, ToThread } from './thread-judge.js';
+
+const port = parentPort!;
+const outbox = new Batcher<FromThread>((batch) => port.postMessage(batch));
+const send = (m: FromThread) => outbox.send(m);
+
+// Log lines go to the main thread's logger, so the process keeps one log stream.
+const logger = createLogger(
+  (workerData as { config: Config }).config.log.level,
+  new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      send({ type: 'log', line: chunk.toString('utf8') });
+      callback();
+    },
+  }),
+);
+
+LocalJudge.create((workerData as { config: Config }).config, logger, { watch: true }).then(
+  (judge) => {
+    // history writes in order, and all of them done before the thread closes
+    let writes = Promise.resolve();
+    port.on('message', (batch: ToThread[]) => batch.forEach(handle));
+    const handle = (m: ToThread): void => {
+      switch (m.type) {
+        case 'evaluate':
+          judge.evaluate(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), m.envelope).then(
+            (j) => send({ type: 'result', seq: m.seq, verdict: j.verdict, subject: j.subject }),
+            (err: Error) => send({ type: 'failed', seq: m.seq, error: err.message }),
+          );
+          break;
+        case 'delivered':
+          writes = writes.then(() => judge.delivered(m.envelope)).catch((err: Error) => logger.error({ err: err.message }, 'cannot record delivery history'));
+          break;
+        case 'reload':
+          void judge.reload(m.reason).then((ok) => send({ type: 'reloaded', seq: m.seq, ok, rules: judge.rules() }));
+          break;
+        case 'close':
+          void writes.then(() => judge.close()).then(() => {
+            outbox.flush();
+            port.close();
+          });
+          break;
+      }
+    };
+    send({ type: 'ready', rules: judge.rules() });
+  },
+  (err: Error) => send({ type: 'init-failed', name: err.name, error: err.message }),
+);

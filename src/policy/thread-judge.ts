@@ -1,0 +1,159 @@
+import { Worker } from 'node:worker_threads';
+import pino from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Envelope } from '../message/envelope.js';
+import type { Judge, Judgement } from './judge.js';
+import { Batcher } from './batcher.js';
+import { PolicyError } from './policy-file.js';
+import type { Verdict } from './verdict.js';
+
+export type ToThread =
+  | { type: 'evaluate'; seq: number; raw: Uint8Array; envelope: Envelope }
+  | { type: 'delivered'; envelope: Envelope }
+  | { type: 'reload'; seq: number; reason: string }
+  | { type: 'close' };
+
+export type FromThread =
+  | { type: 'ready'; rules: string[] }
+  | { type: 'init-failed'; name: string; error: string }
+  | { type: 'result'; seq: number; verdict: Verdict; subject: string }
+  | { type: 'failed'; seq: number; error: string }
+  | { type: 'reloaded'; seq: number; ok: boolean; rules: string[] }
+  | { type: 'log'; line: string };
+
+/**
+ * The worker's entry. Built, it is dist/policy/policy-thread.js. When the sources run as
+ * TypeScript (tests, benchmarks) the worker first registers the tsx loader, which Node 20 does
+ * not carry into workers by itself.
+ */
+function workerEntry(): { entry: URL | string; eval: boolean } {
+  if (!import.meta.url.endsWith('.ts')) return { entry: new URL('./policy-thread.js', import.meta.url), eval: false };
+  // resolved from the working directory: the checkout, where tsx is a dev dependency
+  const entry = new URL('./policy-thread.ts', import.meta.url).href;
+  return { entry: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, eval: true };
+}
+
+interface Pending {
+  resolve(value: never): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The judge on a policy thread (a worker). If the thread dies, every message waiting on it gets
+ * an error (the gateway answers 451, nothing leaves unchecked) and a new thread is started.
+ */
+export class ThreadJudge implements Judge {
+  private worker!: Worker;
+  private outbox!: Batcher<ToThread>;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private ruleIds: string[] = [];
+  private closing = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the thread; rejects (with a PolicyError for a bad policy) if it cannot load the policy. */
+  static async start(config: Config, logger: Logger): Promise<ThreadJudge> {
+    const judge = new ThreadJudge(config, logger);
+    await judge.spawn();
+    return judge;
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      const { entry, eval: isCode } = workerEntry();
+      const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config } });
+      this.worker = worker;
+      this.outbox = new Batcher((batch) => worker.postMessage(batch));
+      worker.on('message', (batch: FromThread[]) => {
+        for (const m of batch) handle(m);
+      });
+      const handle = (m: FromThread): void => {
+        switch (m.type) {
+          case 'ready':
+            ready = true;
+            this.ruleIds = m.rules;
+            resolve();
+            break;
+          case 'init-failed':
+            reject(m.name === 'PolicyError' ? new PolicyError(m.error) : new Error(m.error));
+            void worker.terminate();
+            break;
+          case 'log':
+            // the thread's lines join the main logger's stream as they are
+            (this.logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!.write(m.line);
+            break;
+          case 'reloaded':
+            if (m.ok) this.ruleIds = m.rules;
+            this.settle(m.seq, m.ok);
+            break;
+          case 'result':
+            this.settle(m.seq, { verdict: m.verdict, subject: m.subject });
+            break;
+          case 'failed':
+            this.fail(m.seq, new Error(m.error));
+            break;
+        }
+      };
+      worker.on('error', (err) => {
+        if (!ready) return reject(err);
+        this.logger.error({ err: err.message }, 'policy thread failed');
+      });
+      worker.on('exit', (code) => {
+        for (const seq of [...this.pending.keys()]) this.fail(seq, new Error(`policy thread exited (${code})`));
+        if (!ready) return reject(new Error(`policy thread exited before it was ready (${code})`));
+        if (!this.closing) {
+          this.logger.error({ code }, 'policy thread stopped; starting a new one');
+          this.spawn().catch((err: Error) => this.logger.error({ err: err.message }, 'cannot restart the policy thread'));
+        }
+      });
+    });
+  }
+
+  private request<T>(message: ToThread & { seq: number }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(message.seq, { resolve: resolve as (v: never) => void, reject });
+      this.outbox.send(message);
+    });
+  }
+
+  private settle(seq: number, value: unknown): void {
+    this.pending.get(seq)?.resolve(value as never);
+    this.pending.delete(seq);
+  }
+
+  private fail(seq: number, err: Error): void {
+    this.pending.get(seq)?.reject(err);
+    this.pending.delete(seq);
+  }
+
+  evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
+    return this.request({ type: 'evaluate', seq: ++this.seq, raw, envelope });
+  }
+
+  async delivered(envelope: Envelope): Promise<void> {
+    this.outbox.send({ type: 'delivered', envelope });
+  }
+
+  reload(reason: string): Promise<boolean> {
+    return this.request({ type: 'reload', seq: ++this.seq, reason });
+  }
+
+  rules(): string[] {
+    return this.ruleIds;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.outbox.send({ type: 'close' });
+    this.outbox.flush();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await this.worker.terminate();
+  }
+}
