@@ -34,6 +34,8 @@ function workerEntry(): { entry: URL | string; eval: boolean } {
   return { entry: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, eval: true };
 }
 
+const REQUEST_TIMEOUT_MS = 30000;
+
 interface Pending {
   resolve(value: never): void;
   reject(err: Error): void;
@@ -45,7 +47,8 @@ interface Pending {
  */
 export class ThreadJudge implements Judge {
   private worker!: Worker;
-  private outbox!: Batcher<ToThread>;
+  // posts to whichever thread is current, so requests queued while one died go to its successor
+  private readonly outbox = new Batcher<ToThread>((batch) => this.worker.postMessage(batch));
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private ruleIds: string[] = [];
@@ -69,7 +72,6 @@ export class ThreadJudge implements Judge {
       const { entry, eval: isCode } = workerEntry();
       const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config } });
       this.worker = worker;
-      this.outbox = new Batcher((batch) => worker.postMessage(batch));
       worker.on('message', (batch: FromThread[]) => {
         for (const m of batch) handle(m);
       });
@@ -117,7 +119,14 @@ export class ThreadJudge implements Judge {
 
   private request<T>(message: ToThread & { seq: number }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(message.seq, { resolve: resolve as (v: never) => void, reject });
+      // a backstop: a thread that never answers must not keep a client waiting forever
+      const timer = setTimeout(() => this.fail(message.seq, new Error('policy thread did not answer in time')), REQUEST_TIMEOUT_MS);
+      timer.unref();
+      const done = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
+        clearTimeout(timer);
+        fn(...a);
+      };
+      this.pending.set(message.seq, { resolve: done(resolve as (v: never) => void), reject: done(reject) });
       this.outbox.send(message);
     });
   }
