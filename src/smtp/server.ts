@@ -102,8 +102,7 @@ export class SmtpListener {
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Outcome> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const chunks = await readAll(stream);
     const keep = session.envelope.smtpUtf8 ? (a: string) => a : asciiDomain;
     const envelope = {
       from: session.envelope.mailFrom ? keep(session.envelope.mailFrom.address) : '',
@@ -152,4 +151,14 @@ export class SmtpListener {
     }
     await closed;
   }
+}
+
+/** All of a DATA stream (events rather than an async iterator: this is the per-message hot path). */
+function readAll(stream: SMTPServerDataStream): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () => resolve(chunks));
+    stream.once('error', reject);
+  });
 }
