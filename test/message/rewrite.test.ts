@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseMime, type MimeNode } from '../../src/message/mime.js';
+import { parseMessage } from '../../src/message/parse.js';
+import { base64Lines, rewriteParts } from '../../src/message/rewrite.js';
+import { CORPUS_DIR } from '../support/corpus.js';
+import { withAttachments } from '../support/mime.js';
+
+const zipPart = (name = 'attachments.zip') => ({
+  headers: [`Content-Type: application/zip; name="${name}"`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename="${name}"`],
+  body: base64Lines(Buffer.from('PK fake zip')),
+});
+
+function leaves(node: MimeNode): MimeNode[] {
+  return node.children.length ? node.children.flatMap(leaves) : [node];
+}
+
+const headerBlock = (raw: Buffer) => raw.subarray(0, raw.indexOf('\r\n\r\n'));
+
+describe('rewriteParts', () => {
+  it('drops the attachments of a multipart/mixed, keeps headers and body bytes, appends the new part', () => {
+    const raw = withAttachments({ body: '本文です。\r\nパスワードは別送します。', files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.7 x') }, { name: 'b.bin', content: Buffer.alloc(300, 1) }] });
+    const message = parseMessage(raw);
+    const root = message.root;
+    const out = rewriteParts(raw, root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
+    expect(headerBlock(out).equals(headerBlock(raw))).toBe(true);
+    const text = leaves(root)[0]!;
+    expect(out.includes(raw.subarray(text.start, text.end))).toBe(true);
+    const again = parseMessage(out);
+    expect(again.attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(again.textParts).toEqual(parseMessage(raw).textParts);
+  });
+
+  it('wraps a message that is not multipart/mixed, keeping its content part intact', () => {
+    const raw = Buffer.from('From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\x1b$B$3$s$K$A$O\x1b(B\r\n', 'latin1');
+    const out = rewriteParts(raw, parseMime(raw), new Set(), [zipPart()]);
+    const again = parseMessage(out);
+    expect(again.root.contentType).toBe('multipart/mixed');
+    expect(again.textParts).toEqual(['こんにちは\r\n']);
+    expect(again.attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(out.toString('latin1')).toContain('Subject: x\r\n');
+    expect(out.toString('latin1').match(/^MIME-Version:/gim)).toHaveLength(1);
+  });
+
+  it('replaces a message that is only an attachment', () => {
+    const raw = fs.readFileSync(path.join(CORPUS_DIR, 'mail-gem/attachment_emails/attachment_only_email.eml'));
+    const message = parseMessage(raw);
+    const out = rewriteParts(raw, message.root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
+    expect(parseMessage(out).attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(parseMessage(out).subject).toBe(parseMessage(raw).subject);
+  });
+
+  it('keeps inline images of multipart/related and nested alternatives byte for byte', () => {
+    const raw = fs.readFileSync(path.join(CORPUS_DIR, 'mail-gem/attachment_emails/attachment_message_rfc822_inline_image.eml'));
+    const before = parseMessage(raw);
+    const remove = new Set(before.attachments.filter((a) => !a.inline).map((a) => a.node));
+    const out = rewriteParts(raw, before.root, remove, [zipPart()]);
+    const after = parseMessage(out);
+    expect(after.attachments.map((a) => [a.filename, a.inline])).toEqual([
+      ['img.png', true],
+      ['attachments.zip', false],
+    ]);
+    expect(after.htmlParts).toEqual(before.htmlParts);
+    const inline = before.attachments.find((a) => a.inline)!.node;
+    expect(out.includes(raw.subarray(inline.start, inline.end))).toBe(true);
+  });
+});
+
+describe('rewriteParts over the whole corpus', () => {
+  const files: string[] = [];
+  const walk = (d: string) => fs.existsSync(d) && fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.eml') && files.push(path.join(d, e.name))));
+  walk(CORPUS_DIR);
+
+  it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s: attachments out, bodies kept', (_n, file) => {
+    const raw = fs.readFileSync(file);
+    const before = parseMessage(raw);
+    const out = rewriteParts(raw, before.root, new Set(before.attachments.filter((a) => !a.inline).map((a) => a.node)), [zipPart()]);
+    const after = parseMessage(out);
+    expect(after.attachments.filter((a) => !a.inline).map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(after.textParts).toEqual(before.textParts);
+    expect(after.htmlParts).toEqual(before.htmlParts);
+    expect(after.subject).toBe(before.subject);
+  });
+});
