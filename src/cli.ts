@@ -53,6 +53,7 @@ program
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       logger.flush();
       if (err instanceof PolicyError) configFailure(err);
+      if (e.name === 'SecretKeyError') die(e.message, EXIT_CONFIG);
       die(e.code === 'EADDRINUSE' ? `cannot listen on ${e.address}:${e.port}: address already in use` : `cannot start: ${e.message}`);
     }
     logger.info(

@@ -3,11 +3,11 @@ import type { NextHop } from './delivery/next-hop.js';
 import { NextHopError } from './delivery/next-hop.js';
 import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
 import type { Envelope } from './message/envelope.js';
-import { ID_HEADER, prependHeader } from './message/headers.js';
 import { newMessageId } from './message/id.js';
 import { decisive } from './policy/engine.js';
 import type { Judge } from './policy/judge.js';
-import type { Verdict } from './policy/verdict.js';
+import type { Finding, Verdict } from './policy/verdict.js';
+import type { DispatchResult, Dispatcher } from './dispatch.js';
 
 export interface InboundMessage {
   raw: Buffer;
@@ -32,13 +32,13 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { judge: Judge; nextHop: NextHop; logger: Logger; hostname: string },
+    private readonly deps: { judge: Judge; dispatcher: Dispatcher; nextHop: NextHop; logger: Logger; hostname: string },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
     const started = performance.now();
     const id = newMessageId();
-    const { logger, judge, nextHop } = this.deps;
+    const { logger, judge, dispatcher } = this.deps;
     const line = {
       id,
       client: message.client.address,
@@ -51,6 +51,7 @@ export class Gateway {
     let action: string;
     let reply: string | undefined;
     let verdict: Verdict | undefined;
+    let sent: Record<string, unknown> = {};
     try {
       const judgement = await judge.evaluate(message.raw, message.envelope);
       verdict = judgement.verdict;
@@ -61,11 +62,21 @@ export class Gateway {
       } else if (verdict.action === 'hold' && finding) {
         outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: held for confirmation (not yet available)` };
       } else {
-        const accepted = await nextHop.deliver({ id, envelope: message.envelope, raw: prependHeader(message.raw, ID_HEADER, id) });
-        reply = accepted.reply;
-        outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${id}` };
-        if (accepted.rejected.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, judgement.subject, accepted.rejected);
-        await judge.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
+        const result = await dispatcher.dispatch(id, message.raw, message.envelope, judgement);
+        if (result.kind === 'refused') {
+          // the message cannot be encrypted as it is (signed, already encrypted): 第6-2
+          action = result.action;
+          verdict = { action: result.action, findings: [...verdict.findings, encryptionFinding(result)] };
+          outcome = { id, code: 550, text: `5.7.1 ${result.rule}: ${result.action === 'hold' ? 'held for confirmation (not yet available)' : result.reason}` };
+        } else {
+          reply = result.accepted.map((a) => a.reply).join(' | ');
+          sent = { deliveries: result.deliveries, ...(result.passedAsIs.length > 0 ? { passedAsIs: result.passedAsIs } : {}) };
+          const ids = result.deliveries.map((d) => d.id).join(', ');
+          outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${ids}` };
+          const refused = result.accepted.flatMap((a) => a.rejected);
+          if (refused.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, judgement.subject, refused);
+          await judge.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
+        }
       }
     } catch (err) {
       action = 'tempfail';
@@ -88,6 +99,7 @@ export class Gateway {
         action,
         ms: Math.round(performance.now() - started),
         reply,
+        ...sent,
         ...(findings.length > 0
           ? { rules: [...new Set(findings.map((f) => f.rule))], clauses: [...new Set(findings.map((f) => f.clause))], findings }
           : {}),
@@ -120,4 +132,9 @@ export class Gateway {
     }
     return { id, code: 250, text: `2.0.0 Ok: delivered as ${id} (${refused.length} recipient(s) refused, sender notified)` };
   }
+}
+
+function encryptionFinding(r: Extract<DispatchResult, { kind: 'refused' }>): Finding {
+  const ja = r.rule === 'signed-message' ? '署名付きメールの添付ファイルは、署名を壊さずに暗号化できません。' : '添付ファイルがすでに暗号化されています。';
+  return { rule: r.rule, clause: '遵守事項 第6-2', severity: r.action, message: `${ja} / ${r.reason}`, reason: r.reason, value: r.value };
 }

@@ -7,6 +7,11 @@ import { type Judge, LocalJudge } from './policy/judge.js';
 import { ThreadJudge } from './policy/thread-judge.js';
 import { SmtpListener } from './smtp/server.js';
 import { WebServer } from './web/server.js';
+import { Dispatcher } from './dispatch.js';
+import { Outbox } from './delivery/outbox.js';
+import { listOf } from './policy/lists.js';
+import { loadSecretKey } from './store/secret-key.js';
+import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 
 export interface RunningService {
   smtp: AddressInfo;
@@ -23,11 +28,32 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Parsing and checking run on a policy thread, so they never hold up SMTP on the main thread.
   const judge = config.policyThread ? await ThreadJudge.start(config, logger) : await LocalJudge.create(config, logger, { watch: true });
   const nextHop = createNextHop(config);
-  const gateway = new Gateway({ judge, nextHop, logger, hostname: config.smtp.hostname });
+  // The durable outbox: password notices (and later released holds) survive a crash, sealed at rest.
+  let store: SqliteOutboxStore;
+  try {
+    store = SqliteOutboxStore.open(config.dataDir, loadSecretKey(config.dataDir).key);
+  } catch (err) {
+    await judge.close();
+    throw err;
+  }
+  const outbox = new Outbox({ store, hop: nextHop, logger });
+  await outbox.start();
+  const internal = listOf('internal', config.organization.internalDomains);
+  const dispatcher = new Dispatcher({
+    nextHop,
+    store,
+    outbox,
+    logger,
+    hostname: config.smtp.hostname,
+    isInternal: (domain) => internal.matchHost(domain) !== undefined,
+  });
+  const gateway = new Gateway({ judge, dispatcher, nextHop, logger, hostname: config.smtp.hostname });
   const smtp = new SmtpListener(config, gateway, logger);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }));
   const closeAll = async () => {
+    await outbox.stop();
     await judge.close();
+    await store.close();
     await nextHop.close();
   };
   let smtpAddress: AddressInfo;

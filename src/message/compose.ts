@@ -18,7 +18,8 @@ export function composeNotice(notice: NoticeContent): Promise<Buffer> {
     subject: notice.subject,
     text: notice.text,
     headers: notice.headers,
-    textEncoding: 'base64',
+    // quoted-printable keeps ASCII lines such as "Password: …" readable in the raw message
+    textEncoding: 'quoted-printable',
     disableFileAccess: true,
     disableUrlAccess: true,
   }).compile();

@@ -118,8 +118,8 @@ function readHeaders(raw: Buffer, start: number, end: number): { headers: MimeHe
       return { headers, bodyStart: next, missingBlankLine: false };
     }
     const first = raw[pos]!;
-    if (pos === start && raw.toString('latin1', pos, pos + 5) === 'From ') {
-      pos = next; // an mbox separator line ("From sender date") before the real headers
+    if (raw.toString('latin1', pos, pos + 5) === 'From ') {
+      pos = next; // an mbox separator line ("From sender date") left in the headers
       continue;
     }
     if ((first === 0x20 || first === 0x09) && current) {

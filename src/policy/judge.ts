@@ -6,12 +6,17 @@ import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
 import { PolicyReloader } from './reloader.js';
+import type { EncryptionSettings } from './encryption.js';
 import type { Verdict } from './verdict.js';
 
 export interface Judgement {
   verdict: Verdict;
   /** The decoded Subject, for notices about the message. */
   subject: string;
+  /** Attachments that are not inline images: what the encryption step must pack. */
+  attachments: number;
+  /** The policy's encryption settings, from the same policy version as the verdict. */
+  encryption: EncryptionSettings;
 }
 
 /**
@@ -54,8 +59,12 @@ export class LocalJudge implements Judge {
   async evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
     const message = parseMessage(raw);
     const verdict = this.engine.evaluate({ message, envelope });
-    // the subject is only decoded when something will need it
-    return { verdict, get subject() { return message.subject; } };
+    return {
+      verdict,
+      subject: message.subject,
+      attachments: message.attachments.filter((a) => !a.inline).length,
+      encryption: this.engine.current.encryption,
+    };
   }
 
   delivered(envelope: Envelope): Promise<void> {

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { type Check, type CheckContext, type CheckInput, type Hit, type List, ParamError } from './check.js';
 import { BUILTIN_CHECKS } from './checks/index.js';
 import { KNOWN_PACKAGES, loadList } from './lists.js';
+import { type EncryptionSettings, parseEncryption } from './encryption.js';
 
 export type RuleAction = 'reject' | 'hold' | 'monitor';
 
@@ -22,6 +23,8 @@ export interface Rule {
 export interface Policy {
   file: string;
   rules: Rule[];
+  /** The `encryption:` section: how attachments leave (遵守事項 第6-2). */
+  encryption: EncryptionSettings;
   lists: Map<string, List>;
   /** Every file the policy was built from: a change to any of them triggers a reload. */
   files: string[];
@@ -39,7 +42,7 @@ export class PolicyError extends Error {
   }
 }
 
-const TOP_KEYS = ['lists', 'rules'];
+const TOP_KEYS = ['lists', 'rules', 'encryption'];
 const RULE_KEYS = ['id', 'clause', 'check', 'plugin', 'params', 'action', 'message'];
 const ACTIONS: RuleAction[] = ['reject', 'hold', 'monitor'];
 
@@ -136,7 +139,8 @@ export async function loadPolicy(file: string): Promise<Policy> {
     }
     rules.push({ id, clause, checkName, check, params, action, message: { ja, en } });
   }
-  return { file, rules, lists, files };
+  const encryption = parseEncryption(tree.encryption, fail);
+  return { file, rules, lists, files, encryption };
 }
 
 /**

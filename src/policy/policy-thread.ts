@@ -35,7 +35,7 @@ LocalJudge.create((workerData as { config: Config }).config, logger, { watch: tr
       switch (m.type) {
         case 'evaluate':
           judge.evaluate(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), m.envelope).then(
-            (j) => send({ type: 'result', seq: m.seq, verdict: j.verdict, subject: j.subject }),
+            (j) => send({ type: 'result', seq: m.seq, ...j }),
             (err: Error) => send({ type: 'failed', seq: m.seq, error: err.message }),
           );
           break;

@@ -6,7 +6,6 @@ import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
-import type { Verdict } from './verdict.js';
 
 export type ToThread =
   | { type: 'evaluate'; seq: number; raw: Uint8Array; envelope: Envelope }
@@ -17,7 +16,7 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready'; rules: string[] }
   | { type: 'init-failed'; name: string; error: string }
-  | { type: 'result'; seq: number; verdict: Verdict; subject: string }
+  | ({ type: 'result'; seq: number } & Judgement)
   | { type: 'failed'; seq: number; error: string }
   | { type: 'reloaded'; seq: number; ok: boolean; rules: string[] }
   | { type: 'log'; line: string };
@@ -95,7 +94,7 @@ export class ThreadJudge implements Judge {
             this.settle(m.seq, m.ok);
             break;
           case 'result':
-            this.settle(m.seq, { verdict: m.verdict, subject: m.subject });
+            this.settle(m.seq, { verdict: m.verdict, subject: m.subject, attachments: m.attachments, encryption: m.encryption });
             break;
           case 'failed':
             this.fail(m.seq, new Error(m.error));

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMessage } from '../../src/message/parse.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
@@ -95,7 +96,7 @@ describe('SMTP next hop failures', () => {
       const text = notice.raw.toString();
       expect(text).toMatch(/^X-Outguard-Notice: non-delivery$/m);
       expect(text).toMatch(new RegExp(`^X-Outguard-Ref: ${/delivered as (\S+)/.exec(result.response)![1]}$`, 'm'));
-      const body = Buffer.from(text.split('\r\n\r\n').slice(1).join('').replace(/\s/g, ''), 'base64').toString('utf8');
+      const body = parseMessage(notice.raw).textParts.join('');
       expect(body).toContain('配信できなかった宛先');
       expect(body).toContain('gone@partner.example');
       expect(body).toContain('契約書の件');

@@ -1,0 +1,383 @@
+import {
+  type ClaimedJob,
+  DuplicateJobError,
+  JOB_KINDS,
+  JOB_STATES,
+  type Job,
+  type JobFilter,
+  type JobInfo,
+  type JobKind,
+  type JobState,
+  type NewJob,
+  type OutboxStore,
+  type Transition,
+} from './outbox-store.js';
+import { open, seal } from './sealed.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openDatabase } from './sqlite.js';
+
+export const OUTBOX_COMPONENT = 'outbox';
+
+const MIGRATIONS: readonly Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE outbox_jobs (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('password-notice', 'notice', 'message')),
+        ref         TEXT NOT NULL,
+        env_from    TEXT NOT NULL,
+        env_to      TEXT NOT NULL,          -- JSON array of addresses
+        raw         BLOB,                   -- sealed (sealed.ts, aad 'outbox:<id>'); NULL once erased
+        state       TEXT NOT NULL CHECK (state IN ('waiting', 'ready', 'sent', 'failed', 'cancelled')),
+        not_before  INTEGER NOT NULL,       -- ms since the epoch
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        ready_at    INTEGER,
+        sent_at     INTEGER,
+        finished_at INTEGER,
+        after_id    TEXT,                   -- job this one waits for (no foreign key: that one may be purged first)
+        lease_owner TEXT,
+        lease_until INTEGER
+      ) STRICT;
+      CREATE INDEX outbox_jobs_due ON outbox_jobs (state, not_before);
+      CREATE INDEX outbox_jobs_ref ON outbox_jobs (ref);
+      CREATE INDEX outbox_jobs_after ON outbox_jobs (after_id) WHERE after_id IS NOT NULL;
+      CREATE INDEX outbox_jobs_finished ON outbox_jobs (finished_at) WHERE finished_at IS NOT NULL;
+    `),
+];
+
+interface Row {
+  id: string;
+  kind: JobKind;
+  ref: string;
+  env_from: string;
+  env_to: string;
+  raw: Buffer | null;
+  state: JobState;
+  not_before: number;
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  ready_at: number | null;
+  sent_at: number | null;
+  finished_at: number | null;
+  after_id: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+const aadFor = (id: string) => `outbox:${id}`;
+const noChange: Transition = Object.freeze({ changed: false, released: [], cancelled: [] }) as Transition;
+
+/**
+ * The outbox in SQLite (DATA_DIR/outguard.db, table outbox_jobs). Several processes may open the
+ * same file: claims run in IMMEDIATE transactions, so a job is leased to one runner at a time.
+ * The calls are synchronous underneath (better-sqlite3) and short; they are async to match the
+ * OutboxStore contract.
+ */
+export class SqliteOutboxStore implements OutboxStore {
+  private readonly db: SqliteDatabase;
+  private readonly key: Buffer;
+  private readonly ownsDb: boolean;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+
+  /** Opens DATA_DIR/outguard.db and brings the outbox tables up to date. */
+  static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteOutboxStore {
+    const db = openDatabase(dataDir, options);
+    try {
+      return new SqliteOutboxStore(db, key, { ownsDb: true });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
+  constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
+    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('the outbox needs a 32-byte data-at-rest key');
+    this.db = db;
+    this.key = Buffer.from(key);
+    this.ownsDb = options.ownsDb ?? false;
+    migrate(db, OUTBOX_COMPONENT, MIGRATIONS);
+    this.stmt = prepareStatements(db);
+  }
+
+  async enqueue(job: NewJob, state: 'ready' | 'waiting' = 'ready'): Promise<void> {
+    validateNewJob(job);
+    const now = Date.now();
+    const createdAt = job.createdAt ?? now;
+    const notBefore = job.notBefore ?? createdAt;
+    this.db
+      .transaction(() => {
+        if (this.stmt.state.get(job.id)) throw new DuplicateJobError(job.id);
+        let effective: JobState = state;
+        let lastError: string | null = null;
+        if (job.after !== undefined && state === 'waiting') {
+          // the job it waits for may have finished already
+          const parent = this.stmt.state.get(job.after) as { state: JobState } | undefined;
+          if (!parent) throw new Error(`outbox job ${job.id} waits for job ${job.after}, which does not exist`);
+          if (parent.state === 'sent') effective = 'ready';
+          else if (parent.state === 'failed' || parent.state === 'cancelled') {
+            effective = 'cancelled';
+            lastError = `job ${job.after} it waits for was ${parent.state}`;
+          }
+        }
+        this.stmt.insert.run({
+          id: job.id,
+          kind: job.kind,
+          ref: job.ref,
+          env_from: job.envelope.from,
+          env_to: JSON.stringify(job.envelope.to),
+          raw: effective === 'cancelled' ? null : seal(this.key, job.raw, aadFor(job.id)),
+          state: effective,
+          not_before: effective === 'ready' ? Math.max(notBefore, state === 'waiting' ? now : notBefore) : notBefore,
+          last_error: lastError,
+          created_at: createdAt,
+          ready_at: effective === 'ready' ? now : null,
+          finished_at: effective === 'cancelled' ? now : null,
+          after_id: job.after ?? null,
+        });
+      })
+      .immediate();
+  }
+
+  async markReady(id: string, notBefore?: number, now = Date.now()): Promise<Transition> {
+    const r = this.stmt.markReady.run({ id, now, not_before: notBefore ?? now });
+    return r.changes === 1 ? { changed: true, released: [], cancelled: [] } : noChange;
+  }
+
+  async due(now: number, limit: number): Promise<JobInfo[]> {
+    return (this.stmt.due.all({ now, limit: positiveLimit(limit) }) as Row[]).map(toInfo);
+  }
+
+  async claimDue(owner: string, now: number, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+    const until = now + leaseMs;
+    return this.db
+      .transaction(() => {
+        const rows = this.stmt.due.all({ now, limit: positiveLimit(limit) }) as Row[];
+        const claimed: ClaimedJob[] = [];
+        for (const row of rows) {
+          if (this.stmt.lease.run({ id: row.id, owner, until, now }).changes === 1) {
+            claimed.push(this.toClaimed({ ...row, lease_owner: owner, lease_until: until }));
+          }
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  async claim(id: string, owner: string, now: number, leaseMs: number): Promise<ClaimedJob | null> {
+    const until = now + leaseMs;
+    return this.db
+      .transaction(() => {
+        if (this.stmt.lease.run({ id, owner, until, now }).changes !== 1) return null;
+        return this.toClaimed(this.stmt.get.get(id) as Row);
+      })
+      .immediate();
+  }
+
+  async renew(ids: readonly string[], owner: string, until: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.db.transaction(() => ids.filter((id) => this.stmt.renew.run({ id, owner, until }).changes === 1)).immediate();
+  }
+
+  async markSent(id: string, now = Date.now()): Promise<Transition> {
+    return this.db
+      .transaction((): Transition => {
+        if (this.stmt.sent.run({ id, now }).changes !== 1) return noChange;
+        const released: string[] = [];
+        for (const { id: dep } of this.stmt.waitingDependents.all(id) as { id: string }[]) {
+          if (this.stmt.markReady.run({ id: dep, now, not_before: now }).changes === 1) released.push(dep);
+        }
+        return { changed: true, released, cancelled: [] };
+      })
+      .immediate();
+  }
+
+  async markFailed(id: string, error: string, retryAt: number | null, owner?: string, now = Date.now()): Promise<Transition> {
+    const err = error.slice(0, 2000);
+    return this.db
+      .transaction((): Transition => {
+        if (retryAt !== null) {
+          const r = this.stmt.retry.run({ id, error: err, retry_at: retryAt, owner: owner ?? null });
+          return r.changes === 1 ? { changed: true, released: [], cancelled: [] } : noChange;
+        }
+        if (this.stmt.fail.run({ id, error: err, now, owner: owner ?? null }).changes !== 1) return noChange;
+        return { changed: true, released: [], cancelled: this.cancelDependents(id, 'failed', now) };
+      })
+      .immediate();
+  }
+
+  async cancel(id: string, reason = 'cancelled', now = Date.now()): Promise<Transition> {
+    return this.db
+      .transaction((): Transition => {
+        if (this.stmt.cancel.run({ id, reason: reason.slice(0, 2000), now }).changes !== 1) return noChange;
+        return { changed: true, released: [], cancelled: this.cancelDependents(id, 'cancelled', now) };
+      })
+      .immediate();
+  }
+
+  async cancelStaleWaiting(createdBefore: number, now = Date.now()): Promise<JobInfo[]> {
+    return this.db
+      .transaction(() => {
+        const ids = (this.stmt.staleWaiting.all({ before: createdBefore }) as { id: string }[]).map((r) => r.id);
+        const all: string[] = [];
+        for (const id of ids) {
+          if (this.stmt.cancel.run({ id, reason: 'still waiting after the time limit: the message it belongs to was never accepted', now }).changes === 1) {
+            all.push(id, ...this.cancelDependents(id, 'cancelled', now));
+          }
+        }
+        return all.map((id) => toInfo(this.stmt.get.get(id) as Row));
+      })
+      .immediate();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.stmt.nextDue.get() as { at: number | null }).at;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const row = this.stmt.get.get(id) as Row | undefined;
+    if (!row) return null;
+    return { ...toInfo(row), raw: row.raw ? open(this.key, row.raw, aadFor(row.id)) : null };
+  }
+
+  async list(filter: JobFilter = {}): Promise<JobInfo[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: positiveLimit(filter.limit ?? 1000) };
+    if (filter.ref !== undefined) {
+      where.push('ref = @ref');
+      params.ref = filter.ref;
+    }
+    if (filter.state !== undefined) {
+      where.push('state = @state');
+      params.state = filter.state;
+    }
+    const sql = `SELECT * FROM outbox_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(toInfo);
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const { state, n } of this.stmt.counts.all() as { state: JobState; n: number }[]) counts[state] = n;
+    return counts;
+  }
+
+  async purge(finishedBefore: number): Promise<number> {
+    return this.stmt.purge.run(finishedBefore).changes;
+  }
+
+  async scrub(): Promise<void> {
+    // Copies the WAL into the database file (where secure_delete has zeroed the erased bytes)
+    // and truncates the WAL, which still held page images with the sealed bytes. Best effort:
+    // another connection reading at this moment makes it stop short; the next scrub finishes.
+    // A short busy timeout: the call blocks the event loop while it waits for readers.
+    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 250');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.pragma(`busy_timeout = ${busy}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDb && this.db.open) this.db.close();
+    this.key.fill(0);
+  }
+
+  /** Cancels the waiting jobs that depend on `id`, and theirs in turn; returns their ids. */
+  private cancelDependents(id: string, parentState: 'failed' | 'cancelled', now: number): string[] {
+    const cancelled: string[] = [];
+    const queue: [string, 'failed' | 'cancelled'][] = [[id, parentState]];
+    while (queue.length) {
+      const [parent, how] = queue.shift()!;
+      for (const { id: dep } of this.stmt.waitingDependents.all(parent) as { id: string }[]) {
+        if (this.stmt.cancel.run({ id: dep, reason: `job ${parent} it waits for was ${how}`, now }).changes === 1) {
+          cancelled.push(dep);
+          queue.push([dep, 'cancelled']);
+        }
+      }
+    }
+    return cancelled;
+  }
+
+  private toClaimed(row: Row): ClaimedJob {
+    const sealed = row.raw;
+    const key = this.key;
+    return {
+      ...toInfo(row),
+      leaseOwner: row.lease_owner!,
+      leaseUntil: row.lease_until!,
+      openRaw() {
+        if (!sealed) throw new Error(`outbox job ${row.id} has no stored message`);
+        return open(key, sealed, aadFor(row.id));
+      },
+    };
+  }
+}
+
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    insert: db.prepare(`INSERT INTO outbox_jobs (id, kind, ref, env_from, env_to, raw, state, not_before, attempts, last_error, created_at, ready_at, finished_at, after_id)
+      VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id)`),
+    get: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
+    state: db.prepare('SELECT state FROM outbox_jobs WHERE id = ?'),
+    markReady: db.prepare(`UPDATE outbox_jobs SET state = 'ready', ready_at = @now, not_before = MAX(not_before, @not_before) WHERE id = @id AND state = 'waiting'`),
+    due: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'ready' AND not_before <= @now AND (lease_until IS NULL OR lease_until <= @now)
+      ORDER BY created_at, id LIMIT @limit`),
+    lease: db.prepare(`UPDATE outbox_jobs SET lease_owner = @owner, lease_until = @until
+      WHERE id = @id AND state = 'ready' AND not_before <= @now AND (lease_until IS NULL OR lease_until <= @now)`),
+    renew: db.prepare(`UPDATE outbox_jobs SET lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'ready'`),
+    sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', sent_at = @now, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+      WHERE id = @id AND state <> 'sent'`),
+    retry: db.prepare(`UPDATE outbox_jobs SET attempts = attempts + 1, last_error = @error, not_before = @retry_at, lease_owner = NULL, lease_until = NULL
+      WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
+    fail: db.prepare(`UPDATE outbox_jobs SET state = 'failed', attempts = attempts + 1, last_error = @error, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+      WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
+    cancel: db.prepare(`UPDATE outbox_jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+      WHERE id = @id AND state IN ('waiting', 'ready')`),
+    waitingDependents: db.prepare(`SELECT id FROM outbox_jobs WHERE after_id = ? AND state = 'waiting' ORDER BY created_at, id`),
+    staleWaiting: db.prepare(`SELECT j.id FROM outbox_jobs j WHERE j.state = 'waiting' AND j.created_at < @before
+      AND (j.after_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox_jobs p WHERE p.id = j.after_id AND p.state IN ('waiting', 'ready')))
+      ORDER BY j.created_at, j.id`),
+    nextDue: db.prepare(`SELECT MIN(MAX(not_before, COALESCE(lease_until, 0))) AS at FROM outbox_jobs WHERE state = 'ready'`),
+    counts: db.prepare('SELECT state, COUNT(*) AS n FROM outbox_jobs GROUP BY state'),
+    purge: db.prepare(`DELETE FROM outbox_jobs WHERE state IN ('sent', 'failed', 'cancelled') AND finished_at < ?`),
+  };
+}
+
+function toInfo(row: Row): JobInfo {
+  return {
+    id: row.id,
+    kind: row.kind,
+    ref: row.ref,
+    envelope: { from: row.env_from, to: JSON.parse(row.env_to) as string[] },
+    state: row.state,
+    notBefore: row.not_before,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    readyAt: row.ready_at,
+    sentAt: row.sent_at,
+    finishedAt: row.finished_at,
+    after: row.after_id,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    hasRaw: row.raw !== null,
+  };
+}
+
+function positiveLimit(limit: number): number {
+  return Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
+}
+
+function validateNewJob(job: NewJob): void {
+  if (typeof job.id !== 'string' || job.id === '') throw new TypeError('outbox job needs an id');
+  if (!JOB_KINDS.includes(job.kind)) throw new TypeError(`outbox job ${job.id}: unknown kind ${String(job.kind)}`);
+  if (typeof job.ref !== 'string') throw new TypeError(`outbox job ${job.id}: ref must be a string`);
+  if (!job.envelope || typeof job.envelope.from !== 'string' || !Array.isArray(job.envelope.to) || job.envelope.to.length === 0) {
+    throw new TypeError(`outbox job ${job.id}: the envelope needs a sender ('' for <>) and at least one recipient`);
+  }
+  if (!Buffer.isBuffer(job.raw)) throw new TypeError(`outbox job ${job.id}: raw must be a Buffer`);
+}

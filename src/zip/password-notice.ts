@@ -1,0 +1,54 @@
+import { composeNotice } from '../message/compose.js';
+import type { Envelope } from '../message/envelope.js';
+
+export interface PasswordNoticeInput {
+  /** X-Outguard-Id of the encrypted message this password unlocks. */
+  ref: string;
+  subject: string;
+  zipName: string;
+  /** The recipients of the encrypted message. */
+  recipients: string[];
+  password: string;
+  /** Who gets the notice, and as whom it is sent. */
+  envelope: Envelope;
+  from: string;
+}
+
+/**
+ * The password notice (第6-2: never in the same mail). Japanese first, then English, with the
+ * password on exactly one line `Password: <password>`.
+ */
+export function composePasswordNotice(n: PasswordNoticeInput): Promise<Buffer> {
+  const toSender = n.envelope.to.length === 1 && n.recipients.every((r) => r !== n.envelope.to[0]);
+  const list = n.recipients.join(', ');
+  const text = [
+    toSender
+      ? '次のメールの添付ファイルは暗号化ZIPにまとめて送信されました。このパスワードは、メールとは別の方法（電話、チャットなど）で受信者にお伝えください。'
+      : '先にお送りしたメールの添付ファイル（暗号化ZIP）のパスワードをお知らせします。',
+    '',
+    `件名: ${n.subject}`,
+    `ZIPファイル名: ${n.zipName}`,
+    `宛先: ${list}`,
+    '',
+    'パスワード (Password):',
+    `Password: ${n.password}`,
+    '',
+    '----',
+    toSender
+      ? 'The attachments of the message below were sent inside an encrypted ZIP file. Pass this password to the recipients by another route (phone, chat).'
+      : 'This is the password of the encrypted ZIP attached to the message sent to you before.',
+    '',
+    `Subject: ${n.subject}`,
+    `ZIP file: ${n.zipName}`,
+    `Recipients: ${list}`,
+    `outguard ID: ${n.ref}`,
+    '',
+  ].join('\n');
+  return composeNotice({
+    from: n.from,
+    to: n.envelope.to,
+    subject: `パスワードのお知らせ / Password notice: ${n.subject}`.slice(0, 200),
+    text,
+    headers: { 'X-Outguard-Notice': 'password', 'X-Outguard-Ref': n.ref, 'Auto-Submitted': 'auto-generated' },
+  });
+}

@@ -1,0 +1,206 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMessage } from '../../src/message/parse.js';
+import { SEVEN_ZIP } from '../support/archives.js';
+import { client, run, sendRaw } from '../support/client.js';
+import { type TestGateway, startGateway, tempDir, writeConfig } from '../support/gateway.js';
+import { type Received, type Sink, startSink } from '../support/sink.js';
+import { requireTool } from '../support/tools.js';
+import { writePolicy } from '../support/policy.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+const FILES: Record<string, Buffer> = {
+  '見積書.txt': Buffer.from('お見積もり\n合計 1,234,000 円\n'.repeat(50)),
+  'ランダム データ.bin': randomBytes(200 * 1024),
+  '写真.jpg': randomBytes(64 * 1024),
+  '資料.csv.gz': gzipSync(Buffer.from('a,b,c\n'.repeat(1000))),
+  '空のファイル.txt': Buffer.alloc(0),
+};
+
+async function compose(to: string[], subject = '【ご確認】見積書の送付'): Promise<Buffer> {
+  const mail = new MailComposer({
+    from: '山田 太郎 <taro@example.co.jp>',
+    to,
+    subject,
+    text: 'いつもお世話になっております。\n見積書を添付いたします。\n',
+    html: '<p>いつもお世話になっております。</p><p>見積書を添付いたします。</p>',
+    attachments: Object.entries(FILES).map(([filename, content]) => ({ filename, content })),
+  }).compile();
+  return new Promise((resolve, reject) => mail.build((err, m) => (err ? reject(err) : resolve(m))));
+}
+
+const header = (raw: Buffer, name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(raw.toString('latin1').split(/\r?\n\r?\n/)[0]!)?.[1]?.trim();
+
+/** The password from a notice: the one line "Password: …". */
+function passwordOf(notice: Received): string {
+  const lines = parseMessage(notice.raw).textParts.join('\n').split(/\r?\n/).filter((l) => l.startsWith('Password: '));
+  expect(lines).toHaveLength(1);
+  return lines[0]!.slice('Password: '.length).trim();
+}
+
+function saveZip(message: Received): string {
+  const zip = parseMessage(message.raw).attachments.find((a) => a.filename.endsWith('.zip'))!;
+  const file = path.join(tempDir('outguard-zip-'), zip.filename);
+  fs.writeFileSync(file, zip.content());
+  return file;
+}
+
+/** name → SHA-256 of every file under dir. */
+function hashes(dir: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, sha256(fs.readFileSync(path.join(dir, n)))]));
+}
+
+const expected = Object.fromEntries(Object.entries(FILES).map(([n, c]) => [n, sha256(c)]));
+const hasSevenZip = requireTool(SEVEN_ZIP, '7zip');
+
+describe('attachments leave only inside an encrypted ZIP (遵守事項 第6-2)', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  let original: Buffer;
+  let internalCopy: Received;
+  let external: Received;
+  let notice: Received;
+  let legacy: Received;
+  let legacyNotice: Received;
+
+  beforeAll(async () => {
+    const policy = writePolicy('rules: []\nencryption:\n  profiles:\n    - domains: [legacy.example]\n      cipher: zipcrypto\n      names: cp932\n');
+    sink = await startSink();
+    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy, organization: { internalDomains: ['example.co.jp'] } });
+    const t = client(gw.smtp.port);
+    original = await compose(['partner@partner.example', 'colleague@example.co.jp']);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['partner@partner.example', 'colleague@example.co.jp'], original);
+    expect(result.ok).toBe(true);
+    const legacyResult = await sendRaw(t, 'taro@example.co.jp', ['old@legacy.example'], await compose(['old@legacy.example'], 'legacy'));
+    expect(legacyResult.ok).toBe(true);
+    t.close();
+    await sink.waitFor(5);
+    const to = (a: string) => sink.messages.filter((m) => m.to.includes(a));
+    internalCopy = to('colleague@example.co.jp')[0]!;
+    external = to('partner@partner.example')[0]!;
+    legacy = to('old@legacy.example')[0]!;
+    const notices = to('taro@example.co.jp');
+    notice = notices.find((n) => header(n.raw, 'X-Outguard-Ref') === header(external.raw, 'X-Outguard-Id'))!;
+    legacyNotice = notices.find((n) => header(n.raw, 'X-Outguard-Ref') === header(legacy.raw, 'X-Outguard-Id'))!;
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await sink.close();
+  });
+
+  it('gives internal recipients the original, untouched', () => {
+    expect(internalCopy.to).toEqual(['colleague@example.co.jp']);
+    const id = header(internalCopy.raw, 'X-Outguard-Id')!;
+    expect(internalCopy.raw.equals(Buffer.concat([Buffer.from(`X-Outguard-Id: ${id}\r\n`), original]))).toBe(true);
+  });
+
+  it('gives external recipients one encrypted ZIP instead of the attachments, bodies and headers unchanged', () => {
+    expect(external.to).toEqual(['partner@partner.example']);
+    const sent = parseMessage(external.raw);
+    const before = parseMessage(original);
+    expect(sent.attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(sent.htmlParts).toEqual(before.htmlParts);
+    expect(sent.textParts[0]).toBe(before.textParts[0]);
+    expect(sent.textParts[1]).toContain('パスワードは別途お知らせします');
+    const alternative = before.root.children[0]!;
+    expect(external.raw.includes(original.subarray(alternative.start, alternative.end))).toBe(true);
+    for (const h of ['From', 'To', 'Subject', 'Date', 'Message-ID']) expect(header(external.raw, h)).toBe(header(original, h));
+  });
+
+  it('sends the password separately, to the sender, only as a notice', () => {
+    expect(notice.to).toEqual(['taro@example.co.jp']);
+    expect(notice.from).toBe('');
+    expect(header(notice.raw, 'X-Outguard-Notice')).toBe('password');
+    const password = passwordOf(notice);
+    expect(password).toMatch(/^[A-HJ-NP-Za-km-z2-9]{12}$/);
+    expect(external.raw.toString('latin1')).not.toContain(password);
+    expect(header(external.raw, 'X-Outguard-Notice')).toBeUndefined();
+    const text = parseMessage(notice.raw).textParts.join('');
+    expect(text.indexOf('件名')).toBeLessThan(text.indexOf('Subject'));
+    for (const s of ['【ご確認】見積書の送付', 'attachments.zip', 'partner@partner.example']) expect(text).toContain(s);
+    expect(JSON.stringify(gw.logs)).not.toContain(password);
+  });
+
+  it.skipIf(!hasSevenZip)('opens with 7-Zip and the password: every name and SHA-256 matches; a wrong password fails', () => {
+    const zip = saveZip(external);
+    const out = tempDir('outguard-x-');
+    execFileSync(SEVEN_ZIP, ['t', `-p${passwordOf(notice)}`, zip], { stdio: 'ignore' });
+    execFileSync(SEVEN_ZIP, ['x', `-p${passwordOf(notice)}`, `-o${out}`, zip], { stdio: 'ignore' });
+    expect(hashes(out)).toEqual(expected);
+    expect(() => execFileSync(SEVEN_ZIP, ['t', '-pWrongPassw0rd', zip], { stdio: 'ignore' })).toThrow();
+  });
+
+  it.skipIf(!hasSevenZip || !requireTool('unzip', 'unzip'))('uses ZipCrypto and CP932 names for a legacy profile: unzip, Python and 7-Zip open it', async () => {
+    const zip = saveZip(legacy);
+    const password = passwordOf(legacyNotice);
+    const seven = tempDir('outguard-x-');
+    execFileSync(SEVEN_ZIP, ['x', `-p${password}`, `-o${seven}`, zip], { stdio: 'ignore' });
+    // 7-Zip on Linux writes CP932 names as raw bytes: read them back as bytes, compare contents
+    const contents = fs.readdirSync(seven, { encoding: 'buffer' }).map((n) => sha256(fs.readFileSync(Buffer.concat([Buffer.from(`${seven}/`), n]))));
+    expect(contents.sort()).toEqual(Object.values(expected).sort());
+    // unzip on Linux reads CP932 names poorly: compare the contents it extracts in order
+    for (const [name, hash] of Object.entries(expected)) {
+      const py = await run('python3', ['-c', [
+        'import sys,zipfile,hashlib',
+        'z=zipfile.ZipFile(sys.argv[1])',
+        'names={(i.filename if i.flag_bits & 0x800 else i.filename.encode("cp437").decode("cp932")):i for i in z.infolist()}',
+        'print(hashlib.sha256(z.read(names[sys.argv[2]], pwd=sys.argv[3].encode())).hexdigest())',
+      ].join('\n'), zip, name, password]);
+      expect(py.stdout.trim(), py.stderr).toBe(hash);
+    }
+    const listing = await run('unzip', ['-P', password, '-t', zip]);
+    expect(listing.code).toBe(0);
+    expect((await run('unzip', ['-P', 'WrongPassw0rd', '-t', zip])).code).not.toBe(0);
+  });
+});
+
+describe('a crash between the encrypted message and its password notice', () => {
+  it('still sends exactly one notice after a restart', async () => {
+    const sink = await startSink();
+    const dir = tempDir();
+    // the notice waits a few seconds after the message: time to kill the gateway in between
+    const policy = writePolicy('rules: []\nencryption:\n  default:\n    password: { to: recipients, delayMinutes: 0.05 }\n');
+    const file = writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy, dataDir: path.join(dir, 'data'), policyThread: false }, dir);
+    const start = async () => {
+      const child = spawn('node', [path.resolve('bin/outguard.js'), 'start', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 10000;
+      while (!out.includes('outguard started')) {
+        if (Date.now() > deadline) throw new Error(`not started: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const port = Number((JSON.parse(out.split('\n').find((l) => l.includes('outguard started'))!) as { smtp: string }).smtp.split(':').pop());
+      return { child, port };
+    };
+    let g = await start();
+    const t = client(g.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['partner@partner.example'], await compose(['partner@partner.example']));
+    t.close();
+    expect(result.ok).toBe(true);
+    g.child.kill('SIGKILL');
+    await new Promise((r) => g.child.once('exit', r));
+    expect(sink.messages.filter((m) => header(m.raw, 'X-Outguard-Notice') === 'password')).toHaveLength(0);
+
+    g = await start();
+    const deadline = Date.now() + 15000;
+    while (sink.messages.filter((m) => header(m.raw, 'X-Outguard-Notice') === 'password').length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const notices = sink.messages.filter((m) => header(m.raw, 'X-Outguard-Notice') === 'password');
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.to).toEqual(['partner@partner.example']);
+    const message = sink.messages.find((m) => header(m.raw, 'X-Outguard-Notice') === undefined)!;
+    expect(header(notices[0]!.raw, 'X-Outguard-Ref')).toBe(header(message.raw, 'X-Outguard-Id'));
+    g.child.kill('SIGTERM');
+    await new Promise((r) => g.child.once('exit', r));
+    await sink.close();
+  }, 40000);
+});

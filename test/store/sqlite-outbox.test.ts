@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuplicateJobError, type NewJob } from '../../src/store/outbox-store.js';
+import { SealedDataError } from '../../src/store/sealed.js';
+import { openDatabase } from '../../src/store/sqlite.js';
+import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+
+let dir: string;
+let key: Buffer;
+let store: SqliteOutboxStore;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-outbox-store-'));
+  key = randomBytes(32);
+  store = SqliteOutboxStore.open(dir, key);
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const T0 = 1_700_000_000_000;
+
+function job(id: string, extra: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    kind: 'password-notice',
+    ref: `ref-${id}`,
+    envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] },
+    raw: Buffer.from(`Subject: pw\r\n\r\nPassword: secret-${id}\r\n`),
+    createdAt: T0,
+    notBefore: T0,
+    ...extra,
+  };
+}
+
+/** The raw column as stored, through a separate connection. */
+function storedRaw(id: string): Buffer | null {
+  const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT raw FROM outbox_jobs WHERE id = ?').get(id) as { raw: Buffer | null }).raw;
+  } finally {
+    db.close();
+  }
+}
+
+describe('SqliteOutboxStore', () => {
+  it('creates outguard.db 0600 in WAL mode with synchronous=FULL and secure_delete, and records its schema version', () => {
+    const file = path.join(dir, 'outguard.db');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const db = openDatabase(dir);
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      expect(db.pragma('secure_delete', { simple: true })).toBe(1);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(10000);
+      expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'outbox'").get()).toEqual({ version: 1 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a database written by a newer outguard', async () => {
+    await store.close();
+    const db = openDatabase(dir);
+    db.prepare("UPDATE schema_versions SET version = 99 WHERE component = 'outbox'").run();
+    db.close();
+    expect(() => SqliteOutboxStore.open(dir, key)).toThrow(/outbox tables are at schema version 99, but this build of outguard knows only up to 1/);
+    store = SqliteOutboxStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-outbox-store-')), key);
+  });
+
+  it('stores the raw bytes sealed, and opens them again', async () => {
+    await store.enqueue(job('a'));
+    const sealed = storedRaw('a')!;
+    expect(sealed.includes(Buffer.from('secret-a'))).toBe(false);
+    expect(sealed[0]).toBe(1);
+    const got = await store.get('a');
+    expect(got).toMatchObject({ id: 'a', kind: 'password-notice', ref: 'ref-a', state: 'ready', attempts: 0, hasRaw: true, envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] } });
+    expect(got!.raw!.toString()).toContain('Password: secret-a');
+    expect(await store.get('nope')).toBeNull();
+  });
+
+  it('refuses a duplicate id and a malformed job', async () => {
+    await store.enqueue(job('a'));
+    await expect(store.enqueue(job('a'))).rejects.toThrow(DuplicateJobError);
+    await expect(store.enqueue(job('b', { envelope: { from: '', to: [] } }))).rejects.toThrow(/at least one recipient/);
+    await expect(store.enqueue(job('c', { kind: 'spam' as never }))).rejects.toThrow(/unknown kind/);
+  });
+
+  it('reports tampering with a stored message', async () => {
+    await store.enqueue(job('a'));
+    const db = new Database(path.join(dir, 'outguard.db'));
+    const sealed = storedRaw('a')!;
+    sealed[20]! ^= 0xff;
+    db.prepare('UPDATE outbox_jobs SET raw = ? WHERE id = ?').run(sealed, 'a');
+    db.close();
+    await expect(store.get('a')).rejects.toThrow(SealedDataError);
+    const [claimed] = await store.claimDue('r1', T0, 10, 1000);
+    expect(() => claimed!.openRaw()).toThrow(/failed authentication/);
+  });
+
+  it('keeps a waiting job out of due() until markReady', async () => {
+    await store.enqueue(job('w'), 'waiting');
+    await store.enqueue(job('r', { createdAt: T0 + 1 }));
+    expect((await store.due(T0 + 10, 10)).map((j) => j.id)).toEqual(['r']);
+    expect(await store.markReady('w', T0 + 5, T0 + 2)).toMatchObject({ changed: true });
+    expect((await store.due(T0 + 4, 10)).map((j) => j.id)).toEqual(['r']);
+    expect((await store.due(T0 + 5, 10)).map((j) => j.id)).toEqual(['w', 'r']); // oldest first
+    expect(await store.get('w')).toMatchObject({ state: 'ready', readyAt: T0 + 2, notBefore: T0 + 5 });
+    expect(await store.markReady('w')).toMatchObject({ changed: false });
+  });
+
+  it('leases a job to one runner until the lease expires or is renewed', async () => {
+    await store.enqueue(job('a'));
+    await store.enqueue(job('b', { createdAt: T0 + 1 }));
+    const a = await store.claimDue('r1', T0, 1, 1000);
+    expect(a.map((j) => [j.id, j.leaseOwner, j.leaseUntil])).toEqual([['a', 'r1', T0 + 1000]]);
+    expect(a[0]!.openRaw().toString()).toContain('secret-a');
+    expect((await store.claimDue('r2', T0 + 10, 10, 1000)).map((j) => j.id)).toEqual(['b']);
+    expect(await store.claimDue('r2', T0 + 999, 10, 1000)).toEqual([]);
+    expect(await store.claim('a', 'r2', T0 + 999, 1000)).toBeNull();
+    expect(await store.renew(['a', 'b'], 'r1', T0 + 2000)).toEqual(['a']);
+    expect(await store.nextDueAt()).toBe(T0 + 1010); // b's lease runs out first
+    // b's lease (r2's own) ran out unrenewed: claimable again; a's was renewed by r1
+    expect((await store.claimDue('r3', T0 + 1500, 10, 1000)).map((j) => j.id)).toEqual(['b']);
+    expect((await store.claim('a', 'r2', T0 + 2000, 1000))?.leaseOwner).toBe('r2');
+    // r1 lost the lease: its failure report must not reschedule r2's send
+    expect(await store.markFailed('a', 'timeout', T0 + 60_000, 'r1', T0 + 2001)).toMatchObject({ changed: false });
+    expect(await store.get('a')).toMatchObject({ attempts: 0, leaseOwner: 'r2' });
+  });
+
+  it('markSent records the send, erases the sealed bytes and releases dependents', async () => {
+    await store.enqueue(job('main', { kind: 'message' }));
+    await store.enqueue(job('notice', { after: 'main', createdAt: T0 + 1 }), 'waiting');
+    await store.claimDue('r1', T0, 10, 1000);
+    const t = await store.markSent('main', T0 + 5);
+    expect(t).toEqual({ changed: true, released: ['notice'], cancelled: [] });
+    expect(await store.get('main')).toMatchObject({ state: 'sent', sentAt: T0 + 5, finishedAt: T0 + 5, hasRaw: false, raw: null, leaseOwner: null });
+    expect(storedRaw('main')).toBeNull();
+    expect(await store.get('notice')).toMatchObject({ state: 'ready', readyAt: T0 + 5 });
+    expect(await store.markSent('main')).toMatchObject({ changed: false });
+    // a notice enqueued after its message was sent is ready at once
+    await store.enqueue(job('late', { after: 'main' }), 'waiting');
+    expect(await store.get('late')).toMatchObject({ state: 'ready' });
+  });
+
+  it('markFailed retries with attempts + 1, or fails for good, erasing and cancelling dependents', async () => {
+    await store.enqueue(job('main', { kind: 'message' }));
+    await store.enqueue(job('notice', { after: 'main' }), 'waiting');
+    await store.enqueue(job('notice2', { after: 'notice' }), 'waiting');
+    await store.claimDue('r1', T0, 10, 1000);
+    expect(await store.markFailed('main', '421 try later', T0 + 30_000, 'r1', T0 + 1)).toMatchObject({ changed: true });
+    expect(await store.get('main')).toMatchObject({ state: 'ready', attempts: 1, lastError: '421 try later', notBefore: T0 + 30_000, leaseOwner: null, hasRaw: true });
+    expect(await store.due(T0 + 29_999, 10)).toEqual([]);
+    expect(await store.nextDueAt()).toBe(T0 + 30_000);
+    const t = await store.markFailed('main', '554 refused', null, undefined, T0 + 40_000);
+    expect(t).toEqual({ changed: true, released: [], cancelled: ['notice', 'notice2'] });
+    expect(await store.get('main')).toMatchObject({ state: 'failed', attempts: 2, lastError: '554 refused', finishedAt: T0 + 40_000, hasRaw: false });
+    expect(await store.get('notice')).toMatchObject({ state: 'cancelled', hasRaw: false, lastError: 'job main it waits for was failed' });
+    expect(await store.get('notice2')).toMatchObject({ state: 'cancelled', hasRaw: false, lastError: 'job notice it waits for was cancelled' });
+    expect(await store.nextDueAt()).toBeNull();
+    await store.enqueue(job('orphan', { after: 'main' }), 'waiting');
+    expect(await store.get('orphan')).toMatchObject({ state: 'cancelled', hasRaw: false });
+  });
+
+  it('cancel erases the bytes; stale waiting jobs are cancelled unless their job is still pending', async () => {
+    await store.enqueue(job('r'));
+    expect(await store.cancel('r', 'discarded by the sender')).toMatchObject({ changed: true });
+    expect(await store.get('r')).toMatchObject({ state: 'cancelled', lastError: 'discarded by the sender', hasRaw: false });
+    expect(await store.cancel('r')).toMatchObject({ changed: false });
+
+    await store.enqueue(job('old', { createdAt: T0 }), 'waiting');
+    await store.enqueue(job('young', { createdAt: T0 + 10_000 }), 'waiting');
+    await store.enqueue(job('main', { createdAt: T0, kind: 'message' }));
+    await store.enqueue(job('dep', { createdAt: T0, after: 'main' }), 'waiting');
+    const cancelled = await store.cancelStaleWaiting(T0 + 5_000);
+    expect(cancelled.map((j) => [j.id, j.state, j.hasRaw])).toEqual([['old', 'cancelled', false]]);
+    expect(await store.get('young')).toMatchObject({ state: 'waiting' });
+    expect(await store.get('dep')).toMatchObject({ state: 'waiting' });
+    expect(await store.counts()).toEqual({ waiting: 2, ready: 1, sent: 0, failed: 0, cancelled: 2 });
+    expect((await store.list({ state: 'cancelled' })).map((j) => j.id)).toEqual(['old', 'r']); // same createdAt: by id
+    expect((await store.list({ ref: 'ref-dep' })).map((j) => j.id)).toEqual(['dep']);
+  });
+
+  it('purges finished jobs', async () => {
+    await store.enqueue(job('a'));
+    await store.enqueue(job('b'));
+    await store.markSent('a', T0 + 100);
+    expect(await store.purge(T0 + 100)).toBe(0);
+    expect(await store.purge(T0 + 101)).toBe(1);
+    expect((await store.list()).map((j) => j.id)).toEqual(['b']);
+  });
+
+  it('erases a large message (overflow pages) from the database and its WAL, not only from the row', async () => {
+    const marker = `MARKER-${randomBytes(8).toString('hex')}`;
+    const big = Buffer.concat([Buffer.from(`Subject: big\r\n\r\n${marker}\r\n`), randomBytes(300_000)]);
+    await store.enqueue(job('big', { kind: 'message', raw: big }));
+    const sealed = storedRaw('big')!;
+    await store.scrub();
+    const files = () => Buffer.concat(['outguard.db', 'outguard.db-wal'].map((f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f)) : Buffer.alloc(0))));
+    expect(files().includes(Buffer.from(marker))).toBe(false);
+    // probes from the start, middle and end of the sealed blob
+    const probes = [sealed.subarray(13, 61), sealed.subarray(150_000, 150_048), sealed.subarray(sealed.length - 64, sealed.length - 16)];
+    expect(probes.every((p) => files().includes(p))).toBe(true);
+    await store.markSent('big');
+    await store.scrub();
+    const after = files();
+    expect(probes.map((p) => after.includes(p))).toEqual([false, false, false]);
+    expect(after.includes(Buffer.from(marker))).toBe(false);
+  });
+});
