@@ -17,6 +17,8 @@ interface Plan {
   envelope: Envelope;
   raw: Buffer;
   packing?: Extract<Packing, { kind: 'packed' }>;
+  /** Already encrypted attachments that travel as they are. */
+  passedAsIs?: string[];
   notice?: { envelope: Envelope; from: string; delayMinutes: number };
 }
 
@@ -54,7 +56,7 @@ export class Dispatcher {
       kind: 'sent',
       deliveries: plans.map((p) => ({ id: p.id, to: p.envelope.to, ...(p.packing ? { encrypted: { zip: p.packing.zipName, files: p.packing.files.length } } : {}) })),
       accepted,
-      passedAsIs: plans.flatMap((p) => p.packing?.passedAsIs ?? []),
+      passedAsIs: [...new Set(plans.flatMap((p) => p.passedAsIs ?? []))],
     };
   }
 
@@ -73,7 +75,7 @@ export class Dispatcher {
       const packing = await packAttachments(message, settings, group.profile);
       if (packing.kind === 'refused') return { kind: 'refused', action: packing.action, rule: packing.rule, reason: packing.reason, value: packing.value };
       if (packing.kind === 'unchanged') {
-        plans.push({ id: planId, envelope: groupEnvelope, raw });
+        plans.push({ id: planId, envelope: groupEnvelope, raw, passedAsIs: packing.passedAsIs });
         continue;
       }
       const password = group.profile.password;
@@ -83,7 +85,7 @@ export class Dispatcher {
       const notice = toSender
         ? { envelope: { from: '', to: [envelope.from] }, from: `outguard <MAILER-DAEMON@${this.deps.hostname}>`, delayMinutes: 0 }
         : { envelope: groupEnvelope, from: message.from[0]?.address ?? envelope.from, delayMinutes: password.to === 'recipients' ? password.delayMinutes : 0 };
-      plans.push({ id: planId, envelope: groupEnvelope, raw: packing.raw, packing, notice });
+      plans.push({ id: planId, envelope: groupEnvelope, raw: packing.raw, packing, notice, passedAsIs: packing.passedAsIs });
     }
     return plans;
   }

@@ -70,7 +70,8 @@ export class Gateway {
           outcome = { id, code: 550, text: `5.7.1 ${result.rule}: ${result.action === 'hold' ? 'held for confirmation (not yet available)' : result.reason}` };
         } else {
           reply = result.accepted.map((a) => a.reply).join(' | ');
-          sent = { deliveries: result.deliveries, ...(result.passedAsIs.length > 0 ? { passedAsIs: result.passedAsIs } : {}) };
+          sent = { deliveries: result.deliveries };
+          if (result.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, alreadyEncryptedFinding(result.passedAsIs)] };
           const ids = result.deliveries.map((d) => d.id).join(', ');
           outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${ids}` };
           const refused = result.accepted.flatMap((a) => a.rejected);
@@ -134,7 +135,15 @@ export class Gateway {
   }
 }
 
+const ENCRYPTION_CLAUSE = '遵守事項 第6-2';
+
 function encryptionFinding(r: Extract<DispatchResult, { kind: 'refused' }>): Finding {
   const ja = r.rule === 'signed-message' ? '署名付きメールの添付ファイルは、署名を壊さずに暗号化できません。' : '添付ファイルがすでに暗号化されています。';
-  return { rule: r.rule, clause: '遵守事項 第6-2', severity: r.action, message: `${ja} / ${r.reason}`, reason: r.reason, value: r.value };
+  return { rule: r.rule, clause: ENCRYPTION_CLAUSE, severity: r.action, message: `${ja} / ${r.reason}`, reason: r.reason, value: r.value };
+}
+
+/** Already password-protected files travel as they are; the log says which (第6-2 is met by their own encryption). */
+function alreadyEncryptedFinding(files: string[]): Finding {
+  const reason = 'attachment already encrypted, sent as it is';
+  return { rule: 'already-encrypted', clause: ENCRYPTION_CLAUSE, severity: 'monitor', message: `すでに暗号化された添付ファイルをそのまま送信しました。 / ${reason}`, reason, value: files.join(', ') };
 }

@@ -204,3 +204,48 @@ describe('a crash between the encrypted message and its password notice', () => 
     await sink.close();
   }, 40000);
 });
+
+describe('messages that cannot be encrypted as they are', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    sink = await startSink();
+    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}`, organization: { internalDomains: ['example.co.jp'] } });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await sink.close();
+  });
+
+  it('holds a signed message with attachments instead of breaking its signature', async () => {
+    const signed = [
+      'From: taro@example.co.jp', 'To: partner@partner.example', 'Subject: signed', 'MIME-Version: 1.0',
+      'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="s"', '',
+      '--s', 'Content-Type: multipart/mixed; boundary="m"', '', '--m', 'Content-Type: text/plain', '', 'body',
+      '--m', 'Content-Type: application/pdf; name="a.pdf"', 'Content-Disposition: attachment; filename="a.pdf"', '', '%PDF-1.4', '--m--',
+      '--s', 'Content-Type: application/pkcs7-signature; name="smime.p7s"', 'Content-Transfer-Encoding: base64', '', 'MIIB', '--s--', '',
+    ].join('\r\n');
+    const t = client(gw.smtp.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['partner@partner.example'], signed);
+    t.close();
+    expect(result.response).toMatch(/^550 5\.7\.1 signed-message: held for confirmation/);
+    expect(sink.messages).toHaveLength(0);
+    expect(gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ action: 'hold', clauses: ['遵守事項 第6-2'] });
+  });
+
+  it.skipIf(!hasSevenZip)('sends an already encrypted ZIP as it is and says so in the log', async () => {
+    const locked = execFileSync(SEVEN_ZIP, ['a', '-tzip', '-pX7kq2Lmnb', '-si', '-so', 'a.txt'], { input: 'secret' });
+    const raw = Buffer.from(
+      ['From: taro@example.co.jp', 'To: partner@partner.example', 'Subject: locked', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+        '--b', 'Content-Type: text/plain', '', 'see attached', '--b', 'Content-Type: application/zip; name="locked.zip"', 'Content-Transfer-Encoding: base64',
+        'Content-Disposition: attachment; filename="locked.zip"', '', locked.toString('base64'), '--b--', ''].join('\r\n'),
+    );
+    const t = client(gw.smtp.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['partner@partner.example'], raw);
+    t.close();
+    expect(result.ok).toBe(true);
+    const got = (await sink.waitFor(1))[0]!;
+    expect(parseMessage(got.raw).attachments.map((a) => a.filename)).toEqual(['locked.zip']);
+    expect(gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ findings: [expect.objectContaining({ rule: 'already-encrypted', value: 'locked.zip', severity: 'monitor' })] });
+  });
+});

@@ -1,0 +1,54 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { SmtpHop } from '../src/delivery/smtp-hop.js';
+import { Dispatcher } from '../src/dispatch.js';
+import { Gateway } from '../src/gateway.js';
+import { createLogger } from '../src/log.js';
+import { LocalJudge } from '../src/policy/judge.js';
+import type { Outbox } from '../src/delivery/outbox.js';
+import type { OutboxStore } from '../src/store/outbox-store.js';
+import { writeConfig } from './support/gateway.js';
+import { withAttachments } from './support/mime.js';
+import { type Sink, startSink } from './support/sink.js';
+
+describe('Gateway fails closed', () => {
+  let sink: Sink;
+  let gateway: Gateway;
+  let judge: LocalJudge;
+  let hop: SmtpHop;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    sink = await startSink();
+    const config = loadConfig({ file: writeConfig({ organization: { internalDomains: ['example.co.jp'] } }), env: {} });
+    const logger = createLogger('info', new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) }));
+    judge = await LocalJudge.create(config, logger, { watch: false });
+    hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port: sink.port, secure: false, url: `smtp://127.0.0.1:${sink.port}` }, { maxConnections: 1, timeoutMs: 5000, tls: 'off', auth: null }, 'test');
+    // The one fault a real store cannot be made to show on demand: it refuses to store the notice.
+    const brokenStore = { enqueue: () => Promise.reject(new Error('disk full')) } as unknown as OutboxStore;
+    const dispatcher = new Dispatcher({ nextHop: hop, store: brokenStore, outbox: { kick() {} } as unknown as Outbox, logger, hostname: 'test', isInternal: (d) => d === 'example.co.jp' });
+    gateway = new Gateway({ judge, dispatcher, nextHop: hop, logger, hostname: 'test' });
+  });
+  afterAll(async () => {
+    await judge.close();
+    await hop.close();
+    await sink.close();
+  });
+
+  it('answers 451 and sends nothing when the password cannot be stored', async () => {
+    const raw = withAttachments({ files: [{ name: '契約書.pdf', content: Buffer.from('%PDF-1.4 secret') }] });
+    const outcome = await gateway.process({ raw, envelope: { from: 'taro@example.co.jp', to: ['partner@partner.example'] }, client: { address: '127.0.0.1' } });
+    expect(outcome.code).toBe(451);
+    expect(outcome.text).toMatch(/^4\.3\.0 /);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sink.messages).toHaveLength(0);
+    expect(logs.join('')).toContain('disk full');
+  });
+
+  it('still delivers mail without attachments', async () => {
+    const raw = Buffer.from('From: taro@example.co.jp\r\nTo: partner@partner.example\r\nSubject: hi\r\n\r\nhello\r\n');
+    const outcome = await gateway.process({ raw, envelope: { from: 'taro@example.co.jp', to: ['partner@partner.example'] }, client: { address: '127.0.0.1' } });
+    expect(outcome.code).toBe(250);
+  });
+});
