@@ -2,6 +2,8 @@
 # Run:   docker run -p 2525:2525 -p 8025:8025 -v outguard-data:/var/lib/outguard outguard
 
 FROM node:20-slim AS build
+# better-sqlite3 is a native module: build tools in case no prebuilt binary matches
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -9,15 +11,23 @@ COPY bin ./bin
 # `npm ci` runs the prepare script, which compiles src/ into dist/
 RUN npm ci --no-audit --no-fund
 
+FROM node:20-slim AS runtime-deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# production dependencies only; dist/ comes from the build stage, so the prepare script (tsc) is
+# skipped, and the one native module is built on its own
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 && npm cache clean --force
+
 FROM node:20-slim
 ENV NODE_ENV=production \
+    TZ=Asia/Tokyo \
     OUTGUARD_SMTP_LISTEN=0.0.0.0:2525 \
     OUTGUARD_WEB_LISTEN=0.0.0.0:8025 \
     OUTGUARD_DATA_DIR=/var/lib/outguard
 WORKDIR /app
 COPY package.json package-lock.json ./
-# dist/ comes from the build stage, so the prepare script (tsc) is not needed here
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY policies ./policies
