@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/log.js';
 import type { NewJob } from '../../src/store/outbox-store.js';
 import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+import { freePort } from '../support/net.js';
 import { type Sink, startSink } from '../support/sink.js';
 
 /** Things to close after each test, last opened first. */
@@ -96,14 +96,6 @@ function storedRaw(dir: string, id: string): Buffer | null {
   } finally {
     db.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 const outguardIds = (s: Sink) => s.messages.map((m) => /X-Outguard-Id: (\S+)/.exec(m.raw.toString())?.[1]);

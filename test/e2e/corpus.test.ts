@@ -1,40 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, sendRaw } from '../support/client.js';
+import { describe, expect, it } from 'vitest';
+import { sendRaw } from '../support/client.js';
 import { CORPUS_DIR, asSmtpSees, corpusFiles } from '../support/corpus.js';
 import { detectEncryption } from '../../src/message/encrypted.js';
 import { parseMessage } from '../../src/message/parse.js';
-import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
-import { type Sink, startSink } from '../support/sink.js';
+import { DEFAULT_POLICY, gatewayWithSink } from '../support/gateway.js';
 
 const files = corpusFiles();
 
 describe.skipIf(files.length === 0)('the shared corpus through the gateway', () => {
-  let sink: Sink;
-  let gw: TestGateway;
-  let transport: ReturnType<typeof client>;
-  beforeAll(async () => {
-    sink = await startSink();
-    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}` });
-    transport = client(gw.smtp.port);
-  });
-  afterAll(async () => {
-    transport.close();
-    await gw.stop();
-    await sink.close();
-  });
+  const f = gatewayWithSink();
 
   it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s gets a definite answer and no attachment leaves in the clear', async (_name, file) => {
     const raw = fs.readFileSync(file);
-    const before = sink.messages.filter((m) => m.to.includes('recipient@partner.example')).length;
-    const result = await sendRaw(transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
+    const before = f.sink.messages.filter((m) => m.to.includes('recipient@partner.example')).length;
+    const result = await sendRaw(f.transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
     expect(result.code).toBeDefined();
     expect([250, 451, 550]).toContain(result.code);
     if (!result.ok) return;
     const id = /delivered as (\S+)/.exec(result.response)![1];
-    await sink.waitFor(sink.messages.length);
-    const got = sink.messages.filter((m) => m.to.includes('recipient@partner.example'))[before]!;
+    await f.sink.waitFor(f.sink.messages.length);
+    const got = f.sink.messages.filter((m) => m.to.includes('recipient@partner.example'))[before]!;
     const original = parseMessage(asSmtpSees(raw));
     const files = original.attachments.filter((a) => !a.inline);
     if (files.length === 0) {
@@ -52,34 +39,18 @@ describe.skipIf(files.length === 0)('the shared corpus through the gateway', () 
 });
 
 describe.skipIf(files.length === 0)('the shared corpus under the default policy', () => {
-  let sink: Sink;
-  let gw: TestGateway;
-  let transport: ReturnType<typeof client>;
-  beforeAll(async () => {
-    sink = await startSink();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
-      policy: DEFAULT_POLICY,
-      organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] },
-    });
-    transport = client(gw.smtp.port);
-  });
-  afterAll(async () => {
-    transport.close();
-    await gw.stop();
-    await sink.close();
-  });
+  const f = gatewayWithSink({ policy: DEFAULT_POLICY, organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] } });
 
   it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s is judged: delivered, or refused with a rule', async (_name, file) => {
     const raw = fs.readFileSync(file);
-    const before = sink.messages.length;
-    const result = await sendRaw(transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
+    const before = f.sink.messages.length;
+    const result = await sendRaw(f.transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
     if (result.ok) {
-      await sink.waitFor(before + 1);
+      await f.sink.waitFor(before + 1);
     } else {
       // a policy decision, never a crash or a silent pass
       expect(result.response).toMatch(/^550 5\.7\.1 [a-z-]+: /);
-      const line = gw.logs.filter((l) => l.msg === 'message').at(-1)!;
+      const line = f.gw.logs.filter((l) => l.msg === 'message').at(-1)!;
       expect((line.rules as string[]).length).toBeGreaterThan(0);
     }
   });

@@ -1,43 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
-import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
-import { type Sink, startSink } from '../support/sink.js';
+import { DEFAULT_POLICY, gatewayWithSink, startGateway } from '../support/gateway.js';
+import { startSink } from '../support/sink.js';
 
 describe('the default policy over SMTP', () => {
-  let sink: Sink;
-  let gw: TestGateway;
-  let transport: ReturnType<typeof client>;
-  beforeAll(async () => {
-    sink = await startSink();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
-      policy: DEFAULT_POLICY,
-      organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.co.jp'] },
-    });
-    transport = client(gw.smtp.port);
-  });
-  afterAll(async () => {
-    transport.close();
-    await gw.stop();
-    await sink.close();
-  });
+  const f = gatewayWithSink({ policy: DEFAULT_POLICY, organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.co.jp'] } });
 
   const send = (to: string[], opts: Parameters<typeof sampleMessage>[0] = {}) =>
-    sendRaw(transport, 'taro@example.co.jp', to, sampleMessage({ to: to.join(', '), ...opts }));
+    sendRaw(f.transport, 'taro@example.co.jp', to, sampleMessage({ to: to.join(', '), ...opts }));
 
   async function expectBlocked(result: Awaited<ReturnType<typeof send>>, reply: RegExp) {
-    const before = sink.messages.length;
+    const before = f.sink.messages.length;
     expect(result.code).toBe(550);
     expect(result.response).toMatch(reply);
     await new Promise((r) => setTimeout(r, 100));
-    expect(sink.messages.length).toBe(before);
+    expect(f.sink.messages.length).toBe(before);
   }
 
   it('rejects mail to a disposable address and nothing reaches the next hop', async () => {
     await expectBlocked(await send(['someone@mailinator.com']), /^550 5\.7\.1 anonymous-recipient: recipient is an anonymous or disposable mail service$/);
-    const line = gw.logs.filter((l) => l.msg === 'message').at(-1)!;
+    const line = f.gw.logs.filter((l) => l.msg === 'message').at(-1)!;
     expect(line).toMatchObject({ action: 'reject', rules: expect.arrayContaining(['anonymous-recipient']), clauses: expect.arrayContaining(['遵守事項 第6-3']) });
   });
 
@@ -55,12 +39,12 @@ describe('the default policy over SMTP', () => {
   });
 
   it('delivers clean internal and partner mail, and remembers the partner domain', async () => {
-    const before = sink.messages.length;
+    const before = f.sink.messages.length;
     expect((await send(['colleague@example.co.jp'])).ok).toBe(true);
     expect((await send(['tanaka@mail.partner.co.jp'])).ok).toBe(true);
-    expect((await sink.waitFor(before + 2)).length).toBe(before + 2);
+    expect((await f.sink.waitFor(before + 2)).length).toBe(before + 2);
     // the policy thread records the delivery just after the 250
-    const file = path.join(gw.dataDir, 'known-domains.txt');
+    const file = path.join(f.gw.dataDir, 'known-domains.txt');
     const deadline = Date.now() + 5000;
     while (!(fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('partner.co.jp')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const known = fs.readFileSync(file, 'utf8');

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import YAML from 'yaml';
+import { client } from './client.js';
+import { type Sink, startSink } from './sink.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
@@ -55,4 +58,23 @@ export async function startGateway(tree: Record<string, unknown> = {}): Promise<
   });
   const service = await startService(config, createLogger('info', sink));
   return { ...service, config, dataDir: config.dataDir, logs };
+}
+
+/**
+ * A gateway in front of a recording sink, with a pooled client, for one describe block: started
+ * in beforeAll, stopped in afterAll. Read the fields inside tests (they are set by then).
+ */
+export function gatewayWithSink(tree: Record<string, unknown> = {}): { sink: Sink; gw: TestGateway; transport: ReturnType<typeof client> } {
+  const f = {} as { sink: Sink; gw: TestGateway; transport: ReturnType<typeof client> };
+  beforeAll(async () => {
+    f.sink = await startSink();
+    f.gw = await startGateway({ nextHop: `smtp://127.0.0.1:${f.sink.port}`, ...tree });
+    f.transport = client(f.gw.smtp.port);
+  });
+  afterAll(async () => {
+    f.transport.close();
+    await f.gw.stop();
+    await f.sink.close();
+  });
+  return f;
 }
