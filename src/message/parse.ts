@@ -48,7 +48,8 @@ export function parseMessage(raw: Buffer): ParsedMessage {
 
 class LazyMessage implements ParsedMessage {
   private tree?: MimeNode;
-  private parts?: { text: string[]; html: string[]; files: Attachment[] };
+  private parts?: { text: MimeNode[]; html: MimeNode[]; files: Attachment[] };
+  private decoded?: { text: string[]; html: string[] };
   private readonly addressLists = new Map<string, Address[]>();
   private decodedSubject?: string;
 
@@ -79,11 +80,11 @@ class LazyMessage implements ParsedMessage {
   }
 
   get textParts(): string[] {
-    return this.content().text;
+    return this.bodies().text;
   }
 
   get htmlParts(): string[] {
-    return this.content().html;
+    return this.bodies().html;
   }
 
   get attachments(): Attachment[] {
@@ -103,16 +104,26 @@ class LazyMessage implements ParsedMessage {
     return list;
   }
 
-  private content(): { text: string[]; html: string[]; files: Attachment[] } {
+  private content(): { text: MimeNode[]; html: MimeNode[]; files: Attachment[] } {
     if (!this.parts) {
       this.parts = { text: [], html: [], files: [] };
       collect(this.raw, this.root, this.parts.text, this.parts.html, this.parts.files, false);
     }
     return this.parts;
   }
+
+  /** Body texts are decoded only when a check reads them. */
+  private bodies(): { text: string[]; html: string[] } {
+    if (!this.decoded) {
+      const decode = (node: MimeNode) => decodeText(decodeBody(this.raw, node), node.params.charset);
+      const { text, html } = this.content();
+      this.decoded = { text: text.map(decode), html: html.map(decode) };
+    }
+    return this.decoded;
+  }
 }
 
-function collect(raw: Buffer, node: MimeNode, text: string[], html: string[], files: Attachment[], inRelated: boolean): void {
+function collect(raw: Buffer, node: MimeNode, text: MimeNode[], html: MimeNode[], files: Attachment[], inRelated: boolean): void {
   if (node.children.length > 0) {
     for (const child of node.children) collect(raw, child, text, html, files, inRelated || node.contentType === 'multipart/related');
     return;
@@ -120,8 +131,7 @@ function collect(raw: Buffer, node: MimeNode, text: string[], html: string[], fi
   if (node.contentType.startsWith('multipart/')) return; // an empty or unreadable multipart has no content
   const isAttachment = node.disposition === 'attachment' || node.filename !== undefined;
   if (!isAttachment && (node.contentType === 'text/plain' || node.contentType === 'text/html')) {
-    const body = decodeText(decodeBody(raw, node), node.params.charset);
-    (node.contentType === 'text/html' ? html : text).push(body);
+    (node.contentType === 'text/html' ? html : text).push(node);
     return;
   }
   const inline = node.disposition !== 'attachment' && inRelated && node.contentId !== undefined;
