@@ -105,7 +105,10 @@ function readHeaders(raw: Buffer, start: number, end: number): { headers: MimeHe
   let pos = start;
   let current: { name: string; bytes: Buffer[] } | undefined;
   const flush = () => {
-    if (current) headers.push({ name: current.name, value: decodeHeaderBytes(Buffer.concat(current.bytes)).trim() });
+    if (current) {
+      const bytes = current.bytes.length === 1 ? current.bytes[0]! : Buffer.concat(current.bytes);
+      headers.push({ name: current.name, value: decodeHeaderBytes(bytes).trim() });
+    }
     current = undefined;
   };
   while (pos < end) {
