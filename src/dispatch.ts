@@ -12,7 +12,7 @@ import { groupRecipients } from './zip/recipients.js';
 import { type Packing, packAttachments } from './zip/transform.js';
 
 /** One copy of the message for one group of recipients. */
-interface Plan {
+export interface Plan {
   id: string;
   envelope: Envelope;
   raw: Buffer;
@@ -61,7 +61,7 @@ export class Dispatcher {
   }
 
   /** Packs every external group first, so a message that cannot be encrypted stops before anything leaves. */
-  private async plan(id: string, raw: Buffer, envelope: Envelope, judgement: Judgement): Promise<Plan[] | Extract<DispatchResult, { kind: 'refused' }>> {
+  async plan(id: string, raw: Buffer, envelope: Envelope, judgement: Judgement): Promise<Plan[] | Extract<DispatchResult, { kind: 'refused' }>> {
     const settings = judgement.encryption;
     const message = parseMessage(raw);
     const plans: Plan[] = [];
