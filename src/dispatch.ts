@@ -52,16 +52,47 @@ export class Dispatcher {
 
     const accepted: Accepted[] = [];
     for (const plan of plans) accepted.push(await this.deliver(plan, judgement.subject));
-    return {
-      kind: 'sent',
-      deliveries: plans.map((p) => ({ id: p.id, to: p.envelope.to, ...(p.packing ? { encrypted: { zip: p.packing.zipName, files: p.packing.files.length } } : {}) })),
-      accepted,
-      passedAsIs: [...new Set(plans.flatMap((p) => p.passedAsIs ?? []))],
-    };
+    return sent(plans, accepted);
+  }
+
+  /**
+   * The same transformation as dispatch(), but every copy goes through the durable outbox: for a
+   * released hold, which nobody waits on. Each password notice waits for its message job and
+   * becomes ready in the same transaction that marks the message sent.
+   */
+  async enqueue(id: string, raw: Buffer, envelope: Envelope, judgement: Pick<Judgement, 'subject' | 'attachments' | 'encryption'>): Promise<DispatchResult> {
+    const { store, outbox } = this.deps;
+    const plans = judgement.attachments > 0 && judgement.encryption.enabled ? await this.plan(id, raw, envelope, judgement) : [{ id, envelope, raw }];
+    if (!Array.isArray(plans)) return plans;
+    for (const plan of plans) {
+      await store.enqueue({ id: plan.id, kind: 'message', ref: id, envelope: plan.envelope, raw: prependHeader(plan.raw, ID_HEADER, plan.id) }, 'ready');
+      if (plan.packing && plan.notice) {
+        const noticeId = newMessageId();
+        const notice = await this.composeNotice(plan, judgement.subject);
+        await store.enqueue(
+          { id: noticeId, kind: 'password-notice', ref: plan.id, envelope: plan.notice.envelope, raw: prependHeader(notice, ID_HEADER, noticeId), after: plan.id },
+          'waiting',
+        );
+      }
+    }
+    outbox.kick();
+    return sent(plans, []);
+  }
+
+  private composeNotice(plan: Plan, subject: string): Promise<Buffer> {
+    return composePasswordNotice({
+      ref: plan.id,
+      subject,
+      zipName: plan.packing!.zipName,
+      recipients: plan.envelope.to,
+      password: plan.packing!.password,
+      envelope: plan.notice!.envelope,
+      from: plan.notice!.from,
+    });
   }
 
   /** Packs every external group first, so a message that cannot be encrypted stops before anything leaves. */
-  async plan(id: string, raw: Buffer, envelope: Envelope, judgement: Judgement): Promise<Plan[] | Extract<DispatchResult, { kind: 'refused' }>> {
+  async plan(id: string, raw: Buffer, envelope: Envelope, judgement: Pick<Judgement, 'encryption'>): Promise<Plan[] | Extract<DispatchResult, { kind: 'refused' }>> {
     const settings = judgement.encryption;
     const message = parseMessage(raw);
     const plans: Plan[] = [];
@@ -95,15 +126,7 @@ export class Dispatcher {
     let noticeId: string | undefined;
     if (plan.packing && plan.notice) {
       noticeId = newMessageId();
-      const raw = await composePasswordNotice({
-        ref: plan.id,
-        subject,
-        zipName: plan.packing.zipName,
-        recipients: plan.envelope.to,
-        password: plan.packing.password,
-        envelope: plan.notice.envelope,
-        from: plan.notice.from,
-      });
+      const raw = await this.composeNotice(plan, subject);
       // stored before the copy leaves: a crash after the next hop accepted it still sends the password
       await store.enqueue({ id: noticeId, kind: 'password-notice', ref: plan.id, envelope: plan.notice.envelope, raw: prependHeader(raw, ID_HEADER, noticeId) }, 'waiting');
     }
@@ -121,4 +144,13 @@ export class Dispatcher {
     }
     return accepted;
   }
+}
+
+function sent(plans: Plan[], accepted: Accepted[]): DispatchResult {
+  return {
+    kind: 'sent',
+    deliveries: plans.map((p) => ({ id: p.id, to: p.envelope.to, ...(p.packing ? { encrypted: { zip: p.packing.zipName, files: p.packing.files.length } } : {}) })),
+    accepted,
+    passedAsIs: [...new Set(plans.flatMap((p) => p.passedAsIs ?? []))],
+  };
 }
