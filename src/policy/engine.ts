@@ -45,6 +45,7 @@ export class PolicyEngine {
   evaluate(input: CheckInput): Verdict {
     const { policy, context } = this.state;
     const findings: Finding[] = [];
+    const holdRules: Rule[] = [];
     let action: Verdict['action'] = 'deliver';
     for (const rule of policy.rules) {
       let hits;
@@ -54,9 +55,17 @@ export class PolicyEngine {
         throw new CheckFailure(rule.id, err);
       }
       for (const hit of hits) findings.push(toFinding(rule, hit.value, hit.detail));
+      if (hits.length > 0 && rule.action === 'hold') holdRules.push(rule);
       if (hits.length > 0 && rule.action !== 'monitor' && RANK[rule.action] > RANK[action]) action = rule.action;
     }
-    return { action, findings };
+    if (action !== 'hold') return { action, findings };
+    // The first hold rule that fired sets the deadline; every one of them may add approvers.
+    const first = holdRules[0]!.hold;
+    return {
+      action,
+      findings,
+      hold: { deadlineHours: first.deadlineHours, onDeadline: first.onDeadline, approvers: [...new Set(holdRules.flatMap((r) => r.hold.approvers))] },
+    };
   }
 }
 

@@ -6,6 +6,7 @@ import { type Check, type CheckContext, type CheckInput, type Hit, type List, Pa
 import { BUILTIN_CHECKS } from './checks/index.js';
 import { KNOWN_PACKAGES, loadList } from './lists.js';
 import { type EncryptionSettings, parseEncryption } from './encryption.js';
+import type { DeadlineAction } from '../hold/types.js';
 
 export type RuleAction = 'reject' | 'hold' | 'monitor';
 
@@ -18,7 +19,18 @@ export interface Rule {
   params: unknown;
   action: RuleAction;
   message: { ja: string; en: string };
+  /** For hold rules: how long the hold waits, what happens then, and who may release it. */
+  hold: HoldRule;
 }
+
+export interface HoldRule {
+  deadlineHours: number;
+  onDeadline: DeadlineAction;
+  /** 上長承認: these addresses, not the sender, get the release link. */
+  approvers: string[];
+}
+
+export const DEFAULT_HOLD: HoldRule = { deadlineHours: 24, onDeadline: { action: 'discard' }, approvers: [] };
 
 export interface Policy {
   file: string;
@@ -43,7 +55,8 @@ export class PolicyError extends Error {
 }
 
 const TOP_KEYS = ['lists', 'rules', 'encryption'];
-const RULE_KEYS = ['id', 'clause', 'check', 'plugin', 'params', 'action', 'message'];
+const RULE_KEYS = ['id', 'clause', 'check', 'plugin', 'params', 'action', 'message', 'deadline', 'approvers'];
+const ADDRESS = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ACTIONS: RuleAction[] = ['reject', 'hold', 'monitor'];
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -137,7 +150,7 @@ export async function loadPolicy(file: string): Promise<Policy> {
       if (err instanceof ParamError) fail(`${where}: params.${err.key}`, err.expected, (rawParams as Record<string, unknown>)[err.key]);
       fail(`${where}: params`, 'valid parameters', (err as Error).message);
     }
-    rules.push({ id, clause, checkName, check, params, action, message: { ja, en } });
+    rules.push({ id, clause, checkName, check, params, action, message: { ja, en }, hold: holdRule(raw, action, where, fail) });
   }
   const encryption = parseEncryption(tree.encryption, fail);
   return { file, rules, lists, files, encryption };
@@ -167,4 +180,27 @@ async function loadPlugin(modulePath: string, fail: (expected: string, got?: unk
     return { name: c.name ?? path.basename(modulePath), params: c.params ?? ((raw) => raw), run: c.run.bind(c) };
   }
   return fail('a default export: a check {name, params, run} or a function (input, context, params) => hits');
+}
+
+/** A hold rule's `deadline: {hours, action, to}` and `approvers: [...]`. */
+function holdRule(raw: Record<string, unknown>, action: RuleAction, where: string, fail: (where: string, expected: string, got?: unknown) => never): HoldRule {
+  if (raw.deadline === undefined && raw.approvers === undefined) return DEFAULT_HOLD;
+  if (action !== 'hold') fail(`${where}: ${raw.deadline !== undefined ? 'deadline' : 'approvers'}`, 'only on rules whose action is hold');
+  let approvers: string[] = [];
+  if (raw.approvers !== undefined) {
+    if (!Array.isArray(raw.approvers) || !raw.approvers.every((a) => typeof a === 'string' && ADDRESS.test(a))) fail(`${where}: approvers`, 'a list of e-mail addresses', raw.approvers);
+    approvers = raw.approvers as string[];
+  }
+  const d = raw.deadline ?? {};
+  if (!isMap(d)) return fail(`${where}: deadline`, 'a mapping {hours, action, to}', d);
+  const hours = d.hours ?? DEFAULT_HOLD.deadlineHours;
+  if (typeof hours !== 'number' || !(hours > 0) || hours > 24 * 30) fail(`${where}: deadline.hours`, 'hours, more than 0 and at most 720', hours);
+  const act = d.action ?? 'discard';
+  let onDeadline: DeadlineAction;
+  if (act === 'discard' || act === 'send') onDeadline = { action: act };
+  else if (act === 'escalate') {
+    if (typeof d.to !== 'string' || !ADDRESS.test(d.to)) fail(`${where}: deadline.to`, 'the address to escalate to', d.to);
+    onDeadline = { action: 'escalate', to: d.to as string };
+  } else return fail(`${where}: deadline.action`, 'discard, send or escalate', act);
+  return { deadlineHours: hours as number, onDeadline, approvers };
 }

@@ -18,4 +18,6 @@ export interface Finding {
 export interface Verdict {
   action: Action;
   findings: Finding[];
+  /** For a hold: the deadline and approvers of the hold rules that fired. */
+  hold?: { deadlineHours: number; onDeadline: { action: 'discard' } | { action: 'send' } | { action: 'escalate'; to: string }; approvers: string[] };
 }

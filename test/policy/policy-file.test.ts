@@ -76,3 +76,29 @@ describe('loadPolicy', () => {
     });
   });
 });
+
+describe('hold rules', () => {
+  const holdRule = (extra: string) =>
+    `rules:\n  - id: h\n    clause: 遵守事項 第6-1\n    check: recipient-exposure\n    action: hold\n${extra}    message: { ja: 確認, en: confirm }\n`;
+
+  it('read a deadline, its action and approvers', async () => {
+    const p = await loadPolicy(writePolicy(holdRule('    deadline: { hours: 2, action: escalate, to: boss@example.co.jp }\n    approvers: [boss@example.co.jp]\n')));
+    expect(p.rules[0]!.hold).toEqual({ deadlineHours: 2, onDeadline: { action: 'escalate', to: 'boss@example.co.jp' }, approvers: ['boss@example.co.jp'] });
+  });
+
+  it('default to 24 hours, discard, no approvers', async () => {
+    expect((await loadPolicy(writePolicy(holdRule('')))).rules[0]!.hold).toEqual({ deadlineHours: 24, onDeadline: { action: 'discard' }, approvers: [] });
+  });
+
+  it.each([
+    ['    deadline: { action: escalate }\n', 'rule h: deadline.to: expected the address to escalate to'],
+    ['    deadline: { action: forget }\n', 'rule h: deadline.action: expected discard, send or escalate'],
+    ['    approvers: [not-an-address]\n', 'rule h: approvers: expected a list of e-mail addresses'],
+  ])('refuse mistakes: %j', async (extra, expected) => {
+    expect(await policyError(writePolicy(holdRule(extra)))).toContain(expected);
+  });
+
+  it('refuse a deadline on a reject rule', async () => {
+    expect(await policyError(writePolicy(holdRule('    deadline: { hours: 1 }\n').replace('action: hold', 'action: reject')))).toContain('rule h: deadline: expected only on rules whose action is hold');
+  });
+});

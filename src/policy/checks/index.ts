@@ -1,5 +1,6 @@
 import type { Check } from '../check.js';
 import { attachmentType } from './attachment-type.js';
+import { externalAttachment } from './external-attachment.js';
 import { fileTransferLink } from './file-transfer-link.js';
 import { firstTimeDomain } from './first-time-domain.js';
 import { anonymousRecipient, onlineServiceRecipient } from './listed-recipient.js';
@@ -19,6 +20,7 @@ export const BUILTIN_CHECKS: ReadonlyMap<string, Check<never>> = new Map(
     recipientExposure,
     passwordInBody,
     attachmentType,
+    externalAttachment,
     senderBurst,
   ].map((c) => [c.name, c as Check<never>]),
 );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attachmentType } from '../../../src/policy/checks/attachment-type.js';
+import { externalAttachment } from '../../../src/policy/checks/external-attachment.js';
 import { passwordInBody } from '../../../src/policy/checks/password-in-body.js';
 import { sevenZip, SEVEN_ZIP } from '../../support/archives.js';
 import { makeContext, makeInput } from '../../support/context.js';
@@ -67,5 +68,19 @@ describe.skipIf(!requireTool(SEVEN_ZIP, '7zip'))('password-in-body', () => {
     expect(run('パスワード：Hs7kq2Lm', plain)).toEqual([]);
     expect(run('パスワードは別途お送りします。', encrypted)).toEqual([]);
     expect(run('Please reset your password via the portal.', encrypted)).toEqual([]);
+  });
+});
+
+describe('external-attachment', () => {
+  const ctx2 = makeContext({ internalDomains: ['example.co.jp'] });
+  const raw = withAttachments({ files: [{ name: '見積書.pdf', content: Buffer.from('%PDF') }] });
+  it('finds attachments going to an external recipient', () => {
+    expect(externalAttachment.run(makeInput({ raw, to: ['a@partner.example', 'b@example.co.jp'] }), ctx2, {})).toEqual([
+      { value: '見積書.pdf', detail: '1 attachment(s) to a@partner.example' },
+    ]);
+  });
+  it('ignores internal-only mail and mail without attachments', () => {
+    expect(externalAttachment.run(makeInput({ raw, to: ['b@example.co.jp'] }), ctx2, {})).toEqual([]);
+    expect(externalAttachment.run(makeInput({ to: ['a@partner.example'] }), ctx2, {})).toEqual([]);
   });
 });
