@@ -1,25 +1,75 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../config/schema.js';
+import type { HoldActions } from '../hold/types.js';
+import type { Logger } from '../log.js';
+import { CsrfGuard } from './csrf.js';
+import { HoldRoutes } from './holds.js';
+import { sendJson } from './http.js';
+
+export interface WebServerOptions {
+  /**
+   * Key for the release page's CSRF tokens (at least 16 bytes). Default: random per process, so
+   * a page opened before a restart must be reloaded before its buttons work again.
+   */
+  csrfSecret?: Buffer;
+  /** Mark the CSRF cookie Secure: set when web.publicUrl is https. Default false. */
+  secureCookies?: boolean;
+  /** Largest request body read (forms and JSON), bytes. Default 16 KiB. */
+  maxBodyBytes?: number;
+  /** Where unexpected errors are logged (never tokens, URLs or message content). */
+  logger?: Logger;
+  /** The clock (tests). */
+  now?: () => number;
+}
 
 /**
- * The web listener. For now it serves only GET /healthz (the Docker health check and load
- * balancers use it); the release and reviewer pages will hang off the same server.
+ * The web listener: GET /healthz (the Docker health check and load balancers use it), the
+ * release page /hold/:token and its JSON API /api/holds/:token (遵守事項 第6-1). Without
+ * HoldActions (constructor or setHoldActions) the hold pages answer 503.
  */
 export class WebServer {
   private readonly server: http.Server;
+  private holds: HoldActions | undefined;
 
   constructor(
     private readonly listenOn: HostPort,
     health: () => Record<string, unknown>,
+    holds?: HoldActions,
+    options: WebServerOptions = {},
   ) {
-    this.server = http.createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (req.method === 'GET' && url.pathname === '/healthz') {
-        return send(res, 200, { status: 'ok', ...health() });
-      }
-      send(res, 404, { error: 'not found / ページが見つかりません' });
+    this.holds = holds;
+    const routes = new HoldRoutes(() => this.holds, {
+      csrf: new CsrfGuard(options.csrfSecret),
+      maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
+      secureCookies: options.secureCookies ?? false,
+      logger: options.logger,
+      now: options.now ?? Date.now,
     });
+    this.server = http.createServer((req, res) => {
+      let pathname: string;
+      try {
+        pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      } catch {
+        return sendJson(res, 400, { error: 'bad request / リクエストが正しくありません' });
+      }
+      if (req.method === 'GET' && pathname === '/healthz') {
+        return sendJson(res, 200, { status: 'ok', ...health() });
+      }
+      if (routes.handles(pathname)) {
+        void routes.handle(req, res, pathname);
+        return;
+      }
+      sendJson(res, 404, { error: 'not found / ページが見つかりません' });
+    });
+    // Slow or stuck clients do not hold connections forever.
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 15_000;
+  }
+
+  /** Wires the hold backend after construction (when it is created after the web server). */
+  setHoldActions(holds: HoldActions | undefined): void {
+    this.holds = holds;
   }
 
   listen(): Promise<AddressInfo> {
@@ -38,9 +88,4 @@ export class WebServer {
       this.server.closeAllConnections();
     });
   }
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
 }

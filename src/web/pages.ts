@@ -1,0 +1,307 @@
+import type { Actor, Hold, HoldRecipient } from '../hold/types.js';
+import { html, raw, type SafeHtml } from './html.js';
+import { type Bilingual, PROBLEMS, STATE_TEXT, type WebProblem, deadlineText, remainingText, sizeText, timeText } from './text.js';
+
+const STYLE = `
+*{box-sizing:border-box}
+body{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic UI",Meiryo,system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330;line-height:1.6}
+main{max-width:960px;margin:0 auto;padding:24px 20px 48px}
+h1{font-size:1.5rem;margin:0 0 4px}
+h2{font-size:1.15rem;margin:0 0 10px;border-bottom:2px solid #d5d9e0;padding-bottom:4px}
+.en{color:#566074;font-size:.92em}
+p .en,li .en,div.en,dd .en,label .en,footer .en,.deadline+.en{display:block}
+h1 .en,h2 .en,strong .en{font-weight:normal;margin-left:.5em}
+section.card{background:#fff;border:1px solid #d5d9e0;border-radius:8px;padding:16px 20px;margin:16px 0}
+dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0}
+dl.summary dt{font-weight:bold;white-space:nowrap}
+dl.summary dd{margin:0;overflow-wrap:break-word;min-width:0}
+dl.summary dd p{margin:6px 0 0}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #e3e6eb;padding:6px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f0f2f5;font-size:.9em}
+th .en{display:inline;margin-left:.3em}
+dt .en{display:inline;margin-left:.3em}
+td.addr{white-space:nowrap}
+.addr,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
+.hash{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.78em;word-break:break-all;color:#3b4456}
+.flag{display:inline-block;border-radius:4px;padding:0 6px;margin:1px 4px 1px 0;font-size:.85em;border:1px solid}
+.flag.external{background:#fff4e0;border-color:#e0a040;color:#7a4a00}
+.flag.first{background:#fff4e0;border-color:#e0a040;color:#7a4a00}
+.flag.lookalike{background:#fde8e8;border-color:#d04040;color:#8a1010;font-weight:bold}
+.flag.internal{background:#eaf3ea;border-color:#7fb07f;color:#24502a}
+.sev-reject{color:#8a1010;font-weight:bold}.sev-hold{color:#7a4a00;font-weight:bold}.sev-monitor{color:#566074}
+pre.body{white-space:pre-wrap;overflow-wrap:anywhere;background:#fbfbfc;border:1px solid #e3e6eb;border-radius:6px;padding:12px;max-height:32em;overflow:auto;font-family:"DejaVu Sans Mono","Noto Sans Mono CJK JP",monospace;font-size:.9em;margin:0}
+.alert{border-radius:8px;padding:12px 16px;margin:16px 0;border:2px solid}
+.alert.error{background:#fde8e8;border-color:#d04040}
+.alert.ok{background:#eaf3ea;border-color:#4f9a57}
+.alert.info{background:#eef3fb;border-color:#6f8fc7}
+.deadline{font-weight:bold}
+fieldset.checklist{border:2px solid #6f8fc7;border-radius:8px;padding:12px 16px;margin:0 0 12px;background:#f7f9fd}
+fieldset.checklist legend{font-weight:bold;padding:0 6px}
+fieldset.checklist label{display:flex;gap:10px;align-items:flex-start;padding:6px 0;cursor:pointer}
+fieldset.checklist input{width:1.25em;height:1.25em;margin-top:.25em;flex:none}
+.actions{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin-top:8px}
+button{font:inherit;border-radius:6px;padding:8px 20px;cursor:pointer;border:1px solid #8a93a3;background:#fff}
+button.send{background:#1f5fbf;border-color:#1f5fbf;color:#fff;font-weight:bold}
+button.send:disabled{background:#a9b6cc;border-color:#a9b6cc;cursor:not-allowed}
+button.discard{border-color:#8a1010;color:#8a1010}
+button.mistake{border-color:#8a1010;background:#8a1010;color:#fff}
+.status{margin:6px 0 0;font-size:.92em}
+footer{margin-top:32px;font-size:.85em;color:#566074}
+`;
+
+/** Japanese, then the English on its own line (paragraphs) or after it (headings). */
+function bi(text: Bilingual): SafeHtml {
+  return html`${text.ja}<span class="en" lang="en">${text.en}</span>`;
+}
+
+/** The shell of every page: Japanese first, the page's own nonce for style and script. */
+export function layout(title: Bilingual, nonce: string, content: SafeHtml, script?: string): string {
+  return html`<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${title.ja} / ${title.en} — outguard</title>
+<style nonce="${nonce}">${raw(STYLE)}</style>
+</head>
+<body>
+<main>
+${content}
+<footer>outguard — ${bi({ ja: '受託者向け情報セキュリティ遵守事項 第6-1（送信前の確認）', en: 'Security clause 6-1: confirm before sending' })}</footer>
+</main>
+${script ? html`<script nonce="${nonce}">${raw(script)}</script>` : ''}
+</body>
+</html>
+`.value;
+}
+
+export interface ReleaseView {
+  token: string;
+  hold: Hold;
+  actor: Actor;
+  bodyText: string;
+  csrfField: string;
+  now: number;
+  /** Shown at the top, e.g. 'confirmation-required' after a POST without all three ticks. */
+  problem?: WebProblem;
+  /** Boxes the sender had ticked, kept when the page is shown again. */
+  ticked?: { recipients: boolean; body: boolean; attachments: boolean };
+}
+
+function recipientFlags(r: HoldRecipient): SafeHtml {
+  const flags: SafeHtml[] = [];
+  if (r.lookalikeOf) {
+    flags.push(html`<span class="flag lookalike">${`「${r.lookalikeOf}」に類似したドメイン`} <span lang="en">${`looks like ${r.lookalikeOf}`}</span></span>`);
+  }
+  if (r.external) flags.push(html`<span class="flag external">社外 <span lang="en">external</span></span>`);
+  else flags.push(html`<span class="flag internal">社内 <span lang="en">internal</span></span>`);
+  if (r.firstTimeDomain) flags.push(html`<span class="flag first">初めての宛先ドメイン <span lang="en">first-time domain</span></span>`);
+  return html`${flags}`;
+}
+
+const SEVERITY: Record<string, Bilingual> = {
+  reject: { ja: '拒否', en: 'reject' },
+  hold: { ja: '保留', en: 'hold' },
+  monitor: { ja: '記録', en: 'monitor' },
+};
+
+/** Where the page's forms post: the token, percent-encoded, under /hold/. */
+export function holdPath(token: string, action?: 'release' | 'discard'): string {
+  return `/hold/${encodeURIComponent(token)}${action ? `/${action}` : ''}`;
+}
+
+/** Disables 送信 until all three boxes are ticked (the server checks again; this only helps). */
+const CHECKLIST_SCRIPT = `(function(){
+var form=document.getElementById('release-form');if(!form)return;
+var send=document.getElementById('send');var status=document.getElementById('send-status');
+var boxes=form.querySelectorAll('input[type=checkbox]');
+var waiting=status.innerHTML;
+function update(){var all=true;for(var i=0;i<boxes.length;i++){if(!boxes[i].checked)all=false;}
+send.disabled=!all;
+if(all){status.textContent='';var ja=document.createTextNode('3項目すべて確認済みです。送信できます。');var en=document.createElement('span');en.className='en';en.lang='en';en.textContent='All three confirmed: you can send.';status.appendChild(ja);status.appendChild(en);}
+else{status.innerHTML=waiting;}}
+for(var i=0;i<boxes.length;i++)boxes[i].addEventListener('change',update);
+update();})();`;
+
+export function releasePage(view: ReleaseView, nonce: string): string {
+  const { hold, actor, token } = view;
+  const deadline = timeText(hold.deadline);
+  const remaining = remainingText(hold.deadline, view.now);
+  const problem = view.problem ? PROBLEMS[view.problem] : undefined;
+  const ticked = view.ticked ?? { recipients: false, body: false, attachments: false };
+  const hasAttachments = hold.attachments.length > 0;
+  const sender = hold.envelope.from === '' ? '<>' : hold.envelope.from;
+
+  const content = html`
+<header>
+<h1>送信前の確認<span class="en" lang="en">Confirm before sending</span></h1>
+<p>${bi({
+    ja: 'このメールは送信前の確認のため、ゲートウェイで保留されています。宛先・本文・添付ファイルを確認してから、送信または破棄してください。',
+    en: 'This message is held at the gateway so that it can be checked before it leaves. Check the recipients, the body and the attachments, then send or discard it.',
+  })}</p>
+${
+  actor.role === 'approver'
+    ? html`<p class="alert info">${bi({
+        ja: `あなた（${actor.address}）は承認者（上長承認）として、このメールの送信可否の判断を依頼されています。`,
+        en: `You (${actor.address}) are asked, as approver, to decide whether this message may be sent.`,
+      })}</p>`
+    : ''
+}
+</header>
+${problem ? html`<div class="alert error" role="alert" id="problem"><strong>${bi(problem.title)}</strong><p>${bi(problem.text)}</p></div>` : ''}
+
+<section class="card" aria-labelledby="h-summary">
+<h2 id="h-summary">概要<span class="en" lang="en">Summary</span></h2>
+<dl class="summary">
+<dt>件名 <span class="en" lang="en">Subject</span></dt><dd id="subject">${hold.subject === '' ? html`<em>（件名なし）<span class="en" lang="en">(no subject)</span></em>` : hold.subject}</dd>
+<dt>差出人 <span class="en" lang="en">Sender</span></dt><dd class="addr" id="sender">${sender}</dd>
+<dt>宛先数 <span class="en" lang="en">Recipients</span></dt><dd>${hold.recipients.length}（社外 ${hold.recipients.filter((r) => r.external).length}）<span class="en" lang="en">${hold.recipients.length} (${hold.recipients.filter((r) => r.external).length} external)</span></dd>
+<dt>期限 <span class="en" lang="en">Deadline</span></dt><dd><span class="deadline"><time datetime="${new Date(hold.deadline).toISOString()}">${deadline.ja}</time>、${remaining.ja}</span><span class="en" lang="en">${deadline.en} (${remaining.en})</span><p>${bi(deadlineText(hold.onDeadline))}</p></dd>
+<dt>状態 <span class="en" lang="en">State</span></dt><dd>${STATE_TEXT[hold.state].ja} <span class="en" lang="en">${STATE_TEXT[hold.state].en}</span></dd>
+<dt>保留 ID <span class="en" lang="en">Hold ID</span></dt><dd class="mono">${hold.id}</dd>
+</dl>
+</section>
+
+<section class="card" aria-labelledby="h-recipients">
+<h2 id="h-recipients">宛先<span class="en" lang="en">Recipients</span></h2>
+<table id="recipients">
+<thead><tr><th>#</th><th>アドレス <span class="en" lang="en">Address</span></th><th>注意点 <span class="en" lang="en">Flags</span></th></tr></thead>
+<tbody>
+${hold.recipients.map((r, i) => html`<tr><td>${i + 1}</td><td class="addr">${r.address}</td><td>${recipientFlags(r)}</td></tr>`)}
+</tbody>
+</table>
+</section>
+
+<section class="card" aria-labelledby="h-findings">
+<h2 id="h-findings">検出事項<span class="en" lang="en">Findings</span></h2>
+${
+  hold.findings.length === 0
+    ? html`<p>${bi({ ja: '検出事項はありません。', en: 'No findings.' })}</p>`
+    : html`<table id="findings">
+<thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>内容 <span class="en" lang="en">What was found</span></th></tr></thead>
+<tbody>
+${hold.findings.map(
+  (f) => html`<tr><td class="mono">${f.rule}<br><span class="sev-${f.severity}">${SEVERITY[f.severity]?.ja ?? f.severity} <span lang="en">${SEVERITY[f.severity]?.en ?? ''}</span></span></td><td>${f.clause}</td><td><div class="finding-message">${f.message
+    .split('\n')
+    .map((line, i) => (i === 0 ? html`${line}` : html`<br>${line}`))}</div>${f.value ? html`<div class="mono">${f.value}</div>` : ''}${f.detail ? html`<div>${f.detail}</div>` : ''}</td></tr>`,
+)}
+</tbody>
+</table>`
+}
+</section>
+
+<section class="card" aria-labelledby="h-attachments">
+<h2 id="h-attachments">添付ファイル<span class="en" lang="en">Attachments</span></h2>
+${
+  hasAttachments
+    ? html`<table id="attachments">
+<thead><tr><th>ファイル名 <span class="en" lang="en">File name</span></th><th>サイズ <span class="en" lang="en">Size</span></th><th>SHA-256</th></tr></thead>
+<tbody>
+${hold.attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td>${sizeText(a.size)}</td><td class="hash">${a.sha256}</td></tr>`)}
+</tbody>
+</table>`
+    : html`<p id="attachments">${bi({ ja: '添付ファイルはありません。', en: 'No attachments.' })}</p>`
+}
+</section>
+
+<section class="card" aria-labelledby="h-body">
+<h2 id="h-body">本文<span class="en" lang="en">Body</span></h2>
+${view.bodyText === '' ? html`<p>${bi({ ja: '（本文なし）', en: '(no text body)' })}</p>` : html`<pre class="body" id="body">${view.bodyText}</pre>`}
+</section>
+
+<section class="card" aria-labelledby="h-decide">
+<h2 id="h-decide">確認と送信<span class="en" lang="en">Confirm and send</span></h2>
+<form id="release-form" method="post" action="${holdPath(token, 'release')}">
+<input type="hidden" name="csrf" value="${view.csrfField}">
+<fieldset class="checklist">
+<legend>確認項目 <span class="en" lang="en">Checklist</span></legend>
+<label><input type="checkbox" name="confirm_recipients" value="1" required${ticked.recipients ? raw(' checked') : ''}><span>宛先を確認した<span class="en" lang="en">I checked the recipients</span></span></label>
+<label><input type="checkbox" name="confirm_body" value="1" required${ticked.body ? raw(' checked') : ''}><span>本文を確認した<span class="en" lang="en">I checked the body</span></span></label>
+<label><input type="checkbox" name="confirm_attachments" value="1" required${ticked.attachments ? raw(' checked') : ''}><span>${
+    hasAttachments
+      ? html`添付ファイルの中身を確認した<span class="en" lang="en">I checked the contents of the attachments</span>`
+      : html`添付ファイルの中身を確認した（添付ファイルがないことを確認した）<span class="en" lang="en">I checked the attachments (there are none)</span>`
+  }</span></label>
+</fieldset>
+<div class="actions">
+<button type="submit" class="send" id="send">送信 <span lang="en">(Send)</span></button>
+</div>
+<p class="status" id="send-status" aria-live="polite">${bi({ ja: '3つの確認項目すべてにチェックを入れると送信できます。', en: 'Tick all three items to enable Send.' })}</p>
+</form>
+</section>
+
+<section class="card" aria-labelledby="h-discard">
+<h2 id="h-discard">送信しない場合<span class="en" lang="en">If it should not be sent</span></h2>
+<form id="discard-form" method="post" action="${holdPath(token, 'discard')}">
+<input type="hidden" name="csrf" value="${view.csrfField}">
+<p>${bi({
+    ja: '「破棄」はこのメールを送信せずに削除します。宛先や内容の誤りに気付いた場合は「間違いだった」を押してください（破棄し、誤送信の申告として記録します）。',
+    en: '"Discard" deletes the message without sending it. If you noticed a wrong recipient or content, press "This was a mistake": it discards the message and records that you reported a mistake.',
+  })}</p>
+<div class="actions">
+<button type="submit" class="discard" id="discard">破棄 <span lang="en">(Discard)</span></button>
+<button type="submit" class="mistake" id="mistake" name="mistake" value="1">間違いだった <span lang="en">(This was a mistake)</span></button>
+</div>
+</form>
+</section>
+`;
+  return layout({ ja: '送信前の確認', en: 'Confirm before sending' }, nonce, content, CHECKLIST_SCRIPT);
+}
+
+export type Outcome = 'released' | 'discarded' | 'mistake';
+
+const OUTCOME: Record<Outcome, { title: Bilingual; text: Bilingual }> = {
+  released: {
+    title: { ja: '送信しました', en: 'Sent' },
+    text: {
+      ja: 'このメールを送信キューに渡しました。通常のメールと同じ処理（添付ファイルの暗号化 ZIP 化など）を経て、順次配送されます。',
+      en: 'The message was handed to the outbound queue. It goes through the same processing as direct mail (such as encrypted ZIP attachments) and is delivered shortly.',
+    },
+  },
+  discarded: {
+    title: { ja: '破棄しました', en: 'Discarded' },
+    text: { ja: 'このメールは送信されません。', en: 'The message will not be sent.' },
+  },
+  mistake: {
+    title: { ja: '破棄しました（間違いとして記録しました）', en: 'Discarded — recorded as a mistake' },
+    text: {
+      ja: 'このメールは送信されません。誤送信しかけたことの申告として記録しました。',
+      en: 'The message will not be sent. Your report that it was a mistake has been recorded.',
+    },
+  },
+};
+
+export function resultPage(outcome: Outcome, hold: Hold, nonce: string): string {
+  const o = OUTCOME[outcome];
+  const content = html`
+<h1>${bi(o.title)}</h1>
+<div class="alert ok" role="status" id="result"><p>${bi(o.text)}</p></div>
+<section class="card">
+<dl class="summary">
+<dt>件名 <span class="en" lang="en">Subject</span></dt><dd>${hold.subject}</dd>
+<dt>宛先 <span class="en" lang="en">Recipients</span></dt><dd class="addr">${hold.recipients.map((r, i) => html`${i > 0 ? html`<br>` : ''}${r.address}`)}</dd>
+<dt>保留 ID <span class="en" lang="en">Hold ID</span></dt><dd class="mono">${hold.id}</dd>
+</dl>
+</section>
+<p>${bi({ ja: 'このページは閉じて構いません。', en: 'You can close this page.' })}</p>
+`;
+  return layout(o.title, nonce, content);
+}
+
+/** A clear page for a link or request that did not work: what happened, Japanese then English, never a stack trace. */
+export function problemPage(problem: WebProblem, nonce: string, hold?: Hold): string {
+  const p = PROBLEMS[problem];
+  const state =
+    problem === 'not-held' && hold
+      ? html`<p>${bi({ ja: `現在の状態：${STATE_TEXT[hold.state].ja}`, en: `Current state: ${STATE_TEXT[hold.state].en}` })}</p>`
+      : '';
+  const content = html`
+<h1>${bi(p.title)}</h1>
+<div class="alert error" role="alert" id="problem" data-problem="${problem}"><p>${bi(p.text)}</p>${state}</div>
+<p class="en">HTTP ${p.status}</p>
+`;
+  return layout(p.title, nonce, content);
+}
