@@ -4,6 +4,7 @@ import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
+import { registerHeldCommands } from './hold/cli.js';
 import { createLogger } from './log.js';
 import { PolicyError } from './policy/policy-file.js';
 import { LocalJudge } from './policy/judge.js';
@@ -134,5 +135,7 @@ program
     if (password === '') die('no password on stdin (try: printf %s "secret" | outguard hash-password)');
     process.stdout.write(`${await hashPassword(password)}\n`);
   });
+
+registerHeldCommands(program, { load, die });
 
 program.parseAsync(process.argv).catch((err: Error) => die(err.message));

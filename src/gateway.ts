@@ -5,7 +5,8 @@ import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
 import type { Envelope } from './message/envelope.js';
 import { newMessageId } from './message/id.js';
 import { decisive } from './policy/engine.js';
-import type { Judge } from './policy/judge.js';
+import type { Judge, Judgement } from './policy/judge.js';
+import type { HoldService } from './hold/service.js';
 import type { Finding, Verdict } from './policy/verdict.js';
 import type { DispatchResult, Dispatcher } from './dispatch.js';
 
@@ -32,7 +33,7 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { judge: Judge; dispatcher: Dispatcher; nextHop: NextHop; logger: Logger; hostname: string },
+    private readonly deps: { judge: Judge; dispatcher: Dispatcher; holds: Pick<HoldService, 'hold'>; nextHop: NextHop; logger: Logger; hostname: string },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
@@ -60,14 +61,14 @@ export class Gateway {
       if (verdict.action === 'reject' && finding) {
         outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: ${finding.reason}` };
       } else if (verdict.action === 'hold' && finding) {
-        outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: held for confirmation (not yet available)` };
+        outcome = await this.hold(id, message, verdict, judgement);
       } else {
         const result = await dispatcher.dispatch(id, message.raw, message.envelope, judgement);
         if (result.kind === 'refused') {
           // the message cannot be encrypted as it is (signed, already encrypted): 第6-2
           action = result.action;
           verdict = { action: result.action, findings: [...verdict.findings, encryptionFinding(result)] };
-          outcome = { id, code: 550, text: `5.7.1 ${result.rule}: ${result.action === 'hold' ? 'held for confirmation (not yet available)' : result.reason}` };
+          outcome = result.action === 'hold' ? await this.hold(id, message, verdict, judgement) : { id, code: 550, text: `5.7.1 ${result.rule}: ${result.reason}` };
         } else {
           reply = result.accepted.map((a) => a.reply).join(' | ');
           sent = { deliveries: result.deliveries };
@@ -108,6 +109,14 @@ export class Gateway {
       'message',
     );
     return outcome;
+  }
+
+  /** 第6-1: the message waits for its sender's confirmation; 250 once it is stored. */
+  private async hold(id: string, message: InboundMessage, verdict: Verdict, judgement: Judgement): Promise<Outcome> {
+    const result = await this.deps.holds.hold({ id, raw: message.raw, envelope: message.envelope, verdict, subject: judgement.subject, encryption: judgement.encryption });
+    return result.kind === 'held'
+      ? { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}` }
+      : { id, code: 550, text: `5.7.1 ${result.rule}: ${result.reason}` };
   }
 
   /**

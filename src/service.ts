@@ -10,7 +10,9 @@ import { WebServer } from './web/server.js';
 import { Dispatcher } from './dispatch.js';
 import { Outbox } from './delivery/outbox.js';
 import { listOf } from './policy/lists.js';
-import { loadSecretKey } from './store/secret-key.js';
+import { deriveKey, loadSecretKey } from './store/secret-key.js';
+import { SqliteHoldStore } from './store/sqlite-holds.js';
+import { HoldService } from './hold/service.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 
 export interface RunningService {
@@ -30,8 +32,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const nextHop = createNextHop(config);
   // The durable outbox: password notices (and later released holds) survive a crash, sealed at rest.
   let store: SqliteOutboxStore;
+  let holdStore: SqliteHoldStore;
+  let key: Buffer;
   try {
-    store = SqliteOutboxStore.open(config.dataDir, loadSecretKey(config.dataDir).key);
+    key = loadSecretKey(config.dataDir).key;
+    store = SqliteOutboxStore.open(config.dataDir, key);
+    holdStore = SqliteHoldStore.open(config.dataDir, key);
   } catch (err) {
     await judge.close();
     throw err;
@@ -39,20 +45,33 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const outbox = new Outbox({ store, hop: nextHop, logger });
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
-  const dispatcher = new Dispatcher({
-    nextHop,
-    store,
+  const dispatcher = new Dispatcher({ nextHop, store, outbox, logger, hostname: config.smtp.hostname, isInternal: (d) => internal.matchHost(d) !== undefined });
+  const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
+  // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
+  const holds = new HoldService({
+    store: holdStore,
+    outboxStore: store,
     outbox,
+    dispatcher,
     logger,
+    key,
+    publicUrl: config.web.publicUrl,
     hostname: config.smtp.hostname,
-    isInternal: (domain) => internal.matchHost(domain) !== undefined,
+    isInternal,
   });
-  const gateway = new Gateway({ judge, dispatcher, nextHop, logger, hostname: config.smtp.hostname });
+  await holds.start();
+  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname });
   const smtp = new SmtpListener(config, gateway, logger);
-  const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }));
+  const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
+    csrfSecret: deriveKey(key, 'web-csrf'),
+    secureCookies: config.web.publicUrl.startsWith('https:'),
+    logger,
+  });
   const closeAll = async () => {
+    await holds.stop();
     await outbox.stop();
     await judge.close();
+    await holdStore.close();
     await store.close();
     await nextHop.close();
   };

@@ -28,7 +28,8 @@ describe('Gateway fails closed', () => {
     // The one fault a real store cannot be made to show on demand: it refuses to store the notice.
     const brokenStore = { enqueue: () => Promise.reject(new Error('disk full')) } as unknown as OutboxStore;
     const dispatcher = new Dispatcher({ nextHop: hop, store: brokenStore, outbox: { kick() {} } as unknown as Outbox, logger, hostname: 'test', isInternal: (d) => d === 'example.co.jp' });
-    gateway = new Gateway({ judge, dispatcher, nextHop: hop, logger, hostname: 'test' });
+    // this policy holds nothing: the hold service is never asked
+    gateway = new Gateway({ judge, dispatcher, holds: { hold: () => Promise.reject(new Error('no holds here')) }, nextHop: hop, logger, hostname: 'test' });
   });
   afterAll(async () => {
     await judge.close();

@@ -3,7 +3,22 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, gatewayWithSink, startGateway } from '../support/gateway.js';
-import { startSink } from '../support/sink.js';
+import { type Sink, startSink } from '../support/sink.js';
+
+async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Notices of one kind (X-Outguard-Notice) that reached the sink, once there are n of them. */
+async function waitForNotices(sink: Sink, kind: string, n: number) {
+  const of = () => sink.messages.filter((m) => new RegExp(`^X-Outguard-Notice: ${kind}\\r?$`, 'mi').test(m.raw.toString('latin1').split('\r\n\r\n')[0]!));
+  await until(() => of().length >= n);
+  return of();
+}
 
 describe('the default policy over SMTP', () => {
   const f = gatewayWithSink({ policy: DEFAULT_POLICY, organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.co.jp'] } });
@@ -34,15 +49,20 @@ describe('the default policy over SMTP', () => {
     await expectBlocked(await send(['colleague@example.co.jp'], { body }), /^550 5\.7\.1 file-transfer-link: message links to an anonymous file-transfer service$/);
   });
 
-  it('answers a hold with 550 until confirmation holds exist', async () => {
-    await expectBlocked(await send(['someone@never-seen.example']), /^550 5\.7\.1 first-time-domain: held for confirmation \(not yet available\)$/);
+  it('holds mail to a first-time domain: 250, nothing to the recipient, one confirmation to the sender', async () => {
+    const result = await send(['someone@never-seen.example']);
+    expect(result.response).toMatch(/^250 2\.0\.0 Ok: held for confirmation as \S+$/);
+    const notices = await waitForNotices(f.sink, 'confirm', 1);
+    expect(notices[0]!.to).toEqual(['taro@example.co.jp']);
+    expect(f.sink.messages.some((m) => m.to.includes('someone@never-seen.example'))).toBe(false);
+    expect(f.gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ action: 'hold', rules: ['first-time-domain'] });
   });
 
   it('delivers clean internal and partner mail, and remembers the partner domain', async () => {
-    const before = f.sink.messages.length;
-    expect((await send(['colleague@example.co.jp'])).ok).toBe(true);
-    expect((await send(['tanaka@mail.partner.co.jp'])).ok).toBe(true);
-    expect((await f.sink.waitFor(before + 2)).length).toBe(before + 2);
+    expect((await send(['colleague@example.co.jp'])).response).toMatch(/delivered as/);
+    expect((await send(['tanaka@mail.partner.co.jp'])).response).toMatch(/delivered as/);
+    const deliveredTo = (a: string) => f.sink.messages.filter((m) => m.to.includes(a)).length;
+    await until(() => deliveredTo('colleague@example.co.jp') === 1 && deliveredTo('tanaka@mail.partner.co.jp') === 1);
     // the policy thread records the delivery just after the 250
     const file = path.join(f.gw.dataDir, 'known-domains.txt');
     const deadline = Date.now() + 5000;
@@ -66,8 +86,8 @@ describe('first-time-domain across a restart', () => {
     // the partner is no longer configured, but it was delivered to: not first-time any more
     gw = await startGateway({ ...config, organization: { internalDomains: ['example.co.jp'] } });
     t = client(gw.smtp.port);
-    expect((await sendRaw(t, 'taro@example.co.jp', ['b@newpartner.example'], sampleMessage())).ok).toBe(true);
-    expect((await sendRaw(t, 'taro@example.co.jp', ['c@other.example'], sampleMessage())).code).toBe(550);
+    expect((await sendRaw(t, 'taro@example.co.jp', ['b@newpartner.example'], sampleMessage())).response).toMatch(/delivered as/);
+    expect((await sendRaw(t, 'taro@example.co.jp', ['c@other.example'], sampleMessage())).response).toMatch(/held for confirmation/);
     t.close();
     await gw.stop();
     await sink.close();

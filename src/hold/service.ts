@@ -1,0 +1,671 @@
+import type { Logger } from '../log.js';
+import type { Envelope } from '../message/envelope.js';
+import { ID_HEADER, prependHeader } from '../message/headers.js';
+import { newMessageId } from '../message/id.js';
+import { parseMessage } from '../message/parse.js';
+import type { EncryptionSettings } from '../policy/encryption.js';
+import type { Finding, Verdict } from '../policy/verdict.js';
+import type { HoldStore, StoredHold } from '../store/hold-store.js';
+import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
+import { attachmentsOf, bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
+import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
+import { HoldTokens, approverAudience, approverIndex } from './token.js';
+import type { Actor, DeadlineAction, Hold, HoldActions, HoldRecipient, TokenProblem } from './types.js';
+
+/**
+ * What the hold service needs of the dispatcher: Dispatcher.enqueue (src/dispatch.ts) — the same
+ * transformation as direct mail (encrypted ZIP for external recipients, internal/external split),
+ * every copy through the durable outbox, each password notice after its message.
+ */
+export interface HoldDispatcher {
+  enqueue(
+    id: string,
+    raw: Buffer,
+    envelope: Envelope,
+    judgement: { subject: string; attachments: number; encryption: EncryptionSettings },
+  ): Promise<
+    | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: number } }[] }
+    | { kind: 'refused'; rule: string; reason: string }
+  >;
+}
+
+/** The hold part of a policy verdict (Verdict.hold); absent: 24 hours, then discard, no approvers. */
+export type HoldRule = NonNullable<Verdict['hold']>;
+export const DEFAULT_HOLD_RULE: HoldRule = { deadlineHours: 24, onDeadline: { action: 'discard' }, approvers: [] };
+
+export interface HoldInput {
+  /** The gateway's message id; the hold's id, and the X-Outguard-Id of the (first) copy sent on release. */
+  id: string;
+  raw: Buffer;
+  envelope: Envelope;
+  /** The verdict: its findings (shown and stored) and its hold rule (deadline, action, approvers). */
+  verdict: { findings: Finding[]; hold?: HoldRule };
+  /** The decoded subject (Judgement.subject); default: read from the message. */
+  subject?: string;
+  /** The policy's encryption settings of the same policy version (Judgement.encryption); used on release. */
+  encryption: EncryptionSettings;
+  /** Recipients with their flags; default: worked out from the envelope, the findings and isInternal. */
+  recipients?: HoldRecipient[];
+}
+
+export type HoldResult =
+  | { kind: 'held'; hold: Hold }
+  /** The message could never be released as the policy wants it sent: answer 550 with the reason. */
+  | { kind: 'refused'; rule: string; reason: string };
+
+export interface HoldServiceOptions {
+  store: HoldStore;
+  /** The outbox's store: notices are queued here (kind 'notice', ref = hold id). */
+  outboxStore: OutboxStore;
+  /** The outbox runner, kicked after a notice was queued (the CLI passes an idle one). */
+  outbox: { kick(): void };
+  dispatcher: HoldDispatcher;
+  logger: Logger;
+  /** The data-at-rest key (loadSecretKey); the token key is derived from it. */
+  key: Buffer;
+  /** web.publicUrl: links are `${publicUrl}/hold/${token}`. */
+  publicUrl: string;
+  /** smtp.hostname: notices come from outguard <MAILER-DAEMON@hostname>. */
+  hostname: string;
+  /** Whether a recipient domain is internal (organization.internalDomains). */
+  isInternal: (domain: string) => boolean;
+  now?: () => number;
+  /** Time zone of the times in the Japanese text of notices. Default Asia/Tokyo. */
+  timeZone?: string;
+  /** Characters of the body shown in the notice. Default 400. */
+  bodyStartChars?: number;
+  /** How soon a failed step (queueing a released message or a notice) is tried again. Default 60 s. */
+  retryMs?: number;
+  /**
+   * Work another process may be doing right now (a CLI release between its decision and its
+   * queueing) is left alone this long before it is taken over. Default 30 s.
+   */
+  graceMs?: number;
+}
+
+/** A held message cannot be released as it is (see HoldService.hold: such messages are refused, not held). */
+export class HoldSendError extends Error {
+  constructor(
+    readonly rule: string,
+    readonly reason: string,
+  ) {
+    super(`${rule}: ${reason}`);
+    this.name = 'HoldSendError';
+  }
+}
+
+const HOUR = 3_600_000;
+const MAX_TIMER = 2 ** 31 - 1;
+/** The shortest time a hold waits (and an escalation adds). */
+const MIN_DEADLINE_MS = 1000;
+const SIGNED_REASON = 'signed message with attachments cannot be encrypted without breaking the signature';
+
+type Checked = { stored: StoredHold; actor: Actor; audience: string };
+type DecideProblem = TokenProblem | 'not-held';
+
+/**
+ * The confirmation hold (遵守事項 第6-1): stores held messages, sends the confirmation notices,
+ * carries out the decisions made through release links (HoldActions, for the web pages), by
+ * admins (the CLI) and by deadlines, and always tells the sender what happened.
+ *
+ * Deadlines: one unref'd timer for the earliest deadline, re-armed after every change; start()
+ * first handles every hold whose deadline passed while outguard was down. At the deadline:
+ * - `discard`: the hold expires (state 'expired'), the message is erased;
+ * - `send`: it is released as "deadline" (state 'released', decidedBy 'deadline');
+ * - `escalate` to an address: the address becomes an approver and gets a confirmation with a fresh
+ *   link, the deadline moves on by the hold's original duration, and the action at the new
+ *   deadline is `discard` (so a hold escalates once and never waits for ever). Links sent before
+ *   expire at the old deadline.
+ * In every case the sender gets a notice (hold-expired / hold-released / hold-escalated).
+ *
+ * Release: the decision is recorded first (held → released, atomically — a second decision
+ * fails), then the message goes to Dispatcher.enqueue, then the sealed copy is erased. A crash or
+ * error in between is finished by the next timer pass or start(): a released hold whose copies are
+ * not in the outbox is queued again (never twice: the outbox refuses a second job with the hold's id).
+ */
+export class HoldService implements HoldActions {
+  private readonly store: HoldStore;
+  private readonly outboxStore: OutboxStore;
+  private readonly outbox: { kick(): void };
+  private readonly dispatcher: HoldDispatcher;
+  private readonly logger: Logger;
+  private readonly tokens: HoldTokens;
+  private readonly publicUrl: string;
+  private readonly isInternal: (domain: string) => boolean;
+  private readonly now: () => number;
+  private readonly format: NoticeFormat;
+  private readonly bodyStartChars: number;
+  private readonly retryMs: number;
+  private readonly graceMs: number;
+
+  private started = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (ms), while it is set. */
+  private armedAt: number | undefined;
+  private ticking: Promise<void> | undefined;
+  private again = false;
+  /** Holds this process is deciding right now: the timer pass leaves them alone. */
+  private readonly busy = new Set<string>();
+  private readonly runs = new Set<Promise<unknown>>();
+
+  constructor(options: HoldServiceOptions) {
+    this.store = options.store;
+    this.outboxStore = options.outboxStore;
+    this.outbox = options.outbox;
+    this.dispatcher = options.dispatcher;
+    this.logger = options.logger;
+    this.tokens = new HoldTokens(options.key);
+    this.publicUrl = options.publicUrl.replace(/\/+$/, '');
+    this.isInternal = options.isInternal;
+    this.now = options.now ?? Date.now;
+    this.format = { hostname: options.hostname, timeZone: options.timeZone };
+    this.bodyStartChars = options.bodyStartChars ?? 400;
+    this.retryMs = options.retryMs ?? 60_000;
+    this.graceMs = options.graceMs ?? 30_000;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Handles what is overdue (deadlines passed while down, unfinished releases), then arms the timer. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    if (this.stopped) throw new Error('the hold service was stopped; create a new one');
+    this.started = true;
+    const counts = await this.store.counts();
+    const next = await this.store.nextDeadline();
+    this.logger.info({ held: counts.held, nextDeadline: next === null ? null : new Date(next).toISOString() }, 'holds started');
+    await this.runTick();
+  }
+
+  /** Stops the timer and waits for the work in flight. Does not close the stores. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = undefined;
+    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+  }
+
+  // ---- holding ------------------------------------------------------------------------------
+
+  /**
+   * Stores the message (sealed) and queues the confirmation: one notice with the release link to
+   * the sender — or, when the hold rule names approvers (上長承認), one to each approver (each with
+   * a link of their own, so the audit says who released) and a short "waiting for approval"
+   * notice without a link to the sender. Resolves once the hold is stored: then answer 250.
+   *
+   * A signed message with attachments for an external recipient is refused instead (while
+   * encryption is on): re-packing breaks the signature, and it must not leave with its
+   * attachments unencrypted (fail closed), so no release could ever send it.
+   */
+  async hold(input: HoldInput): Promise<HoldResult> {
+    const message = parseMessage(input.raw);
+    const rule = input.verdict.hold ?? DEFAULT_HOLD_RULE;
+    const attachments = attachmentsOf(message);
+    const recipients = input.recipients ?? recipientsOf(input.envelope, input.verdict.findings, this.isInternal);
+    if (input.encryption.enabled && attachments.length > 0 && isSigned(message) && recipients.some((r) => r.external)) {
+      this.logger.warn({ hold: input.id }, 'not held: a signed message with attachments cannot be released encrypted');
+      return { kind: 'refused', rule: 'signed-message', reason: SIGNED_REASON };
+    }
+    if (!(rule.deadlineHours > 0)) throw new RangeError(`hold ${input.id}: deadlineHours must be more than 0`);
+    const createdAt = this.now();
+    await this.store.create({
+      id: input.id,
+      envelope: { from: input.envelope.from, to: [...input.envelope.to] },
+      subject: input.subject ?? message.subject,
+      bodyStart: bodyStartOf(bodyTextOf(message), this.bodyStartChars),
+      recipients,
+      attachments,
+      findings: input.verdict.findings,
+      createdAt,
+      deadline: createdAt + Math.max(MIN_DEADLINE_MS, Math.round(rule.deadlineHours * HOUR)),
+      onDeadline: rule.onDeadline,
+      approvers: [...new Set(rule.approvers)],
+      raw: input.raw,
+      releaseWith: { attachments: attachments.length, encryption: input.encryption },
+    });
+    const stored = (await this.store.get(input.id))!;
+    this.logger.info(
+      {
+        hold: stored.id,
+        from: stored.envelope.from,
+        rcptCount: stored.envelope.to.length,
+        deadline: new Date(stored.deadline).toISOString(),
+        onDeadline: stored.onDeadline.action,
+        approvers: stored.approvers,
+        rules: [...new Set(stored.findings.filter((f) => f.severity === 'hold').map((f) => f.rule))],
+      },
+      'message held',
+    );
+    try {
+      await this.sendConfirmations(stored);
+    } catch (err) {
+      // the hold is stored; the timer pass queues the confirmation again (unnotified)
+      this.logger.error({ hold: stored.id, err: errorText(err) }, 'cannot queue the confirmation notice; will retry');
+      this.retryLater();
+    }
+    this.rearm(stored.deadline);
+    return { kind: 'held', hold: toHold(stored) };
+  }
+
+  // ---- HoldActions (release links) ------------------------------------------------------------
+
+  async open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem }> {
+    const checked = await this.check(token);
+    if ('problem' in checked) return { problem: checked.problem === 'not-held' ? 'used' : checked.problem };
+    const raw = await this.store.raw(checked.stored.id);
+    if (!raw) return { problem: 'used' };
+    try {
+      return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(parseMessage(raw)) };
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  async release(token: string): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+    const checked = await this.check(token);
+    if ('problem' in checked) return checked;
+    return this.releaseHold(checked.stored, checked.actor.address, checked.actor.role, checked.audience);
+  }
+
+  async discard(token: string, options: { mistake: boolean }): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+    const checked = await this.check(token);
+    if ('problem' in checked) return checked;
+    return this.discardHold(checked.stored, 'discarded', checked.actor.address, checked.actor.role, { mistake: options.mistake, link: checked.audience });
+  }
+
+  // ---- admin (CLI) ----------------------------------------------------------------------------
+
+  /** Releases a hold by id (`outguard held release`): decidedBy `actor` (default "cli"). */
+  async releaseById(id: string, actor = 'cli'): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }> {
+    const stored = await this.store.get(id);
+    if (!stored) return { problem: 'unknown' };
+    if (stored.state !== 'held') return { problem: 'not-held' };
+    const r = await this.releaseHold(stored, actor, 'admin');
+    return 'problem' in r ? { problem: 'not-held' } : r;
+  }
+
+  /** Discards a hold by id (`outguard held discard`): decidedBy `actor` (default "cli"). */
+  async discardById(id: string, actor = 'cli', options: { mistake?: boolean } = {}): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }> {
+    const stored = await this.store.get(id);
+    if (!stored) return { problem: 'unknown' };
+    if (stored.state !== 'held') return { problem: 'not-held' };
+    const r = await this.discardHold(stored, 'discarded', actor, 'admin', { mistake: options.mistake });
+    return 'problem' in r ? { problem: 'not-held' } : r;
+  }
+
+  /** The release link for one audience of a hold (for tests and tools; never logged). */
+  linkFor(hold: Pick<Hold, 'id' | 'deadline'>, audience = 's'): string {
+    return `${this.publicUrl}/hold/${this.tokens.issue({ holdId: hold.id, audience, expiry: hold.deadline })}`;
+  }
+
+  // ---- decisions ------------------------------------------------------------------------------
+
+  /**
+   * A token's hold and actor. Problems: forged (format, MAC), unknown (no such hold), used (the
+   * hold was decided with this link), expired (past the link's expiry), not-held (decided another way).
+   */
+  private async check(token: string): Promise<Checked | { problem: DecideProblem }> {
+    const claims = this.tokens.verify(token);
+    if ('problem' in claims) return claims;
+    const stored = await this.store.get(claims.holdId);
+    if (!stored) return { problem: 'unknown' };
+    const index = approverIndex(claims.audience);
+    const address = index === undefined ? stored.envelope.from : stored.approvers[index];
+    if (address === undefined) return { problem: 'unknown' };
+    if (stored.state !== 'held') {
+      if (stored.decidedWithLink === claims.audience) return { problem: 'used' };
+      return { problem: this.now() >= claims.expiry ? 'expired' : 'not-held' };
+    }
+    if (this.now() >= claims.expiry) return { problem: 'expired' };
+    return { stored, actor: { address, role: index === undefined ? 'sender' : 'approver' }, audience: claims.audience };
+  }
+
+  /** After a transition was refused: why (used by this link, or decided otherwise). */
+  private async lost(id: string, link: string | undefined): Promise<{ problem: DecideProblem }> {
+    const now = await this.store.get(id);
+    return { problem: link !== undefined && now?.decidedWithLink === link ? 'used' : 'not-held' };
+  }
+
+  private async releaseHold(stored: StoredHold, by: string, role: string, link?: string): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+    this.busy.add(stored.id);
+    try {
+      const raw = await this.store.raw(stored.id);
+      if (!raw) {
+        // decided (and erased) meanwhile by another request or process
+        const now = await this.store.get(stored.id);
+        if (now && now.state !== 'held') return await this.lost(stored.id, link);
+        throw new Error(`hold ${stored.id} is held but its message is missing`);
+      }
+      try {
+        const refusal = this.releaseRefusal(raw, stored);
+        if (refusal) throw refusal;
+        const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), ...(link !== undefined ? { link } : {}) });
+        if (!decided) return await this.lost(stored.id, link);
+        this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
+        await this.completeRelease(decided, raw);
+      } finally {
+        raw.fill(0);
+      }
+      this.rearm();
+      return { hold: toHold((await this.store.get(stored.id))!) };
+    } finally {
+      this.busy.delete(stored.id);
+    }
+  }
+
+  private async discardHold(
+    stored: StoredHold,
+    state: 'discarded' | 'expired',
+    by: string,
+    role: string,
+    options: { mistake?: boolean; link?: string },
+  ): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+    this.busy.add(stored.id);
+    try {
+      const decided = await this.store.transition(stored.id, state, {
+        by,
+        at: this.now(),
+        ...(options.mistake !== undefined ? { mistake: options.mistake } : {}),
+        ...(options.link !== undefined ? { link: options.link } : {}),
+      });
+      if (!decided) return await this.lost(stored.id, options.link);
+      await this.scrub();
+      this.logger.info({ hold: decided.id, state, actor: by, role, ...(decided.mistake ? { mistake: true } : {}) }, `hold ${state}`);
+      await this.tellSender(decided, state);
+      this.rearm();
+      return { hold: toHold(decided) };
+    } finally {
+      this.busy.delete(stored.id);
+    }
+  }
+
+  /** Defensive: what hold() refuses can never be released (e.g. a store written by another build). */
+  private releaseRefusal(raw: Buffer, stored: StoredHold): HoldSendError | undefined {
+    const { encryption, attachments } = stored.releaseWith;
+    if (encryption.enabled && attachments > 0 && stored.recipients.some((r) => r.external) && isSigned(parseMessage(raw))) {
+      return new HoldSendError('signed-message', SIGNED_REASON);
+    }
+    return undefined;
+  }
+
+  /**
+   * Hands a released hold to the dispatcher unless its copies are in the outbox already, erases
+   * the message, and tells the sender. On an error the hold stays released-not-queued and the
+   * timer pass tries again.
+   */
+  private async completeRelease(hold: StoredHold, raw: Buffer): Promise<boolean> {
+    const { id } = hold;
+    let encrypted = false;
+    try {
+      const queued = (await this.outboxStore.list({ ref: id, limit: 1000 })).filter((j) => j.kind === 'message');
+      if (queued.length > 0) {
+        this.logger.warn({ hold: id, jobs: queued.map((j) => j.id) }, 'released hold was already queued (finishing an interrupted release)');
+      } else {
+        // The hold itself was the confirmation: attachments that are already encrypted travel
+        // as they are even where the policy holds them (alreadyEncrypted: hold).
+        const encryption: EncryptionSettings = { ...hold.releaseWith.encryption, alreadyEncrypted: 'pass' };
+        const result = await this.dispatcher.enqueue(id, raw, hold.envelope, { subject: hold.subject, attachments: hold.releaseWith.attachments, encryption });
+        if (result.kind === 'refused') {
+          const error = `refused: ${result.rule}: ${result.reason}`;
+          await this.store.markDispatched(id, this.now(), error);
+          await this.scrub();
+          this.logger.error({ hold: id, rule: result.rule, reason: result.reason }, 'released hold cannot be sent; the message was erased');
+          await this.tellSender(hold, 'failed');
+          return true;
+        }
+        encrypted = result.deliveries.some((d) => d.encrypted);
+        this.logger.info({ hold: id, deliveries: result.deliveries.map((d) => ({ id: d.id, to: d.to, encrypted: d.encrypted !== undefined })) }, 'released hold queued');
+      }
+      await this.store.markDispatched(id, this.now());
+      await this.scrub();
+    } catch (err) {
+      if (err instanceof DuplicateJobError) {
+        // another process queued it at the same moment: it is in the outbox once
+        await this.store.markDispatched(id, this.now());
+        this.logger.warn({ hold: id }, 'released hold was queued by another process');
+        return true;
+      }
+      this.logger.error({ hold: id, err: errorText(err) }, 'cannot queue the released hold; will retry');
+      this.retryLater();
+      return false;
+    }
+    await this.tellSender(hold, 'released', { encrypted });
+    return true;
+  }
+
+  // ---- deadlines ------------------------------------------------------------------------------
+
+  /**
+   * Re-arms the deadline timer after a change: with `deadline` (a new hold), only when it comes
+   * before the time the timer is set for; without, a pass now recomputes everything.
+   */
+  private rearm(deadline?: number): void {
+    if (!this.started || this.stopped) return;
+    if (deadline === undefined) return this.schedule(0);
+    if (this.ticking) {
+      this.again = true; // the pass in flight may have read the next deadline before this one
+      return;
+    }
+    if (this.armedAt !== undefined && this.armedAt <= deadline) return;
+    this.schedule(deadline - this.now());
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const delay = Math.min(Math.max(0, delayMs), MAX_TIMER);
+    this.armedAt = this.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.armedAt = undefined;
+      void this.runTick();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** A step failed outside the timer pass: make sure a pass runs within retryMs. */
+  private retryLater(): void {
+    if (!this.started || this.stopped || this.ticking) return;
+    if (this.armedAt === undefined || this.armedAt > this.now() + this.retryMs) this.schedule(this.retryMs);
+  }
+
+  private runTick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return this.ticking;
+    }
+    this.again = false;
+    const run = this.track(this.tick()).finally(() => {
+      this.ticking = undefined;
+      if (this.again) this.schedule(0);
+    });
+    this.ticking = run;
+    return run;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.runs.add(p);
+    void p.then(
+      () => this.runs.delete(p),
+      () => this.runs.delete(p),
+    );
+    return p;
+  }
+
+  /** One pass: overdue deadlines, unfinished releases, unsent confirmations; then the timer for what is next. */
+  private async tick(): Promise<void> {
+    let retry = false;
+    let more = false;
+    try {
+      const now = this.now();
+      const due = await this.store.due(now, 100);
+      more = due.length === 100;
+      for (const hold of due) {
+        if (this.stopped) return;
+        if (this.busy.has(hold.id)) continue;
+        try {
+          await this.onDeadline(hold);
+        } catch (err) {
+          retry = true;
+          this.logger.error({ hold: hold.id, err: errorText(err) }, 'cannot carry out the deadline action; will retry');
+        }
+      }
+      for (const hold of await this.store.undispatched(100)) {
+        if (this.stopped) return;
+        if (this.busy.has(hold.id)) continue;
+        if ((hold.decidedAt ?? 0) > now - this.graceMs) {
+          retry = true; // maybe another process is queueing it right now
+          continue;
+        }
+        this.busy.add(hold.id);
+        try {
+          const raw = await this.store.raw(hold.id);
+          if (!raw) await this.store.markDispatched(hold.id, this.now(), 'the message was missing');
+          else {
+            try {
+              if (!(await this.completeRelease(hold, raw))) retry = true;
+            } finally {
+              raw.fill(0);
+            }
+          }
+        } catch (err) {
+          retry = true;
+          this.logger.error({ hold: hold.id, err: errorText(err) }, 'cannot finish the release; will retry');
+        } finally {
+          this.busy.delete(hold.id);
+        }
+      }
+      for (const hold of await this.store.unnotified(now - this.graceMs, 100)) {
+        if (this.stopped) return;
+        if (this.busy.has(hold.id)) continue;
+        try {
+          this.logger.warn({ hold: hold.id }, 'confirmation of a held message was never queued; queueing it now');
+          await this.sendConfirmations(hold);
+        } catch (err) {
+          retry = true;
+          this.logger.error({ hold: hold.id, err: errorText(err) }, 'cannot queue the confirmation notice; will retry');
+        }
+      }
+      if ((await this.store.unnotified(this.now(), 1)).length > 0) retry = true;
+    } catch (err) {
+      retry = true;
+      this.logger.error({ err: errorText(err) }, 'hold timer pass failed; trying again later');
+    }
+    if (this.stopped) return;
+    if (more) return this.schedule(0);
+    let next: number | null = null;
+    try {
+      next = await this.store.nextDeadline();
+    } catch (err) {
+      retry = true;
+      this.logger.error({ err: errorText(err) }, 'cannot read the next hold deadline');
+    }
+    let delay = next === null ? MAX_TIMER : next - this.now();
+    if (retry) delay = Math.min(delay, this.retryMs);
+    this.schedule(delay);
+  }
+
+  private async onDeadline(hold: StoredHold): Promise<void> {
+    const action: DeadlineAction = hold.onDeadline;
+    if (action.action === 'send') {
+      try {
+        const r = await this.releaseHold(hold, 'deadline', 'deadline');
+        if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
+      } catch (err) {
+        if (!(err instanceof HoldSendError)) throw err;
+        this.logger.error({ hold: hold.id, rule: err.rule }, 'deadline: the hold cannot be sent; discarding it');
+        await this.discardHold(hold, 'expired', 'deadline', 'deadline', {});
+      }
+      return;
+    }
+    if (action.action === 'escalate') return this.escalate(hold, action.to);
+    const r = await this.discardHold(hold, 'expired', 'deadline', 'deadline', {});
+    if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
+  }
+
+  private async escalate(hold: StoredHold, to: string): Promise<void> {
+    const duration = Math.max(hold.deadline - hold.createdAt, MIN_DEADLINE_MS);
+    const approvers = hold.approvers.includes(to) ? hold.approvers : [...hold.approvers, to];
+    const updated = await this.store.escalate(hold.id, hold.deadline, { deadline: this.now() + duration, onDeadline: { action: 'discard' }, approvers });
+    if (!updated) {
+      this.logger.info({ hold: hold.id }, 'deadline: the hold was decided or escalated meanwhile');
+      return;
+    }
+    this.logger.info({ hold: hold.id, state: 'held', actor: 'deadline', escalatedTo: to, deadline: new Date(updated.deadline).toISOString() }, 'hold escalated');
+    await this.confirm(updated, to, 'approver', approverAudience(approvers.indexOf(to)), true);
+    await this.tellSender(updated, 'escalated', { escalatedTo: to });
+  }
+
+  // ---- notices --------------------------------------------------------------------------------
+
+  private async sendConfirmations(hold: StoredHold): Promise<void> {
+    const from = hold.envelope.from;
+    if (hold.approvers.length > 0) {
+      for (const [i, approver] of hold.approvers.entries()) await this.confirm(hold, approver, 'approver', approverAudience(i), false);
+      if (from !== '' && !hold.approvers.includes(from)) await this.queueNotice(hold.id, from, await composeWaitingNotice(toHold(hold), this.format), 'hold-waiting');
+    } else if (from !== '') {
+      await this.confirm(hold, from, 'sender', 's', false);
+    } else {
+      this.logger.warn({ hold: hold.id }, 'held message has a null sender and no approvers: nobody can confirm it, the deadline decides');
+    }
+    await this.store.markNotified(hold.id, this.now());
+  }
+
+  private async confirm(hold: StoredHold, to: string, role: 'sender' | 'approver', audience: string, escalated: boolean): Promise<void> {
+    const raw = await composeConfirmNotice({ hold: toHold(hold), to, role, link: this.linkFor(hold, audience), expiry: hold.deadline, escalated }, this.format);
+    await this.queueNotice(hold.id, to, raw, 'confirm');
+  }
+
+  /** The sender is always told; a failure to queue the notice is logged, never loses the decision. */
+  private async tellSender(hold: StoredHold, kind: OutcomeKind, extra: { encrypted?: boolean; escalatedTo?: string } = {}): Promise<void> {
+    if (hold.envelope.from === '') {
+      this.logger.warn({ hold: hold.id, outcome: kind }, 'held message has a null sender: nobody to tell');
+      return;
+    }
+    try {
+      const raw = await composeOutcomeNotice({ hold: toHold(hold), kind, ...extra }, this.format);
+      await this.queueNotice(hold.id, hold.envelope.from, raw, `hold-${kind}`);
+    } catch (err) {
+      this.logger.error({ hold: hold.id, outcome: kind, err: errorText(err) }, 'cannot queue the notice to the sender');
+    }
+  }
+
+  private async queueNotice(holdId: string, to: string, raw: Buffer, notice: string): Promise<void> {
+    const id = newMessageId();
+    await this.outboxStore.enqueue({ id, kind: 'notice', ref: holdId, envelope: { from: '', to: [to] }, raw: prependHeader(raw, ID_HEADER, id) }, 'ready');
+    this.outbox.kick();
+    this.logger.info({ id, ref: holdId, to, notice }, 'hold notice queued');
+  }
+
+  private async scrub(): Promise<void> {
+    await this.store.scrub().catch((err: unknown) => this.logger.warn({ err: errorText(err) }, 'holds: cannot scrub the store'));
+  }
+}
+
+/** The Hold the pages and the JSON API see (without the stored extras). */
+export function toHold(s: StoredHold): Hold {
+  return {
+    id: s.id,
+    state: s.state,
+    envelope: { from: s.envelope.from, to: [...s.envelope.to] },
+    subject: s.subject,
+    bodyStart: s.bodyStart,
+    recipients: s.recipients,
+    attachments: s.attachments,
+    findings: s.findings,
+    createdAt: s.createdAt,
+    deadline: s.deadline,
+    onDeadline: s.onDeadline,
+    approvers: s.approvers,
+    ...(s.decidedAt !== undefined ? { decidedAt: s.decidedAt } : {}),
+    ...(s.decidedBy !== undefined ? { decidedBy: s.decidedBy } : {}),
+    ...(s.mistake !== undefined ? { mistake: s.mistake } : {}),
+  };
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}

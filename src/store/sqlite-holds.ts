@@ -1,0 +1,309 @@
+import type { DeadlineAction, HoldAttachment, HoldRecipient, HoldState } from '../hold/types.js';
+import type { Finding } from '../policy/verdict.js';
+import {
+  type Decision,
+  DuplicateHoldError,
+  type Escalation,
+  HOLD_STATES,
+  type HoldFilter,
+  type HoldStore,
+  type NewHold,
+  type ReleaseSettings,
+  type StoredHold,
+} from './hold-store.js';
+import { SealedDataError, open, seal } from './sealed.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openDatabase } from './sqlite.js';
+
+export const HOLDS_COMPONENT = 'holds';
+
+const MIGRATIONS: readonly Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE holds (
+        id            TEXT PRIMARY KEY,
+        state         TEXT NOT NULL CHECK (state IN ('held', 'released', 'discarded', 'expired')),
+        env_from      TEXT NOT NULL,
+        env_to        TEXT NOT NULL,          -- JSON array of addresses
+        subject       TEXT NOT NULL,
+        recipients    TEXT NOT NULL,          -- JSON HoldRecipient[]
+        attachments   TEXT NOT NULL,          -- JSON HoldAttachment[] (names, sizes, SHA-256)
+        findings      TEXT NOT NULL,          -- JSON Finding[]
+        created_at    INTEGER NOT NULL,
+        deadline      INTEGER NOT NULL,
+        on_deadline   TEXT NOT NULL,          -- JSON DeadlineAction
+        approvers     TEXT NOT NULL,          -- JSON array of addresses
+        release_with  TEXT NOT NULL,          -- JSON ReleaseSettings (policy settings at hold time)
+        raw           BLOB,                   -- sealed (aad 'hold:<id>'); NULL once erased
+        body_start    BLOB,                   -- sealed (aad 'hold:<id>:body-start'); NULL once erased
+        notified_at   INTEGER,
+        escalations   INTEGER NOT NULL DEFAULT 0,
+        decided_at    INTEGER,
+        decided_by    TEXT,
+        decided_link  TEXT,                   -- the release link that decided: marks it used
+        mistake       INTEGER,
+        dispatched_at INTEGER,
+        dispatch_error TEXT
+      ) STRICT;
+      CREATE INDEX holds_deadline ON holds (deadline) WHERE state = 'held';
+      CREATE INDEX holds_state ON holds (state, created_at);
+      CREATE INDEX holds_undispatched ON holds (decided_at) WHERE state = 'released' AND dispatched_at IS NULL;
+    `),
+];
+
+interface Row {
+  id: string;
+  state: HoldState;
+  env_from: string;
+  env_to: string;
+  subject: string;
+  recipients: string;
+  attachments: string;
+  findings: string;
+  created_at: number;
+  deadline: number;
+  on_deadline: string;
+  approvers: string;
+  release_with: string;
+  raw: Buffer | null;
+  body_start: Buffer | null;
+  notified_at: number | null;
+  escalations: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  decided_link: string | null;
+  mistake: number | null;
+  dispatched_at: number | null;
+  dispatch_error: string | null;
+}
+
+const rawAad = (id: string) => `hold:${id}`;
+const bodyAad = (id: string) => `hold:${id}:body-start`;
+
+/**
+ * Holds in SQLite (DATA_DIR/outguard.db, table holds), next to the outbox. Several processes may
+ * open the file (the gateway, `outguard held …`): decisions are single conditional UPDATEs, so
+ * exactly one of two racing decisions changes the row.
+ */
+export class SqliteHoldStore implements HoldStore {
+  private readonly db: SqliteDatabase;
+  private readonly key: Buffer;
+  private readonly ownsDb: boolean;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+
+  /** Opens DATA_DIR/outguard.db and brings the holds table up to date. */
+  static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteHoldStore {
+    const db = openDatabase(dataDir, options);
+    try {
+      return new SqliteHoldStore(db, key, { ownsDb: true });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
+  constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
+    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('the hold store needs a 32-byte data-at-rest key');
+    this.db = db;
+    this.key = Buffer.from(key);
+    this.ownsDb = options.ownsDb ?? false;
+    migrate(db, HOLDS_COMPONENT, MIGRATIONS);
+    this.stmt = prepareStatements(db);
+  }
+
+  async create(hold: NewHold): Promise<void> {
+    validate(hold);
+    this.db
+      .transaction(() => {
+        if (this.stmt.exists.get(hold.id)) throw new DuplicateHoldError(hold.id);
+        this.stmt.insert.run({
+          id: hold.id,
+          env_from: hold.envelope.from,
+          env_to: JSON.stringify(hold.envelope.to),
+          subject: hold.subject,
+          recipients: JSON.stringify(hold.recipients),
+          attachments: JSON.stringify(hold.attachments),
+          findings: JSON.stringify(hold.findings),
+          created_at: hold.createdAt,
+          deadline: hold.deadline,
+          on_deadline: JSON.stringify(hold.onDeadline),
+          approvers: JSON.stringify(hold.approvers),
+          release_with: JSON.stringify(hold.releaseWith),
+          raw: seal(this.key, hold.raw, rawAad(hold.id)),
+          body_start: seal(this.key, Buffer.from(hold.bodyStart, 'utf8'), bodyAad(hold.id)),
+        });
+      })
+      .immediate();
+  }
+
+  async get(id: string): Promise<StoredHold | null> {
+    const row = this.stmt.get.get(id) as Row | undefined;
+    return row ? this.toHold(row) : null;
+  }
+
+  async raw(id: string): Promise<Buffer | null> {
+    const row = this.stmt.raw.get(id) as { raw: Buffer | null } | undefined;
+    return row?.raw ? open(this.key, row.raw, rawAad(id)) : null;
+  }
+
+  async list(filter: HoldFilter = {}): Promise<StoredHold[]> {
+    const limit = positiveLimit(filter.limit ?? 1000);
+    const rows = (filter.state === undefined ? this.stmt.listAll.all({ limit }) : this.stmt.listState.all({ state: filter.state, limit })) as Row[];
+    return rows.map((r) => this.toHold(r));
+  }
+
+  async transition(id: string, to: Exclude<HoldState, 'held'>, decision: Decision): Promise<StoredHold | null> {
+    if (!HOLD_STATES.includes(to) || (to as string) === 'held') throw new TypeError(`a hold cannot move to ${String(to)}`);
+    return this.db
+      .transaction(() => {
+        const changed = this.stmt.decide.run({
+          id,
+          state: to,
+          at: decision.at,
+          by: decision.by,
+          link: decision.link ?? null,
+          mistake: decision.mistake === undefined ? null : decision.mistake ? 1 : 0,
+          keep_raw: to === 'released' ? 1 : 0,
+        }).changes;
+        if (changed !== 1) return null;
+        return this.toHold(this.stmt.get.get(id) as Row);
+      })
+      .immediate();
+  }
+
+  async markDispatched(id: string, at: number, error?: string): Promise<boolean> {
+    return this.stmt.dispatched.run({ id, at, error: error?.slice(0, 2000) ?? null }).changes === 1;
+  }
+
+  async undispatched(limit = 100): Promise<StoredHold[]> {
+    return (this.stmt.undispatched.all({ limit: positiveLimit(limit) }) as Row[]).map((r) => this.toHold(r));
+  }
+
+  async markNotified(id: string, at: number): Promise<void> {
+    this.stmt.notified.run({ id, at });
+  }
+
+  async unnotified(createdBefore: number, limit = 100): Promise<StoredHold[]> {
+    return (this.stmt.unnotified.all({ before: createdBefore, limit: positiveLimit(limit) }) as Row[]).map((r) => this.toHold(r));
+  }
+
+  async escalate(id: string, expectedDeadline: number, change: Escalation): Promise<StoredHold | null> {
+    return this.db
+      .transaction(() => {
+        const changed = this.stmt.escalate.run({
+          id,
+          expected: expectedDeadline,
+          deadline: change.deadline,
+          on_deadline: JSON.stringify(change.onDeadline),
+          approvers: JSON.stringify(change.approvers),
+        }).changes;
+        return changed === 1 ? this.toHold(this.stmt.get.get(id) as Row) : null;
+      })
+      .immediate();
+  }
+
+  async nextDeadline(): Promise<number | null> {
+    return (this.stmt.nextDeadline.get() as { at: number | null }).at;
+  }
+
+  async due(now: number, limit = 100): Promise<StoredHold[]> {
+    return (this.stmt.due.all({ now, limit: positiveLimit(limit) }) as Row[]).map((r) => this.toHold(r));
+  }
+
+  async counts(): Promise<Record<HoldState, number>> {
+    const counts = Object.fromEntries(HOLD_STATES.map((s) => [s, 0])) as Record<HoldState, number>;
+    for (const { state, n } of this.stmt.counts.all() as { state: HoldState; n: number }[]) counts[state] = n;
+    return counts;
+  }
+
+  async scrub(): Promise<void> {
+    // As in the outbox: copy the WAL into the file (where secure_delete zeroed the erased
+    // bytes) and truncate it. Best effort; a reader at this moment makes it stop short.
+    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 250');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.pragma(`busy_timeout = ${busy}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDb && this.db.open) this.db.close();
+    this.key.fill(0);
+  }
+
+  private toHold(row: Row): StoredHold {
+    let bodyStart = '';
+    try {
+      if (row.body_start) bodyStart = open(this.key, row.body_start, bodyAad(row.id)).toString('utf8');
+    } catch (err) {
+      // listing must not fail for one unreadable row; raw() reports the problem where it matters
+      if (!(err instanceof SealedDataError)) throw err;
+    }
+    return {
+      id: row.id,
+      state: row.state,
+      envelope: { from: row.env_from, to: JSON.parse(row.env_to) as string[] },
+      subject: row.subject,
+      bodyStart,
+      recipients: JSON.parse(row.recipients) as HoldRecipient[],
+      attachments: JSON.parse(row.attachments) as HoldAttachment[],
+      findings: JSON.parse(row.findings) as Finding[],
+      createdAt: row.created_at,
+      deadline: row.deadline,
+      onDeadline: JSON.parse(row.on_deadline) as DeadlineAction,
+      approvers: JSON.parse(row.approvers) as string[],
+      ...(row.decided_at !== null ? { decidedAt: row.decided_at } : {}),
+      ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
+      ...(row.mistake !== null ? { mistake: row.mistake === 1 } : {}),
+      hasRaw: row.raw !== null,
+      releaseWith: JSON.parse(row.release_with) as ReleaseSettings,
+      ...(row.decided_link !== null ? { decidedWithLink: row.decided_link } : {}),
+      ...(row.dispatched_at !== null ? { dispatchedAt: row.dispatched_at } : {}),
+      ...(row.dispatch_error !== null ? { dispatchError: row.dispatch_error } : {}),
+      ...(row.notified_at !== null ? { notifiedAt: row.notified_at } : {}),
+      escalations: row.escalations,
+    };
+  }
+}
+
+function prepareStatements(db: SqliteDatabase) {
+  // every query but get/raw leaves the sealed columns out where it can; toHold opens body_start
+  return {
+    exists: db.prepare('SELECT 1 FROM holds WHERE id = ?'),
+    insert: db.prepare(`INSERT INTO holds (id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with, raw, body_start)
+      VALUES (@id, 'held', @env_from, @env_to, @subject, @recipients, @attachments, @findings, @created_at, @deadline, @on_deadline, @approvers, @release_with, @raw, @body_start)`),
+    get: db.prepare('SELECT * FROM holds WHERE id = ?'),
+    raw: db.prepare('SELECT raw FROM holds WHERE id = ?'),
+    listAll: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
+    listState: db.prepare('SELECT * FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit'),
+    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, mistake = @mistake,
+        raw = CASE WHEN @keep_raw = 1 THEN raw ELSE NULL END,
+        body_start = CASE WHEN @keep_raw = 1 THEN body_start ELSE NULL END
+      WHERE id = @id AND state = 'held'`),
+    dispatched: db.prepare(`UPDATE holds SET dispatched_at = @at, dispatch_error = @error, raw = NULL, body_start = NULL
+      WHERE id = @id AND state = 'released' AND dispatched_at IS NULL`),
+    undispatched: db.prepare(`SELECT * FROM holds WHERE state = 'released' AND dispatched_at IS NULL ORDER BY decided_at, id LIMIT @limit`),
+    notified: db.prepare('UPDATE holds SET notified_at = @at WHERE id = @id AND notified_at IS NULL'),
+    unnotified: db.prepare(`SELECT * FROM holds WHERE state = 'held' AND notified_at IS NULL AND created_at < @before ORDER BY created_at, id LIMIT @limit`),
+    escalate: db.prepare(`UPDATE holds SET deadline = @deadline, on_deadline = @on_deadline, approvers = @approvers, escalations = escalations + 1
+      WHERE id = @id AND state = 'held' AND deadline = @expected`),
+    nextDeadline: db.prepare(`SELECT MIN(deadline) AS at FROM holds WHERE state = 'held'`),
+    due: db.prepare(`SELECT * FROM holds WHERE state = 'held' AND deadline <= @now ORDER BY deadline, id LIMIT @limit`),
+    counts: db.prepare('SELECT state, COUNT(*) AS n FROM holds GROUP BY state'),
+  };
+}
+
+function positiveLimit(limit: number): number {
+  return Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
+}
+
+function validate(hold: NewHold): void {
+  if (typeof hold.id !== 'string' || hold.id === '') throw new TypeError('a hold needs an id');
+  if (!hold.envelope || typeof hold.envelope.from !== 'string' || !Array.isArray(hold.envelope.to) || hold.envelope.to.length === 0) {
+    throw new TypeError(`hold ${hold.id}: the envelope needs a sender ('' for <>) and at least one recipient`);
+  }
+  if (!Buffer.isBuffer(hold.raw)) throw new TypeError(`hold ${hold.id}: raw must be a Buffer`);
+  if (!Number.isFinite(hold.createdAt) || !Number.isFinite(hold.deadline)) throw new TypeError(`hold ${hold.id}: createdAt and deadline must be times in ms`);
+}

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
+import { DuplicateHoldError, type NewHold } from '../../src/store/hold-store.js';
+import { SealedDataError } from '../../src/store/sealed.js';
+import { openDatabase } from '../../src/store/sqlite.js';
+import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
+import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+
+let dir: string;
+let key: Buffer;
+let store: SqliteHoldStore;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-hold-store-'));
+  key = randomBytes(32);
+  store = SqliteHoldStore.open(dir, key);
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+function hold(id: string, extra: Partial<NewHold> = {}): NewHold & { marker: string } {
+  const marker = `secret-body-${id}-${randomBytes(4).toString('hex')}`;
+  return {
+    id,
+    envelope: { from: 'taro@example.co.jp', to: ['partner@partner.example', 'colleague@example.co.jp'] },
+    subject: `subject ${id}`,
+    bodyStart: `start of ${marker}`,
+    recipients: [
+      { address: 'partner@partner.example', external: true, firstTimeDomain: true },
+      { address: 'colleague@example.co.jp', external: false, firstTimeDomain: false },
+    ],
+    attachments: [{ name: '見積書.pdf', size: 1234, sha256: 'ab'.repeat(32) }],
+    findings: [{ rule: 'first-time-domain', clause: '遵守事項 第6-1', severity: 'hold', message: 'ja / en', reason: 'en', value: 'partner.example' }],
+    createdAt: T0,
+    deadline: T0 + 24 * HOUR,
+    onDeadline: { action: 'discard' },
+    approvers: [],
+    raw: Buffer.from(`Subject: s\r\n\r\n${marker}\r\n`),
+    releaseWith: { attachments: 1, encryption: DEFAULT_ENCRYPTION },
+    marker,
+    ...extra,
+  };
+}
+
+/** A column as stored, through a separate connection. */
+function column(id: string, name: 'raw' | 'body_start'): Buffer | null {
+  const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT ${name} AS v FROM holds WHERE id = ?`).get(id) as { v: Buffer | null }).v;
+  } finally {
+    db.close();
+  }
+}
+
+function fileBytes(): Buffer {
+  return Buffer.concat(['outguard.db', 'outguard.db-wal'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+}
+
+describe('SqliteHoldStore', () => {
+  it('shares outguard.db with the outbox, with its own schema version', async () => {
+    const outbox = SqliteOutboxStore.open(dir, key);
+    try {
+      const db = openDatabase(dir);
+      try {
+        const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
+        expect(versions).toEqual([
+          { component: 'holds', version: 1 },
+          { component: 'outbox', version: 1 },
+        ]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await outbox.close();
+    }
+  });
+
+  it('refuses a holds table written by a newer outguard', async () => {
+    await store.close();
+    const db = openDatabase(dir);
+    db.prepare("UPDATE schema_versions SET version = 7 WHERE component = 'holds'").run();
+    db.close();
+    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 1/);
+    store = SqliteHoldStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-hold-store-')), key);
+  });
+
+  it('stores the message and the start of its body sealed, the metadata in clear, and reads them back', async () => {
+    const h = hold('a');
+    await store.create(h);
+    const raw = column('a', 'raw')!;
+    expect(raw[0]).toBe(1); // sealed.ts format version
+    expect(raw.includes(Buffer.from(h.marker))).toBe(false);
+    expect(column('a', 'body_start')!.includes(Buffer.from(h.marker))).toBe(false);
+    await store.scrub();
+    expect(fileBytes().includes(Buffer.from(h.marker))).toBe(false);
+    expect(fileBytes().includes(Buffer.from('subject a'))).toBe(true);
+
+    expect((await store.raw('a'))!.equals(h.raw)).toBe(true);
+    const { raw: _raw, marker: _marker, ...meta } = h;
+    expect(await store.get('a')).toEqual({ ...meta, state: 'held', hasRaw: true, escalations: 0 });
+    expect(await store.get('nope')).toBeNull();
+    expect(await store.raw('nope')).toBeNull();
+  });
+
+  it('refuses a second hold with the same id', async () => {
+    await store.create(hold('dup'));
+    await expect(store.create(hold('dup'))).rejects.toBeInstanceOf(DuplicateHoldError);
+  });
+
+  it('binds each sealed message to its hold: copied into another row, or under another key, it does not open', async () => {
+    await store.create(hold('x'));
+    await store.create(hold('y'));
+    const db = openDatabase(dir);
+    db.prepare('UPDATE holds SET raw = (SELECT raw FROM holds WHERE id = ?) WHERE id = ?').run('x', 'y');
+    db.close();
+    await expect(store.raw('y')).rejects.toBeInstanceOf(SealedDataError);
+    const other = new SqliteHoldStore(openDatabase(dir), randomBytes(32), { ownsDb: true });
+    try {
+      await expect(other.raw('x')).rejects.toBeInstanceOf(SealedDataError);
+      // listing still works with an unreadable row: the body start is just not shown
+      expect((await other.get('x'))!.bodyStart).toBe('');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('discards and expires: the message is erased at once, and a second decision fails cleanly', async () => {
+    const d = hold('d');
+    const e = hold('e');
+    await store.create(d);
+    await store.create(e);
+    const discarded = await store.transition('d', 'discarded', { by: 'taro@example.co.jp', at: T0 + 5, mistake: true, link: 's' });
+    expect(discarded).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp', decidedAt: T0 + 5, mistake: true, decidedWithLink: 's', hasRaw: false, bodyStart: '' });
+    expect(column('d', 'raw')).toBeNull();
+    expect(column('d', 'body_start')).toBeNull();
+    expect(await store.raw('d')).toBeNull();
+
+    expect(await store.transition('e', 'expired', { by: 'deadline', at: T0 + 6 })).toMatchObject({ state: 'expired', decidedBy: 'deadline', hasRaw: false });
+    expect((await store.get('e'))!.mistake).toBeUndefined();
+
+    for (const to of ['released', 'discarded', 'expired'] as const) {
+      expect(await store.transition('d', to, { by: 'cli', at: T0 + 7 })).toBeNull();
+    }
+    expect(await store.get('d')).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp' });
+    expect(await store.transition('missing', 'discarded', { by: 'cli', at: T0 })).toBeNull();
+    await expect(store.transition('e', 'held' as never, { by: 'cli', at: T0 })).rejects.toThrow(TypeError);
+
+    await store.scrub();
+    const bytes = fileBytes();
+    expect(bytes.includes(Buffer.from(d.marker))).toBe(false);
+    expect(bytes.includes(Buffer.from(e.marker))).toBe(false);
+  });
+
+  it('keeps a released message until it is in the outbox, then erases it', async () => {
+    const r = hold('r');
+    await store.create(r);
+    const released = await store.transition('r', 'released', { by: 'boss@example.co.jp', at: T0 + 1, link: 'a0' });
+    expect(released).toMatchObject({ state: 'released', hasRaw: true, decidedWithLink: 'a0' });
+    expect((await store.raw('r'))!.equals(r.raw)).toBe(true);
+    expect((await store.undispatched()).map((h) => h.id)).toEqual(['r']);
+
+    expect(await store.markDispatched('r', T0 + 2)).toBe(true);
+    expect(await store.markDispatched('r', T0 + 3)).toBe(false);
+    expect(await store.get('r')).toMatchObject({ state: 'released', hasRaw: false, dispatchedAt: T0 + 2, bodyStart: '' });
+    expect(column('r', 'raw')).toBeNull();
+    expect(await store.undispatched()).toEqual([]);
+    await store.scrub();
+    expect(fileBytes().includes(Buffer.from(r.marker))).toBe(false);
+  });
+
+  it('lets exactly one of two racing decisions from two processes win', async () => {
+    await store.create(hold('race'));
+    const other = SqliteHoldStore.open(dir, key);
+    try {
+      const results = await Promise.all([
+        store.transition('race', 'released', { by: 'taro@example.co.jp', at: T0 }),
+        other.transition('race', 'discarded', { by: 'cli', at: T0 }),
+      ]);
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      const winner = results.find((r) => r !== null)!;
+      expect((await other.get('race'))!.state).toBe(winner.state);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('finds the next deadline and the holds due, only among held ones', async () => {
+    expect(await store.nextDeadline()).toBeNull();
+    await store.create(hold('late', { deadline: T0 + 3 * HOUR }));
+    await store.create(hold('early', { deadline: T0 + HOUR }));
+    await store.create(hold('decided', { deadline: T0 + 10 }));
+    await store.transition('decided', 'discarded', { by: 'cli', at: T0 });
+    expect(await store.nextDeadline()).toBe(T0 + HOUR);
+    expect(await store.due(T0 + HOUR - 1)).toEqual([]);
+    expect((await store.due(T0 + HOUR)).map((h) => h.id)).toEqual(['early']);
+    expect((await store.due(T0 + 5 * HOUR)).map((h) => h.id)).toEqual(['early', 'late']);
+    expect((await store.due(T0 + 5 * HOUR, 1)).map((h) => h.id)).toEqual(['early']);
+  });
+
+  it('escalates only a held hold whose deadline is still the expected one', async () => {
+    await store.create(hold('esc', { onDeadline: { action: 'escalate', to: 'boss@example.co.jp' } }));
+    const change = { deadline: T0 + 48 * HOUR, onDeadline: { action: 'discard' as const }, approvers: ['boss@example.co.jp'] };
+    expect(await store.escalate('esc', T0 + 1, change)).toBeNull();
+    expect(await store.escalate('esc', T0 + 24 * HOUR, change)).toMatchObject({ state: 'held', ...change, escalations: 1 });
+    expect(await store.escalate('esc', T0 + 24 * HOUR, change)).toBeNull(); // a second process: the deadline moved
+    await store.transition('esc', 'discarded', { by: 'cli', at: T0 });
+    expect(await store.escalate('esc', T0 + 48 * HOUR, change)).toBeNull();
+  });
+
+  it('lists by state, oldest first, with a limit, and counts', async () => {
+    await store.create(hold('l2', { createdAt: T0 + 2 }));
+    await store.create(hold('l1', { createdAt: T0 + 1 }));
+    await store.create(hold('l3', { createdAt: T0 + 3 }));
+    await store.transition('l2', 'released', { by: 'cli', at: T0 + 4 });
+    expect((await store.list()).map((h) => h.id)).toEqual(['l1', 'l2', 'l3']);
+    expect((await store.list({ state: 'held' })).map((h) => h.id)).toEqual(['l1', 'l3']);
+    expect((await store.list({ state: 'released' })).map((h) => h.id)).toEqual(['l2']);
+    expect((await store.list({ limit: 2 })).map((h) => h.id)).toEqual(['l1', 'l2']);
+    expect(await store.counts()).toEqual({ held: 2, released: 1, discarded: 0, expired: 0 });
+  });
+
+  it('remembers which holds had their confirmation queued', async () => {
+    await store.create(hold('n1', { createdAt: T0 }));
+    await store.create(hold('n2', { createdAt: T0 + 10 }));
+    expect((await store.unnotified(T0 + 5)).map((h) => h.id)).toEqual(['n1']);
+    await store.markNotified('n1', T0 + 20);
+    expect(await store.unnotified(T0 + 100)).toHaveLength(1);
+    expect((await store.get('n1'))!.notifiedAt).toBe(T0 + 20);
+  });
+});
