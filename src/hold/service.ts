@@ -253,7 +253,11 @@ export class HoldService implements HoldActions {
 
   async open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem }> {
     const checked = await this.check(token);
-    if ('problem' in checked) return { problem: checked.problem === 'not-held' ? 'used' : checked.problem };
+    if ('problem' in checked) {
+      // the web layer shows a decided hold's state; its message is already erased
+      if (checked.decided) return { hold: toHold(checked.decided.stored), actor: checked.decided.actor, bodyText: '' };
+      return { problem: checked.problem === 'not-held' ? 'used' : checked.problem };
+    }
     const raw = await this.store.raw(checked.stored.id);
     if (!raw) return { problem: 'used' };
     try {
@@ -265,13 +269,13 @@ export class HoldService implements HoldActions {
 
   async release(token: string): Promise<{ hold: Hold } | { problem: DecideProblem }> {
     const checked = await this.check(token);
-    if ('problem' in checked) return checked;
+    if ('problem' in checked) return { problem: checked.problem };
     return this.releaseHold(checked.stored, checked.actor.address, checked.actor.role, checked.audience);
   }
 
   async discard(token: string, options: { mistake: boolean }): Promise<{ hold: Hold } | { problem: DecideProblem }> {
     const checked = await this.check(token);
-    if ('problem' in checked) return checked;
+    if ('problem' in checked) return { problem: checked.problem };
     return this.discardHold(checked.stored, 'discarded', checked.actor.address, checked.actor.role, { mistake: options.mistake, link: checked.audience });
   }
 
@@ -306,7 +310,7 @@ export class HoldService implements HoldActions {
    * A token's hold and actor. Problems: forged (format, MAC), unknown (no such hold), used (the
    * hold was decided with this link), expired (past the link's expiry), not-held (decided another way).
    */
-  private async check(token: string): Promise<Checked | { problem: DecideProblem }> {
+  private async check(token: string): Promise<Checked | { problem: DecideProblem; decided?: Checked }> {
     const claims = this.tokens.verify(token);
     if ('problem' in claims) return claims;
     const stored = await this.store.get(claims.holdId);
@@ -314,12 +318,14 @@ export class HoldService implements HoldActions {
     const index = approverIndex(claims.audience);
     const address = index === undefined ? stored.envelope.from : stored.approvers[index];
     if (address === undefined) return { problem: 'unknown' };
+    const checked: Checked = { stored, actor: { address, role: index === undefined ? 'sender' : 'approver' }, audience: claims.audience };
     if (stored.state !== 'held') {
       if (stored.decidedWithLink === claims.audience) return { problem: 'used' };
-      return { problem: this.now() >= claims.expiry ? 'expired' : 'not-held' };
+      // decided another way (CLI, deadline, another approver): the page shows what became of it
+      return this.now() >= claims.expiry ? { problem: 'expired' } : { problem: 'not-held', decided: checked };
     }
     if (this.now() >= claims.expiry) return { problem: 'expired' };
-    return { stored, actor: { address, role: index === undefined ? 'sender' : 'approver' }, audience: claims.audience };
+    return checked;
   }
 
   /** After a transition was refused: why (used by this link, or decided otherwise). */
