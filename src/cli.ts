@@ -4,6 +4,7 @@ import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
+import { registerAuditCommands } from './audit/cli.js';
 import { registerHeldCommands } from './hold/cli.js';
 import { createLogger } from './log.js';
 import { PolicyError } from './policy/policy-file.js';
@@ -137,5 +138,6 @@ program
   });
 
 registerHeldCommands(program, { load, die });
+registerAuditCommands(program, { load, die });
 
 program.parseAsync(process.argv).catch((err: Error) => die(err.message));

@@ -1,0 +1,65 @@
+import type { AuditEvent, NewAuditEvent } from './events.js';
+
+/**
+ * The audit log's storage: append-only, hash-chained (events.ts). This is the contract; the
+ * SQLite backend is sqlite-audit.ts.
+ */
+
+export interface AuditFilter {
+  /** Events at or after this time (ISO 8601 string, Date or ms). */
+  since?: string | number | Date;
+  /** Events before this time (exclusive). */
+  until?: string | number | Date;
+  /**
+   * Events whose `type` or `action` is one of these: `rejected` finds the rejected events,
+   * `reject` those whose verdict action was reject.
+   */
+  action?: string | readonly string[];
+  /** Events whose `type` is one of these, exactly. */
+  type?: string | readonly string[];
+  /** Events whose `rules` contain this rule id. */
+  rule?: string;
+  /** Events about this message id. */
+  messageId?: string;
+  /** At most this many events (oldest first); default: all. */
+  limit?: number;
+}
+
+export type AuditProblem = 'altered' | 'removed' | 'reordered';
+
+export type AuditVerification =
+  | {
+      ok: true;
+      /** Number of events checked. */
+      count: number;
+      /** The last event's hash (GENESIS_HASH when empty): write it down to detect a rewrite of the whole tail later. */
+      lastHash: string;
+    }
+  | {
+      ok: false;
+      /** The first bad position in the chain. */
+      seq: number;
+      /**
+       * - altered: the event stored at seq does not match its hash (its content was edited);
+       * - removed: the event that belonged at seq is gone (a gap in seq, the tail cut off, the
+       *   rows after it renumbered, or it was replaced by an event with a recomputed hash, so the
+       *   next event's prevHash no longer names it);
+       * - reordered: the event stored at seq is an intact event from another position.
+       */
+      problem: AuditProblem;
+      /** One English sentence for the admin. */
+      detail: string;
+    };
+
+export interface AuditStore {
+  /**
+   * Appends one event atomically: assigns the next seq and chains it to the last event. Safe
+   * when several processes (the gateway, the CLI) share the store. Returns the stored event.
+   */
+  append(event: NewAuditEvent): Promise<AuditEvent>;
+  /** Events matching the filter, in chain order (seq ascending). */
+  list(filter?: AuditFilter): Promise<AuditEvent[]>;
+  /** Walks the whole chain and names the first bad event. */
+  verify(): Promise<AuditVerification>;
+  close(): Promise<void>;
+}

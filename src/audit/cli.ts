@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import { DATABASE_FILE_NAME } from '../store/sqlite.js';
+import type { AuditFilter } from './audit-store.js';
+import { EXPORT_FORMATS, type ExportFormat, exportAudit } from './export.js';
+import { SqliteAuditStore } from './sqlite-audit.js';
+
+/**
+ * `outguard audit verify | export`: the reviewer's view of the hash-chained audit log in
+ * DATA_DIR/outguard.db. Both only read, and work beside a running gateway (SQLite WAL).
+ */
+
+export interface AuditCliHelpers {
+  load(configFile: string | undefined): Config;
+  die(message: string, code?: number): never;
+}
+
+const configOption = ['-c, --config <file>', 'YAML config file (default: $OUTGUARD_CONFIG, else built-in defaults)'] as const;
+
+/** A time option: ISO 8601 date (2026-11-01, midnight UTC) or date-time (2026-11-01T09:00:00+09:00). */
+function parseTime(value: string | undefined, option: string, die: AuditCliHelpers['die']): string | undefined {
+  if (value === undefined) return undefined;
+  const ok = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(value) && !Number.isNaN(new Date(value).getTime());
+  if (!ok) die(`${option} must be an ISO 8601 date or date-time such as 2026-11-01 or 2026-11-01T09:00:00+09:00, got "${value}"`);
+  return new Date(value).toISOString();
+}
+
+export function registerAuditCommands(program: Command, helpers: AuditCliHelpers): void {
+  const load: AuditCliHelpers['load'] = helpers.load;
+  const die: AuditCliHelpers['die'] = helpers.die;
+  const audit = program.command('audit').description('the tamper-evident audit log (特記事項 第9・第10): verify the hash chain, export events');
+
+  /** The audit store of the configured data dir; null when outguard never stored anything there. */
+  const openStore = (config: Config): SqliteAuditStore | null => {
+    if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) return null;
+    try {
+      return SqliteAuditStore.open(config.dataDir);
+    } catch (err) {
+      die(`cannot open the audit log in ${config.dataDir}: ${(err as Error).message}`);
+    }
+  };
+
+  audit
+    .command('verify')
+    .description('check the hash chain; exit 0 when intact, 1 naming the first altered, removed or reordered event')
+    .option('--json', 'print the result as JSON ({ok, count, lastHash} or {ok, seq, problem, detail})')
+    .option(...configOption)
+    .action(async (opts: { json?: boolean; config?: string }) => {
+      const config = load(opts.config);
+      const store = openStore(config);
+      let result;
+      try {
+        result = store ? await store.verify() : ({ ok: true, count: 0, lastHash: '0'.repeat(64) } as const);
+      } catch (err) {
+        die(`cannot verify the audit log in ${config.dataDir}: ${(err as Error).message}`);
+      } finally {
+        await store?.close();
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else if (result.ok) {
+        process.stdout.write(`audit log OK: ${result.count} events\nlast hash: ${result.lastHash}\n`);
+      } else {
+        process.stdout.write(`audit log NOT OK: event ${result.seq} ${result.problem}: ${result.detail}\n`);
+      }
+      if (!result.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('export')
+    .description('write audit events, oldest first, as CSV (UTF-8 with BOM, for Excel) or JSON')
+    .requiredOption('--format <format>', `output format: ${EXPORT_FORMATS.join(' or ')}`)
+    .option('--since <time>', 'only events at or after this ISO 8601 date or date-time')
+    .option('--until <time>', 'only events before this ISO 8601 date or date-time')
+    .option('--action <actions>', 'only events of these types or actions, comma-separated (rejected,held or reject)')
+    .option('--rule <rule>', 'only events that name this rule id')
+    .option('--out <file>', 'write to this file (created 0600) instead of stdout')
+    .option(...configOption)
+    .action(async (opts: { format: string; since?: string; until?: string; action?: string; rule?: string; out?: string; config?: string }) => {
+      if (!EXPORT_FORMATS.includes(opts.format as ExportFormat)) die(`--format must be ${EXPORT_FORMATS.join(' or ')}, got "${opts.format}"`);
+      const since = parseTime(opts.since, '--since', die);
+      const until = parseTime(opts.until, '--until', die);
+      const actions = opts.action?.split(',').map((a) => a.trim()).filter(Boolean);
+      if (actions !== undefined && actions.length === 0) die('--action needs at least one type or action');
+      if (opts.rule !== undefined && opts.rule.trim() === '') die('--rule needs a rule id');
+      const filter: AuditFilter = {
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        ...(actions ? { action: actions } : {}),
+        ...(opts.rule ? { rule: opts.rule.trim() } : {}),
+      };
+      const config = load(opts.config);
+      const store = openStore(config);
+      let text: string;
+      try {
+        text = store ? await exportAudit(store, opts.format as ExportFormat, filter) : await exportAudit(emptyStore, opts.format as ExportFormat);
+      } catch (err) {
+        die(`cannot export the audit log in ${config.dataDir}: ${(err as Error).message}`);
+      } finally {
+        await store?.close();
+      }
+      if (opts.out === undefined) {
+        process.stdout.write(text);
+        return;
+      }
+      try {
+        fs.writeFileSync(opts.out, text, { mode: 0o600 });
+      } catch (err) {
+        die(`cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    });
+}
+
+/** Stands in for a data dir without a database: no events. */
+const emptyStore = {
+  append: () => Promise.reject(new Error('read only')),
+  list: () => Promise.resolve([]),
+  verify: () => Promise.resolve({ ok: true as const, count: 0, lastHash: '0'.repeat(64) }),
+  close: () => Promise.resolve(),
+};
