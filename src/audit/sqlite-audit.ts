@@ -1,4 +1,4 @@
-import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openDatabase } from '../store/sqlite.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from '../store/sqlite.js';
 import type { AuditFilter, AuditStore, AuditVerification } from './audit-store.js';
 import { type AuditAttachment, type AuditEvent, GENESIS_HASH, type NewAuditEvent, type UnhashedAuditEvent, computeHash, normalizeEvent } from './events.js';
 
@@ -146,13 +146,7 @@ export class SqliteAuditStore implements AuditStore {
 
   /** Opens DATA_DIR/outguard.db and brings the audit tables up to date. */
   static open(dataDir: string, options: OpenDatabaseOptions & { now?: () => Date } = {}): SqliteAuditStore {
-    const db = openDatabase(dataDir, options);
-    try {
-      return new SqliteAuditStore(db, { ownsDb: true, ...(options.now ? { now: options.now } : {}) });
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    return openOwned(dataDir, options, (db) => new SqliteAuditStore(db, { ownsDb: true, ...(options.now ? { now: options.now } : {}) }));
   }
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */

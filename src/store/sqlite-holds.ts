@@ -12,7 +12,7 @@ import {
   type StoredHold,
 } from './hold-store.js';
 import { SealedDataError, open, seal } from './sealed.js';
-import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openDatabase } from './sqlite.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from './sqlite.js';
 
 export const HOLDS_COMPONENT = 'holds';
 
@@ -92,13 +92,7 @@ export class SqliteHoldStore implements HoldStore {
 
   /** Opens DATA_DIR/outguard.db and brings the holds table up to date. */
   static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteHoldStore {
-    const db = openDatabase(dataDir, options);
-    try {
-      return new SqliteHoldStore(db, key, { ownsDb: true });
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    return openOwned(dataDir, options, (db) => new SqliteHoldStore(db, key, { ownsDb: true }));
   }
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */

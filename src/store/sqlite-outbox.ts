@@ -13,7 +13,7 @@ import {
   type Transition,
 } from './outbox-store.js';
 import { open, seal } from './sealed.js';
-import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openDatabase } from './sqlite.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from './sqlite.js';
 
 export const OUTBOX_COMPONENT = 'outbox';
 
@@ -83,13 +83,7 @@ export class SqliteOutboxStore implements OutboxStore {
 
   /** Opens DATA_DIR/outguard.db and brings the outbox tables up to date. */
   static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteOutboxStore {
-    const db = openDatabase(dataDir, options);
-    try {
-      return new SqliteOutboxStore(db, key, { ownsDb: true });
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    return openOwned(dataDir, options, (db) => new SqliteOutboxStore(db, key, { ownsDb: true }));
   }
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */

@@ -80,3 +80,14 @@ export function migrate(db: SqliteDatabase, component: string, migrations: reado
   // IMMEDIATE: two processes starting together must not both run the same migration
   return run.immediate();
 }
+
+/** Opens DATA_DIR/outguard.db for a store that will own it; closes it again if the store cannot be made. */
+export function openOwned<T>(dataDir: string, options: OpenDatabaseOptions, make: (db: SqliteDatabase) => T): T {
+  const db = openDatabase(dataDir, options);
+  try {
+    return make(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
