@@ -23,7 +23,7 @@ export interface Plan {
 }
 
 export type DispatchResult =
-  | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: number } }[]; accepted: Accepted[]; passedAsIs: string[] }
+  | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: { name: string; sha256: string }[] } }[]; accepted: Accepted[]; passedAsIs: string[] }
   | { kind: 'refused'; action: 'hold' | 'reject'; rule: string; reason: string; value: string };
 
 /**
@@ -149,7 +149,7 @@ export class Dispatcher {
 function sent(plans: Plan[], accepted: Accepted[]): DispatchResult {
   return {
     kind: 'sent',
-    deliveries: plans.map((p) => ({ id: p.id, to: p.envelope.to, ...(p.packing ? { encrypted: { zip: p.packing.zipName, files: p.packing.files.length } } : {}) })),
+    deliveries: plans.map((p) => ({ id: p.id, to: p.envelope.to, ...(p.packing ? { encrypted: { zip: p.packing.zipName, files: p.packing.files.map((f) => ({ name: f.name, sha256: f.sha256 })) } } : {}) })),
     accepted,
     passedAsIs: [...new Set(plans.flatMap((p) => p.passedAsIs ?? []))],
   };

@@ -7,6 +7,8 @@ import { newMessageId } from './message/id.js';
 import { decisive } from './policy/engine.js';
 import type { Judge, Judgement } from './policy/judge.js';
 import type { HoldService } from './hold/service.js';
+import type { AuditWriter } from './audit/writer.js';
+import { findingFields } from './audit/events.js';
 import type { Finding, Verdict } from './policy/verdict.js';
 import type { DispatchResult, Dispatcher } from './dispatch.js';
 
@@ -33,7 +35,16 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
  */
 export class Gateway {
   constructor(
-    private readonly deps: { judge: Judge; dispatcher: Dispatcher; holds: Pick<HoldService, 'hold'>; nextHop: NextHop; logger: Logger; hostname: string },
+    private readonly deps: {
+      judge: Judge;
+      dispatcher: Dispatcher;
+      holds: Pick<HoldService, 'hold'>;
+      nextHop: NextHop;
+      logger: Logger;
+      hostname: string;
+      /** The audit log (特記事項 第9): one event per decision. */
+      audit: Pick<AuditWriter, 'record'>;
+    },
   ) {}
 
   async process(message: InboundMessage): Promise<Outcome> {
@@ -52,10 +63,12 @@ export class Gateway {
     let action: string;
     let reply: string | undefined;
     let verdict: Verdict | undefined;
-    let sent: Record<string, unknown> = {};
+    let sent: { deliveries?: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] } = {};
+    let subject: string | undefined;
     try {
       const judgement = await judge.evaluate(message.raw, message.envelope);
       verdict = judgement.verdict;
+      subject = judgement.subject;
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
@@ -95,6 +108,18 @@ export class Gateway {
     }
     if (outcome.code === 451) action = 'tempfail';
     const findings = verdict?.findings.map((f) => ({ rule: f.rule, clause: f.clause, severity: f.severity, value: f.value })) ?? [];
+    this.deps.audit.record({
+      type: auditType(action, sent.deliveries),
+      messageId: id,
+      sender: message.envelope.from,
+      recipients: message.envelope.to,
+      ...(subject !== undefined ? { subject } : {}),
+      attachments: (sent.deliveries ?? []).flatMap((d) => d.encrypted?.files ?? []),
+      ...findingFields(verdict?.findings ?? []),
+      action,
+      actor: message.client.user ?? message.client.address,
+      ...(outcome.code >= 400 ? { detail: `${outcome.code} ${outcome.text}` } : {}),
+    });
     logger.info(
       {
         ...line,
@@ -145,6 +170,14 @@ export class Gateway {
 }
 
 const ENCRYPTION_CLAUSE = '遵守事項 第6-2';
+
+/** The audit event type of a decision. */
+function auditType(action: string, deliveries: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] | undefined): string {
+  if (action === 'reject') return 'rejected';
+  if (action === 'hold') return 'held';
+  if (action === 'tempfail') return 'deferred';
+  return deliveries?.some((d) => d.encrypted) ? 'encrypted' : 'delivered';
+}
 
 function encryptionFinding(r: Extract<DispatchResult, { kind: 'refused' }>): Finding {
   const ja = r.rule === 'signed-message' ? '署名付きメールの添付ファイルは、署名を壊さずに暗号化できません。' : '添付ファイルがすでに暗号化されています。';

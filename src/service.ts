@@ -13,6 +13,9 @@ import { listOf } from './policy/lists.js';
 import { deriveKey, loadSecretKey } from './store/secret-key.js';
 import { SqliteHoldStore } from './store/sqlite-holds.js';
 import { HoldService } from './hold/service.js';
+import { holdDecisionEvent } from './audit/hold-events.js';
+import { SqliteAuditStore } from './audit/sqlite-audit.js';
+import { AuditWriter } from './audit/writer.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 
 export interface RunningService {
@@ -33,16 +36,26 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // The durable outbox: password notices (and later released holds) survive a crash, sealed at rest.
   let store: SqliteOutboxStore;
   let holdStore: SqliteHoldStore;
+  let auditStore: SqliteAuditStore;
   let key: Buffer;
   try {
     key = loadSecretKey(config.dataDir).key;
     store = SqliteOutboxStore.open(config.dataDir, key);
     holdStore = SqliteHoldStore.open(config.dataDir, key);
+    auditStore = SqliteAuditStore.open(config.dataDir);
   } catch (err) {
     await judge.close();
     throw err;
   }
-  const outbox = new Outbox({ store, hop: nextHop, logger });
+  // 特記事項 第9: every decision is an event in the hash-chained audit log
+  const audit = new AuditWriter(auditStore, logger);
+  const outbox = new Outbox({
+    store,
+    hop: nextHop,
+    logger,
+    onSent: (job) =>
+      audit.record({ type: job.kind === 'message' ? 'delivered' : 'notice-sent', messageId: job.id, recipients: job.envelope.to, action: job.kind, actor: 'outbox', detail: `ref ${job.ref}` }),
+  });
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
   const dispatcher = new Dispatcher({ nextHop, store, outbox, logger, hostname: config.smtp.hostname, isInternal: (d) => internal.matchHost(d) !== undefined });
@@ -58,9 +71,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     publicUrl: config.web.publicUrl,
     hostname: config.smtp.hostname,
     isInternal,
+    onDecision: (hold, state, actor) => audit.record(holdDecisionEvent(hold, state, actor)),
   });
   await holds.start();
-  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname });
+  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname, audit });
   const smtp = new SmtpListener(config, gateway, logger);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
     csrfSecret: deriveKey(key, 'web-csrf'),
@@ -70,7 +84,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const closeAll = async () => {
     await holds.stop();
     await outbox.stop();
+    await audit.stop();
     await judge.close();
+    await auditStore.close();
     await holdStore.close();
     await store.close();
     await nextHop.close();

@@ -8,6 +8,7 @@ import { createLogger } from '../src/log.js';
 import { LocalJudge } from '../src/policy/judge.js';
 import type { Outbox } from '../src/delivery/outbox.js';
 import type { OutboxStore } from '../src/store/outbox-store.js';
+import type { NewAuditEvent } from '../src/audit/events.js';
 import { writeConfig } from './support/gateway.js';
 import { withAttachments } from './support/mime.js';
 import { type Sink, startSink } from './support/sink.js';
@@ -18,6 +19,7 @@ describe('Gateway fails closed', () => {
   let judge: LocalJudge;
   let hop: SmtpHop;
   const logs: string[] = [];
+  const events: NewAuditEvent[] = [];
 
   beforeAll(async () => {
     sink = await startSink();
@@ -29,7 +31,15 @@ describe('Gateway fails closed', () => {
     const brokenStore = { enqueue: () => Promise.reject(new Error('disk full')) } as unknown as OutboxStore;
     const dispatcher = new Dispatcher({ nextHop: hop, store: brokenStore, outbox: { kick() {} } as unknown as Outbox, logger, hostname: 'test', isInternal: (d) => d === 'example.co.jp' });
     // this policy holds nothing: the hold service is never asked
-    gateway = new Gateway({ judge, dispatcher, holds: { hold: () => Promise.reject(new Error('no holds here')) }, nextHop: hop, logger, hostname: 'test' });
+    gateway = new Gateway({
+      judge,
+      dispatcher,
+      holds: { hold: () => Promise.reject(new Error('no holds here')) },
+      nextHop: hop,
+      logger,
+      hostname: 'test',
+      audit: { record: (e) => events.push(e) },
+    });
   });
   afterAll(async () => {
     await judge.close();
@@ -45,6 +55,7 @@ describe('Gateway fails closed', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(sink.messages).toHaveLength(0);
     expect(logs.join('')).toContain('disk full');
+    expect(events.at(-1)).toMatchObject({ type: 'deferred', messageId: outcome.id, sender: 'taro@example.co.jp', recipients: ['partner@partner.example'] });
   });
 
   it('still delivers mail without attachments', async () => {

@@ -57,6 +57,8 @@ export interface AuditStore {
    * when several processes (the gateway, the CLI) share the store. Returns the stored event.
    */
   append(event: NewAuditEvent): Promise<AuditEvent>;
+  /** Appends several events, in order, in one transaction (one write to disk for the batch). */
+  appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]>;
   /** Events matching the filter, in chain order (seq ascending). */
   list(filter?: AuditFilter): Promise<AuditEvent[]>;
   /** Walks the whole chain and names the first bad event. */

@@ -116,6 +116,7 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
 /** Stands in for a data dir without a database: no events. */
 const emptyStore = {
   append: () => Promise.reject(new Error('read only')),
+  appendMany: () => Promise.reject(new Error('read only')),
   list: () => Promise.resolve([]),
   verify: () => Promise.resolve({ ok: true as const, count: 0, lastHash: '0'.repeat(64) }),
   close: () => Promise.resolve(),

@@ -16,6 +16,9 @@ import { SqliteHoldStore } from '../store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../store/sqlite-outbox.js';
 import { formatTime, oneLine } from './notices.js';
 import { HoldService } from './service.js';
+import { holdDecisionEvent } from '../audit/hold-events.js';
+import type { NewAuditEvent } from '../audit/events.js';
+import { SqliteAuditStore } from '../audit/sqlite-audit.js';
 import type { HoldState } from './types.js';
 
 /**
@@ -192,7 +195,10 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
       publicUrl: config.web.publicUrl,
       hostname: config.smtp.hostname,
       isInternal,
+      // the admin's decision goes into the audit log like any other (its event is written below)
+      onDecision: (h, state, actor) => decisions.push(holdDecisionEvent(h, state, actor)),
     });
+    const decisions: NewAuditEvent[] = [];
     const user = (() => {
       try {
         return os.userInfo().username;
@@ -210,6 +216,14 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
       die(`cannot ${what} hold ${id}: ${(err as Error).message}`);
     }
     const after = await store.get(id);
+    if (decisions.length > 0) {
+      const audit = SqliteAuditStore.open(config.dataDir);
+      try {
+        await audit.appendMany(decisions);
+      } finally {
+        await audit.close();
+      }
+    }
     await outboxStore.close();
     await store.close();
     if ('problem' in result) die(result.problem === 'unknown' ? `no hold with id ${id}` : decided(after ?? hold));

@@ -24,7 +24,7 @@ export interface HoldDispatcher {
     envelope: Envelope,
     judgement: { subject: string; attachments: number; encryption: EncryptionSettings },
   ): Promise<
-    | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: number } }[] }
+    | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: unknown[] } }[] }
     | { kind: 'refused'; rule: string; reason: string }
   >;
 }
@@ -63,6 +63,8 @@ export interface HoldServiceOptions {
   logger: Logger;
   /** The data-at-rest key (loadSecretKey); the token key is derived from it. */
   key: Buffer;
+  /** Told of every decision (for the audit log): the hold as decided, and who decided it. */
+  onDecision?: (hold: Hold, state: 'released' | 'discarded' | 'expired' | 'escalated', actor: string) => void;
   /** web.publicUrl: links are `${publicUrl}/hold/${token}`. */
   publicUrl: string;
   /** smtp.hostname: notices come from outguard <MAILER-DAEMON@hostname>. */
@@ -129,6 +131,7 @@ export class HoldService implements HoldActions {
   private readonly outbox: { kick(): void };
   private readonly dispatcher: HoldDispatcher;
   private readonly logger: Logger;
+  private readonly onDecision: NonNullable<HoldServiceOptions['onDecision']>;
   private readonly tokens: HoldTokens;
   private readonly publicUrl: string;
   private readonly isInternal: (domain: string) => boolean;
@@ -155,6 +158,7 @@ export class HoldService implements HoldActions {
     this.outbox = options.outbox;
     this.dispatcher = options.dispatcher;
     this.logger = options.logger;
+    this.onDecision = options.onDecision ?? (() => undefined);
     this.tokens = new HoldTokens(options.key);
     this.publicUrl = options.publicUrl.replace(/\/+$/, '');
     this.isInternal = options.isInternal;
@@ -350,6 +354,7 @@ export class HoldService implements HoldActions {
         const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), ...(link !== undefined ? { link } : {}) });
         if (!decided) return await this.lost(stored.id, link);
         this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
+        this.onDecision(toHold(decided), 'released', by);
         await this.completeRelease(decided, raw);
       } finally {
         raw.fill(0);
@@ -379,6 +384,7 @@ export class HoldService implements HoldActions {
       if (!decided) return await this.lost(stored.id, options.link);
       await this.scrub();
       this.logger.info({ hold: decided.id, state, actor: by, role, ...(decided.mistake ? { mistake: true } : {}) }, `hold ${state}`);
+      this.onDecision(toHold(decided), state, by);
       await this.tellSender(decided, state);
       this.rearm();
       return { hold: toHold(decided) };
@@ -600,6 +606,7 @@ export class HoldService implements HoldActions {
       return;
     }
     this.logger.info({ hold: hold.id, state: 'held', actor: 'deadline', escalatedTo: to, deadline: new Date(updated.deadline).toISOString() }, 'hold escalated');
+    this.onDecision(toHold(updated), 'escalated', 'deadline');
     await this.confirm(updated, to, 'approver', approverAudience(approvers.indexOf(to)), true);
     await this.tellSender(updated, 'escalated', { escalatedTo: to });
   }

@@ -142,6 +142,35 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
   });
 });
 
+describe.skipIf(!haveChromium)('the audit log of a running gateway', () => {
+  it('is written by the gateway, the holds and the outbox, and verifies', async () => {
+    const sink = await startSink();
+    const gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy: DEFAULT_POLICY, organization: { internalDomains: ['example.co.jp'] } });
+    const t = client(gw.smtp.port);
+    expect((await sendRaw(t, 'taro@example.co.jp', ['colleague@example.co.jp'], message('社内連絡'))).ok).toBe(true);
+    expect((await sendRaw(t, 'taro@example.co.jp', ['x@mailinator.com'], message('捨てアド'))).code).toBe(550);
+    const held = await sendRaw(t, 'taro@example.co.jp', ['suzuki@partner.example'], message('監査テスト'));
+    t.close();
+    const id = /as (\S+)$/.exec(held.response)![1]!;
+    await until(() => sink.messages.find((m) => noticeKind(m) === 'confirm' && m.raw.includes(id)));
+    const cli = (...args: string[]) => run('node', [path.resolve('bin/outguard.js'), ...args, '--config', gw.config.source]);
+    expect((await cli('held', 'release', id)).code).toBe(0);
+    await until(() => sink.messages.find((m) => m.to.includes('suzuki@partner.example')));
+    await new Promise((r) => setTimeout(r, 500)); // the writer batches for 200 ms
+    const events = JSON.parse((await cli('audit', 'export', '--format', 'json')).stdout) as { type: string; messageId?: string; rules?: string[]; clauses?: string[]; actor?: string; subject?: string }[];
+    const types = events.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['delivered', 'rejected', 'held', 'released', 'notice-sent']));
+    expect(events.find((e) => e.type === 'rejected')).toMatchObject({ rules: expect.arrayContaining(['anonymous-recipient']), clauses: expect.arrayContaining(['遵守事項 第6-3']), subject: '捨てアド' });
+    expect(events.find((e) => e.type === 'held')).toMatchObject({ messageId: id, rules: expect.arrayContaining(['external-attachment']) });
+    expect(events.find((e) => e.type === 'released')).toMatchObject({ messageId: id, actor: 'cli' });
+    const verify = await cli('audit', 'verify');
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/audit log OK: \d+ events/);
+    await gw.stop();
+    await sink.close();
+  }, 30000);
+});
+
 describe('a hold deadline after a restart', () => {
   it('runs the deadline action of a hold that fell due while outguard was down', async () => {
     const sink = await startSink();
