@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Logger } from '../log.js';
 import type { ClaimedJob, JobInfo, OutboxStore, Transition } from '../store/outbox-store.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
+import { InFlight } from '../util/in-flight.js';
 
 export interface OutboxOptions {
   store: OutboxStore;
@@ -103,7 +104,7 @@ export class Outbox {
   private loop: Promise<void> | undefined;
   private again = false;
   private lastSweep = -Infinity;
-  private readonly runs = new Set<Promise<unknown>>();
+  private readonly runs = new InFlight();
 
   constructor(options: OutboxOptions) {
     this.store = options.store;
@@ -153,7 +154,7 @@ export class Outbox {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+    await this.runs.drain();
   }
 
   /**
@@ -166,12 +167,7 @@ export class Outbox {
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
-    this.runs.add(p);
-    void p.then(
-      () => this.runs.delete(p),
-      () => this.runs.delete(p),
-    );
-    return p;
+    return this.runs.track(p);
   }
 
   private schedule(delayMs: number): void {

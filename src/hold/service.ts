@@ -11,6 +11,7 @@ import { attachmentsOf, bodyStartOf, bodyTextOf, isSigned, recipientsOf } from '
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
 import { HoldTokens, approverAudience, approverIndex } from './token.js';
 import type { Actor, DeadlineAction, Hold, HoldActions, HoldRecipient, TokenProblem } from './types.js';
+import { InFlight } from '../util/in-flight.js';
 
 /**
  * What the hold service needs of the dispatcher: Dispatcher.enqueue (src/dispatch.ts) — the same
@@ -150,7 +151,7 @@ export class HoldService implements HoldActions {
   private again = false;
   /** Holds this process is deciding right now: the timer pass leaves them alone. */
   private readonly busy = new Set<string>();
-  private readonly runs = new Set<Promise<unknown>>();
+  private readonly runs = new InFlight();
 
   constructor(options: HoldServiceOptions) {
     this.store = options.store;
@@ -188,7 +189,7 @@ export class HoldService implements HoldActions {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = undefined;
-    while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+    await this.runs.drain();
   }
 
   // ---- holding ------------------------------------------------------------------------------
@@ -498,12 +499,7 @@ export class HoldService implements HoldActions {
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
-    this.runs.add(p);
-    void p.then(
-      () => this.runs.delete(p),
-      () => this.runs.delete(p),
-    );
-    return p;
+    return this.runs.track(p);
   }
 
   /** One pass: overdue deadlines, unfinished releases, unsent confirmations; then the timer for what is next. */

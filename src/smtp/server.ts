@@ -8,6 +8,7 @@ import { asciiDomain } from '../message/address.js';
 import { relayNetworkCheck } from './relay-access.js';
 import { REPLIES, SmtpReply } from './replies.js';
 import { userCheck } from './users.js';
+import { InFlight } from '../util/in-flight.js';
 
 /** What the listener hands each complete message to; it knows nothing of what happens next. */
 export interface MessageHandler {
@@ -22,7 +23,7 @@ export class SmtpListener {
   private readonly server: SMTPServer;
   private closing = false;
   /** Messages between the start of DATA and their answer; shutdown waits for them. */
-  private readonly inFlight = new Set<Promise<Outcome>>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly config: Config,
@@ -86,8 +87,7 @@ export class SmtpListener {
 
       onData: (stream, session, callback) => {
         const received = this.receive(stream, session);
-        this.inFlight.add(received);
-        received.finally(() => this.inFlight.delete(received)).catch(() => undefined);
+        this.inFlight.track(received);
         received.then(
           (outcome) => {
             if (outcome.code >= 400) return callback(new SmtpReply(outcome.code, outcome.text));
@@ -144,7 +144,7 @@ export class SmtpListener {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.config.smtp.shutdownTimeoutMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    await Promise.race([this.inFlight.drain(), deadline]);
     for (const connection of this.server.connections) {
       connection.send(421, `4.3.2 ${this.config.smtp.hostname} Service shutting down`);
       connection.close();
