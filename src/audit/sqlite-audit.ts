@@ -164,23 +164,29 @@ export class SqliteAuditStore implements AuditStore {
 
   async appendMany(inputs: NewAuditEvent[]): Promise<AuditEvent[]> {
     const bodies = inputs.map((input) => normalizeEvent(input, this.now));
-    return this.db.transaction(() => bodies.map((body) => this.appendOne(body))).immediate();
-  }
-
-  /** Inside a transaction: chains one normalized event to the current head. */
-  private appendOne(body: ReturnType<typeof normalizeEvent>): AuditEvent {
-    const head = this.stmt.head.get() as Head | undefined;
-    const last = this.stmt.last.get() as Head | undefined;
-    // Normally head = last. If the tail was cut off (head ahead), chain to the head so the gap
-    // stays visible; if rows were added behind our back (last ahead), chain to the last row
-    // rather than fail on its seq: verify reports either.
-    const prev: Head = last && (!head || last.seq >= head.seq) ? last : (head ?? { seq: 0, hash: GENESIS_HASH });
-    const unhashed: UnhashedAuditEvent = { seq: prev.seq + 1, ...body, prevHash: prev.hash };
-    const event: AuditEvent = { ...unhashed, hash: computeHash(unhashed) };
-    this.stmt.insert.run(toRow(event));
-    if (head) this.stmt.moveHead.run({ seq: event.seq, hash: event.hash });
-    else this.stmt.insertHead.run({ seq: event.seq, hash: event.hash });
-    return event;
+    return this.db
+      .transaction(() => {
+        const head = this.stmt.head.get() as Head | undefined;
+        const last = this.stmt.last.get() as Head | undefined;
+        // Normally head = last. If the tail was cut off (head ahead), chain to the head so the gap
+        // stays visible; if rows were added behind our back (last ahead), chain to the last row
+        // rather than fail on its seq: verify reports either.
+        let prev: Head = last && (!head || last.seq >= head.seq) ? last : (head ?? { seq: 0, hash: GENESIS_HASH });
+        // the transaction holds the write lock: chain the whole batch, then move the head once
+        const events = bodies.map((body) => {
+          const unhashed: UnhashedAuditEvent = { seq: prev.seq + 1, ...body, prevHash: prev.hash };
+          const event: AuditEvent = { ...unhashed, hash: computeHash(unhashed) };
+          this.stmt.insert.run(toRow(event));
+          prev = { seq: event.seq, hash: event.hash };
+          return event;
+        });
+        if (events.length > 0) {
+          if (head) this.stmt.moveHead.run({ seq: prev.seq, hash: prev.hash });
+          else this.stmt.insertHead.run({ seq: prev.seq, hash: prev.hash });
+        }
+        return events;
+      })
+      .immediate();
   }
 
   async list(filter: AuditFilter = {}): Promise<AuditEvent[]> {
