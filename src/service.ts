@@ -4,6 +4,7 @@ import { createNextHop } from './delivery/create.js';
 import { Gateway } from './gateway.js';
 import type { Logger } from './log.js';
 import { type Judge, LocalJudge } from './policy/judge.js';
+import type { ReloadOutcome } from './policy/reloader.js';
 import { ThreadJudge } from './policy/thread-judge.js';
 import { SmtpListener } from './smtp/server.js';
 import { WebServer } from './web/server.js';
@@ -30,25 +31,25 @@ export interface RunningService {
 
 /** Starts the whole gateway from a loaded config: SMTP in, policy, next hop, web. */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  // Parsing and checking run on a policy thread, so they never hold up SMTP on the main thread.
-  const judge = config.policyThread ? await ThreadJudge.start(config, logger) : await LocalJudge.create(config, logger, { watch: true });
-  const nextHop = createNextHop(config);
-  // The durable outbox: password notices (and later released holds) survive a crash, sealed at rest.
-  let store: SqliteOutboxStore;
-  let holdStore: SqliteHoldStore;
-  let auditStore: SqliteAuditStore;
-  let key: Buffer;
-  try {
-    key = loadSecretKey(config.dataDir).key;
-    store = SqliteOutboxStore.open(config.dataDir, key);
-    holdStore = SqliteHoldStore.open(config.dataDir, key);
-    auditStore = SqliteAuditStore.open(config.dataDir);
-  } catch (err) {
-    await judge.close();
-    throw err;
-  }
+  // The data dir: the data-at-rest key, the durable outbox (notices, released holds), the holds and
+  // the audit log, all in outguard.db and sealed where they hold mail or secrets.
+  const key = loadSecretKey(config.dataDir).key;
+  const store = SqliteOutboxStore.open(config.dataDir, key);
+  const holdStore = SqliteHoldStore.open(config.dataDir, key);
+  const auditStore = SqliteAuditStore.open(config.dataDir);
   // 特記事項 第9: every decision is an event in the hash-chained audit log
   const audit = new AuditWriter(auditStore, logger);
+  const onReload = (o: ReloadOutcome) =>
+    audit.record({ type: 'policy-reloaded', action: o.ok ? 'reloaded' : 'refused', actor: 'policy', detail: o.ok ? `${o.file} (${o.reason}): ${o.rules!.join(', ')}` : `${o.file} (${o.reason}): ${o.error}` });
+  // Parsing and checking run on a policy thread, so they never hold up SMTP on the main thread.
+  let judge: Judge;
+  try {
+    judge = config.policyThread ? await ThreadJudge.start(config, logger, onReload) : await LocalJudge.create(config, logger, { watch: true, onReload });
+  } catch (err) {
+    await Promise.all([store.close(), holdStore.close(), auditStore.close()]);
+    throw err;
+  }
+  const nextHop = createNextHop(config);
   const outbox = new Outbox({
     store,
     hop: nextHop,

@@ -159,7 +159,8 @@ describe('outguard start', () => {
     fs.writeFileSync(path.join(dir, 'bad.txt'), 'bad.example\n');
     fs.writeFileSync(policy, good('monitor'));
     const sink = await startSink();
-    const { child, port, stdout } = await spawnOutguard(writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy }));
+    const writeConfigPath = writeConfig({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy });
+    const { child, port, stdout } = await spawnOutguard(writeConfigPath);
     children.push(child);
     const t = client(port);
     try {
@@ -172,6 +173,10 @@ describe('outguard start', () => {
       child.kill('SIGHUP');
       await until(() => /"reason":"SIGHUP".*policy reload refused/.test(stdout()));
       expect((await sendRaw(t, 'a@example.co.jp', ['x@bad.example'], sampleMessage())).code).toBe(550);
+      // both reloads are in the audit log
+      await new Promise((r) => setTimeout(r, 400));
+      const events = JSON.parse((await outguard('audit', 'export', '--format', 'json', '--action', 'policy-reloaded', '--config', writeConfigPath)).stdout) as { action: string; detail: string }[];
+      expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['reloaded', 'refused']));
     } finally {
       t.close();
       child.kill('SIGTERM');

@@ -5,7 +5,7 @@ import { parseMessage } from '../message/parse.js';
 import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
-import { PolicyReloader } from './reloader.js';
+import { PolicyReloader, type ReloadOutcome } from './reloader.js';
 import type { EncryptionSettings } from './encryption.js';
 import type { Verdict } from './verdict.js';
 
@@ -41,7 +41,7 @@ export class LocalJudge implements Judge {
     private readonly reloader: PolicyReloader | undefined,
   ) {}
 
-  static async create(config: Config, logger: Logger | undefined, options: { watch: boolean }): Promise<LocalJudge> {
+  static async create(config: Config, logger: Logger | undefined, options: { watch: boolean; onReload?: (outcome: ReloadOutcome) => void }): Promise<LocalJudge> {
     const policy = await loadPolicy(config.policy);
     const history = new DeliveryHistory(config.dataDir, config.organization.internalDomains, () =>
       logger?.warn('sender-burst: too many distinct senders tracked; new senders are not counted until old ones expire'),
@@ -52,7 +52,7 @@ export class LocalJudge implements Judge {
       knownDomain: history.knownDomain,
       recentExternalMessages: history.recentExternalMessages,
     });
-    const reloader = options.watch && logger ? new PolicyReloader(config.policy, logger, (p) => engine.use(p), policy) : undefined;
+    const reloader = options.watch && logger ? new PolicyReloader(config.policy, logger, (p) => engine.use(p), policy, options.onReload) : undefined;
     return new LocalJudge(engine, history, reloader);
   }
 

@@ -26,7 +26,10 @@ const logger = createLogger(
   }),
 );
 
-LocalJudge.create((workerData as { config: Config }).config, logger, { watch: true }).then(
+LocalJudge.create((workerData as { config: Config }).config, logger, {
+  watch: true,
+  onReload: (outcome) => send({ type: 'reload-outcome', ...outcome }),
+}).then(
   (judge) => {
     // history writes in order, and all of them done before the thread closes
     let writes = Promise.resolve();

@@ -7,6 +7,15 @@ import { type Policy, loadPolicy } from './policy-file.js';
  * Keeps the policy current: reloads on SIGHUP (via reload()) and when the policy file, a list
  * or a plugin changes. A new version that fails to load is refused and the last good one stays.
  */
+export interface ReloadOutcome {
+  ok: boolean;
+  /** What triggered it: SIGHUP, or the file that changed. */
+  reason: string;
+  file: string;
+  rules?: string[];
+  error?: string;
+}
+
 export class PolicyReloader {
   private watchers: fs.FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -17,6 +26,8 @@ export class PolicyReloader {
     private readonly logger: Logger,
     private readonly apply: (policy: Policy) => void,
     private policy: Policy,
+    /** Told of every reload, taken or refused (the audit log records them). */
+    private readonly onOutcome: (outcome: ReloadOutcome) => void = () => undefined,
   ) {
     this.watch();
   }
@@ -28,11 +39,15 @@ export class PolicyReloader {
         const next = await loadPolicy(this.file);
         this.policy = next;
         this.apply(next);
-        this.logger.info({ reason, policy: this.file, rules: next.rules.map((r) => r.id) }, 'policy reloaded');
+        const rules = next.rules.map((r) => r.id);
+        this.logger.info({ reason, policy: this.file, rules }, 'policy reloaded');
+        this.onOutcome({ ok: true, reason, file: this.file, rules });
         this.watch();
         return true;
       } catch (err) {
-        this.logger.error({ reason, policy: this.file, error: (err as Error).message }, 'policy reload refused: keeping the last good policy');
+        const error = (err as Error).message;
+        this.logger.error({ reason, policy: this.file, error }, 'policy reload refused: keeping the last good policy');
+        this.onOutcome({ ok: false, reason, file: this.file, error });
         return false;
       }
     });

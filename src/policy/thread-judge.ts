@@ -6,6 +6,7 @@ import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
+import type { ReloadOutcome } from './reloader.js';
 
 export type ToThread =
   | { type: 'evaluate'; seq: number; raw: Uint8Array; envelope: Envelope }
@@ -19,7 +20,8 @@ export type FromThread =
   | ({ type: 'result'; seq: number } & Judgement)
   | { type: 'failed'; seq: number; error: string }
   | { type: 'reloaded'; seq: number; ok: boolean; rules: string[] }
-  | { type: 'log'; line: string };
+  | { type: 'log'; line: string }
+  | ({ type: 'reload-outcome' } & ReloadOutcome);
 
 /**
  * The worker's entry. Built, it is dist/policy/policy-thread.js. When the sources run as
@@ -56,11 +58,12 @@ export class ThreadJudge implements Judge {
   private constructor(
     private readonly config: Config,
     private readonly logger: Logger,
+    private readonly onReload: (outcome: ReloadOutcome) => void,
   ) {}
 
   /** Starts the thread; rejects (with a PolicyError for a bad policy) if it cannot load the policy. */
-  static async start(config: Config, logger: Logger): Promise<ThreadJudge> {
-    const judge = new ThreadJudge(config, logger);
+  static async start(config: Config, logger: Logger, onReload: (outcome: ReloadOutcome) => void = () => undefined): Promise<ThreadJudge> {
+    const judge = new ThreadJudge(config, logger, onReload);
     await judge.spawn();
     return judge;
   }
@@ -89,6 +92,11 @@ export class ThreadJudge implements Judge {
             // the thread's lines join the main logger's stream as they are
             (this.logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!.write(m.line);
             break;
+          case 'reload-outcome': {
+            const { type: _type, ...outcome } = m;
+            this.onReload(outcome);
+            break;
+          }
           case 'reloaded':
             if (m.ok) this.ruleIds = m.rules;
             this.settle(m.seq, m.ok);
