@@ -12,7 +12,7 @@ import {
   type StoredHold,
 } from './hold-store.js';
 import { SealedDataError, open, seal } from './sealed.js';
-import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from './sqlite.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
 export const HOLDS_COMPONENT = 'holds';
 
@@ -84,10 +84,7 @@ const bodyAad = (id: string) => `hold:${id}:body-start`;
  * open the file (the gateway, `outguard held …`): decisions are single conditional UPDATEs, so
  * exactly one of two racing decisions changes the row.
  */
-export class SqliteHoldStore implements HoldStore {
-  private readonly db: SqliteDatabase;
-  private readonly key: Buffer;
-  private readonly ownsDb: boolean;
+export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
 
   /** Opens DATA_DIR/outguard.db and brings the holds table up to date. */
@@ -97,11 +94,7 @@ export class SqliteHoldStore implements HoldStore {
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
   constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
-    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('the hold store needs a 32-byte data-at-rest key');
-    this.db = db;
-    this.key = Buffer.from(key);
-    this.ownsDb = options.ownsDb ?? false;
-    migrate(db, HOLDS_COMPONENT, MIGRATIONS);
+    super(db, key, options, { what: 'hold store', component: HOLDS_COMPONENT, migrations: MIGRATIONS });
     this.stmt = prepareStatements(db);
   }
 
@@ -210,22 +203,7 @@ export class SqliteHoldStore implements HoldStore {
     return counts;
   }
 
-  async scrub(): Promise<void> {
-    // As in the outbox: copy the WAL into the file (where secure_delete zeroed the erased
-    // bytes) and truncate it. Best effort; a reader at this moment makes it stop short.
-    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 250');
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      this.db.pragma(`busy_timeout = ${busy}`);
-    }
-  }
 
-  async close(): Promise<void> {
-    if (this.ownsDb && this.db.open) this.db.close();
-    this.key.fill(0);
-  }
 
   private toHold(row: Row): StoredHold {
     let bodyStart = '';

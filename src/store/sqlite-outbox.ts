@@ -13,7 +13,7 @@ import {
   type Transition,
 } from './outbox-store.js';
 import { open, seal } from './sealed.js';
-import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from './sqlite.js';
+import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
 export const OUTBOX_COMPONENT = 'outbox';
 
@@ -75,10 +75,7 @@ const noChange: Transition = Object.freeze({ changed: false, released: [], cance
  * The calls are synchronous underneath (better-sqlite3) and short; they are async to match the
  * OutboxStore contract.
  */
-export class SqliteOutboxStore implements OutboxStore {
-  private readonly db: SqliteDatabase;
-  private readonly key: Buffer;
-  private readonly ownsDb: boolean;
+export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
 
   /** Opens DATA_DIR/outguard.db and brings the outbox tables up to date. */
@@ -88,11 +85,7 @@ export class SqliteOutboxStore implements OutboxStore {
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
   constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
-    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('the outbox needs a 32-byte data-at-rest key');
-    this.db = db;
-    this.key = Buffer.from(key);
-    this.ownsDb = options.ownsDb ?? false;
-    migrate(db, OUTBOX_COMPONENT, MIGRATIONS);
+    super(db, key, options, { what: 'outbox', component: OUTBOX_COMPONENT, migrations: MIGRATIONS });
     this.stmt = prepareStatements(db);
   }
 
@@ -261,24 +254,7 @@ export class SqliteOutboxStore implements OutboxStore {
     return this.stmt.purge.run(finishedBefore).changes;
   }
 
-  async scrub(): Promise<void> {
-    // Copies the WAL into the database file (where secure_delete has zeroed the erased bytes)
-    // and truncates the WAL, which still held page images with the sealed bytes. Best effort:
-    // another connection reading at this moment makes it stop short; the next scrub finishes.
-    // A short busy timeout: the call blocks the event loop while it waits for readers.
-    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 250');
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      this.db.pragma(`busy_timeout = ${busy}`);
-    }
-  }
 
-  async close(): Promise<void> {
-    if (this.ownsDb && this.db.open) this.db.close();
-    this.key.fill(0);
-  }
 
   /** Cancels the waiting jobs that depend on `id`, and theirs in turn; returns their ids. */
   private cancelDependents(id: string, parentState: 'failed' | 'cancelled', now: number): string[] {

@@ -91,3 +91,45 @@ export function openOwned<T>(dataDir: string, options: OpenDatabaseOptions, make
     throw err;
   }
 }
+
+/**
+ * What the stores that keep sealed data in outguard.db share: their own copy of the data-at-rest
+ * key (zeroed on close), their schema brought up to date, scrubbing the WAL, closing.
+ */
+export abstract class SealedSqliteStore {
+  protected readonly key: Buffer;
+  private readonly ownsDb: boolean;
+
+  protected constructor(
+    protected readonly db: SqliteDatabase,
+    key: Buffer,
+    options: { ownsDb?: boolean },
+    schema: { what: string; component: string; migrations: readonly Migration[] },
+  ) {
+    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError(`the ${schema.what} needs a 32-byte data-at-rest key`);
+    this.key = Buffer.from(key);
+    this.ownsDb = options.ownsDb ?? false;
+    migrate(db, schema.component, schema.migrations);
+  }
+
+  /**
+   * Copies the WAL into the database file (where secure_delete has zeroed the erased bytes) and
+   * truncates the WAL, which still held page images with the sealed bytes. Best effort: another
+   * connection reading at this moment makes it stop short; the next scrub finishes. A short busy
+   * timeout: the call blocks the event loop while it waits for readers.
+   */
+  async scrub(): Promise<void> {
+    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 250');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.pragma(`busy_timeout = ${busy}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDb && this.db.open) this.db.close();
+    this.key.fill(0);
+  }
+}
