@@ -96,3 +96,12 @@ export function oneOf<T extends string>(f: Field, choices: readonly T[]): T {
   if (typeof f.value !== 'string' || !choices.includes(f.value as T)) fail(f, `one of ${choices.join(', ')}`);
   return f.value as T;
 }
+
+/** One address or a list of them (a string may hold several, comma-separated): local@domain each. */
+export function addressList(f: Field): string[] {
+  if (f.value === undefined || f.value === null) return [];
+  return stringList(f).map((a, i) => {
+    if (!/^[^\s@<>",]+@[^\s@<>",]+\.[^\s@<>",]+$/.test(a)) fail({ ...f, key: `${f.key}[${i}]`, value: a }, 'an e-mail address such as contact@example.go.jp');
+    return a;
+  });
+}

@@ -6,6 +6,7 @@ import { isPasswordHash } from '../crypto/password-hash.js';
 import {
   type Field,
   type HostPort,
+  addressList,
   boolean,
   cidrList,
   domainList,
@@ -15,6 +16,7 @@ import {
   oneOf,
   positiveInt,
   string,
+  stringList,
 } from './fields.js';
 
 export type { HostPort } from './fields.js';
@@ -27,6 +29,32 @@ export interface SmtpUser {
   username: string;
   /** scrypt hash made by `outguard hash-password` */
   password: string;
+}
+
+/** A login to the reviewer pages (特記事項 第9・第10). Reviewers read; admins also release and discard. */
+export interface WebUser {
+  username: string;
+  /** scrypt hash made by `outguard hash-password` */
+  password: string;
+  role: 'admin' | 'reviewer';
+}
+
+/** The data-storage declaration's facts (別記様式 届出書), for `outguard notice-form`. */
+export interface StorageDeclaration {
+  /** 1: the media that hold the data, e.g. "社内サーバ内ストレージ (SQLite, 暗号化)". */
+  medium: string;
+  /** 2: where those media physically are. */
+  location: string;
+  /** 2: true when everything is kept in Japan only. */
+  onlyInJapan: boolean;
+  /** 2: countries outside Japan (when not onlyInJapan). */
+  countries: string[];
+  /** 2: what is kept outside Japan (when not onlyInJapan). */
+  overseasData: string;
+  /** 3: online storage in use; empty: 無. */
+  cloudServices: { service: string; provider: string; location: string }[];
+  /** 4: subcontractors that handle the data; empty: 無. */
+  subcontractors: { name: string; work: string }[];
 }
 
 export interface Config {
@@ -45,7 +73,36 @@ export interface Config {
     tls: { key: string; cert: string } | null;
     users: SmtpUser[];
   };
-  web: { listen: HostPort; publicUrl: string };
+  web: {
+    listen: HostPort;
+    publicUrl: string;
+    /** Logins for the reviewer pages; none: the pages answer that no user is configured. */
+    users: WebUser[];
+    /** How long a login lasts, minutes. */
+    sessionMinutes: number;
+    /** Failed logins in a row that lock a user (and the client address) out. */
+    maxLoginFailures: number;
+    /** How long a lock-out lasts, minutes. */
+    lockoutMinutes: number;
+  };
+  /** 遵守事項 第2 and 別記様式. */
+  compliance: {
+    /** The client's contact (発注者の窓口) who gets incident reports; none: incidents are only recorded. */
+    clientContact: string[];
+    /** 第2: minutes from the moment an incident is recognised to the report (60). */
+    incidentMinutes: number;
+    /** The envelope and From address of incident reports; default postmaster@<smtp.hostname>. */
+    from: string;
+    /** The contractor and contract named at the top of the 届出書. */
+    contractor: { name: string; address: string };
+    contract: { date: string; title: string };
+    storage: StorageDeclaration;
+  };
+  /** What is kept and for how long. */
+  retention: {
+    /** Days after a hold is decided (released, discarded, expired) before its body is erased; the audit events stay. */
+    bodyDays: number;
+  };
   dataDir: string;
   nextHop: NextHopConfig;
   delivery: {
@@ -76,7 +133,23 @@ export const DEFAULTS = {
     reverseLookup: false,
     users: [],
   },
-  web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025' },
+  web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025', users: [], sessionMinutes: 480, maxLoginFailures: 5, lockoutMinutes: 15 },
+  compliance: {
+    clientContact: [],
+    incidentMinutes: 60,
+    contractor: {},
+    contract: {},
+    storage: {
+      medium: 'outguard のデータディレクトリ（SQLite データベース、保存時暗号化）/ outguard data directory (SQLite, encrypted at rest)',
+      location: '（記入してください：サーバの設置場所）/ (fill in: where the server stands)',
+      onlyInJapan: true,
+      countries: [],
+      overseasData: '',
+      cloudServices: [],
+      subcontractors: [],
+    },
+  },
+  retention: { bodyDays: 7 },
   dataDir: './data',
   delivery: { maxConnections: 10, timeoutMs: 60000, tls: 'opportunistic' },
   // the policy shipped with the package, wherever outguard is started from
@@ -109,12 +182,14 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     return m;
   };
 
-  section('', ['smtp', 'web', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
+  section('', ['smtp', 'web', 'compliance', 'retention', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
     'listen', 'hostname', 'relayNetworks', 'maxSize', 'maxRecipients', 'maxClients',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users',
   ]);
-  const web = section('web', ['listen', 'publicUrl']);
+  const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
+  const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'contractor', 'contract', 'storage']);
+  const retention = section('retention', ['bodyDays']);
   const delivery = section('delivery', ['maxConnections', 'timeoutMs', 'tls', 'auth']);
   const organization = section('organization', ['internalDomains', 'partnerDomains']);
   const log = section('log', ['level']);
@@ -138,7 +213,13 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     web: {
       listen: hostPort(field('web.listen', web.listen)),
       publicUrl: httpUrl(field('web.publicUrl', web.publicUrl)),
+      users: webUsers(web.users, field),
+      sessionMinutes: positiveInt(field('web.sessionMinutes', web.sessionMinutes), 'minutes (a positive whole number)'),
+      maxLoginFailures: positiveInt(field('web.maxLoginFailures', web.maxLoginFailures)),
+      lockoutMinutes: positiveInt(field('web.lockoutMinutes', web.lockoutMinutes), 'minutes (a positive whole number)'),
     },
+    compliance: complianceSection(compliance, field, string(field('smtp.hostname', smtp.hostname))),
+    retention: { bodyDays: positiveInt(field('retention.bodyDays', retention.bodyDays), 'days (a positive whole number)') },
     dataDir,
     // Unless chosen, the next hop is the outbox folder inside the data directory.
     nextHop: raw.nextHop === undefined ? { kind: 'file', dir: path.join(dataDir, 'outbox') } : nextHop(field('nextHop', raw.nextHop), resolvePath),
@@ -164,6 +245,70 @@ function tlsFiles(value: unknown, field: (k: string, v: unknown) => Field, resol
   return {
     key: resolvePath('smtp.tls.key', string(field('smtp.tls.key', m.key))),
     cert: resolvePath('smtp.tls.cert', string(field('smtp.tls.cert', m.cert))),
+  };
+}
+
+function webUsers(value: unknown, field: (k: string, v: unknown) => Field): WebUser[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new ConfigError(field('web.users', value).source, 'web.users', 'a list of {username, password, role}', value);
+  const seen = new Set<string>();
+  return value.map((entry, i) => {
+    const key = `web.users[${i}]`;
+    const m = mapping(field(key, entry));
+    for (const k of Object.keys(m)) {
+      if (!['username', 'password', 'role'].includes(k)) throw new ConfigError(field(key, entry).source, `${key}.${k}`, 'a known key (username, password, role)', `unknown key "${k}"`);
+    }
+    const username = string(field(`${key}.username`, m.username));
+    if (seen.has(username)) throw new ConfigError(field(key, entry).source, `${key}.username`, 'a username not used twice', username);
+    seen.add(username);
+    const password = string(field(`${key}.password`, m.password));
+    if (!isPasswordHash(password)) {
+      throw new ConfigError(field(key, entry).source, `${key}.password`, 'an scrypt hash made by `outguard hash-password` (plain-text passwords are not accepted)');
+    }
+    return { username, password, role: oneOf(field(`${key}.role`, m.role), ['admin', 'reviewer'] as const) };
+  });
+}
+
+function optionalText(f: Field): string {
+  return f.value === undefined || f.value === null || f.value === '' ? '' : string(f);
+}
+
+function complianceSection(c: Record<string, unknown>, field: (k: string, v: unknown) => Field, hostname: string): Config['compliance'] {
+  const known = (key: string, m: Record<string, unknown>, allowed: string[]) => {
+    for (const k of Object.keys(m)) {
+      if (!allowed.includes(k)) throw new ConfigError(field(`${key}.${k}`, m[k]).source, `${key}.${k}`, `a known key (${allowed.join(', ')})`, `unknown key "${k}"`);
+    }
+    return m;
+  };
+  const contractor = known('compliance.contractor', mapping(field('compliance.contractor', c.contractor)), ['name', 'address']);
+  const contract = known('compliance.contract', mapping(field('compliance.contract', c.contract)), ['date', 'title']);
+  const s = known('compliance.storage', mapping(field('compliance.storage', c.storage)), [
+    'medium', 'location', 'onlyInJapan', 'countries', 'overseasData', 'cloudServices', 'subcontractors',
+  ]);
+  const records = <K extends string>(key: string, value: unknown, keys: readonly K[]): Record<K, string>[] => {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) throw new ConfigError(field(key, value).source, key, `a list of {${keys.join(', ')}}`, value);
+    return value.map((entry, i) => {
+      const m = known(`${key}[${i}]`, mapping(field(`${key}[${i}]`, entry)), [...keys]);
+      return Object.fromEntries(keys.map((k) => [k, optionalText(field(`${key}[${i}].${k}`, m[k]))])) as Record<K, string>;
+    });
+  };
+  const onlyInJapan = boolean(field('compliance.storage.onlyInJapan', s.onlyInJapan));
+  return {
+    clientContact: addressList(field('compliance.clientContact', c.clientContact)),
+    incidentMinutes: positiveInt(field('compliance.incidentMinutes', c.incidentMinutes), 'minutes (a positive whole number)'),
+    from: c.from === undefined ? `postmaster@${hostname}` : addressList(field('compliance.from', c.from))[0]!,
+    contractor: { name: optionalText(field('compliance.contractor.name', contractor.name)), address: optionalText(field('compliance.contractor.address', contractor.address)) },
+    contract: { date: optionalText(field('compliance.contract.date', contract.date)), title: optionalText(field('compliance.contract.title', contract.title)) },
+    storage: {
+      medium: string(field('compliance.storage.medium', s.medium)),
+      location: string(field('compliance.storage.location', s.location)),
+      onlyInJapan,
+      countries: s.countries === undefined || s.countries === null ? [] : stringList(field('compliance.storage.countries', s.countries)),
+      overseasData: optionalText(field('compliance.storage.overseasData', s.overseasData)),
+      cloudServices: records('compliance.storage.cloudServices', s.cloudServices, ['service', 'provider', 'location'] as const),
+      subcontractors: records('compliance.storage.subcontractors', s.subcontractors, ['name', 'work'] as const),
+    },
   };
 }
 
