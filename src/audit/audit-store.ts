@@ -21,7 +21,21 @@ export interface AuditFilter {
   rule?: string;
   /** Events about this message id. */
   messageId?: string;
-  /** At most this many events (oldest first); default: all. */
+  /** Only events about a message (with a message id): mail, not logins or reloads. */
+  messagesOnly?: boolean;
+  /** Events whose envelope sender contains this text, case-insensitively ('' never matches the null sender). */
+  sender?: string;
+  /** With `sender`: the whole address must match (still case-insensitively). Default false. */
+  senderExact?: boolean;
+  /** Events with a recipient at this domain or a subdomain of it, case-insensitively (`evernote.com` finds `x@m.evernote.com`). */
+  recipientDomain?: string;
+  /** Events whose clauses contain this text (`第6-3` finds `遵守事項 第6-3`; `第6` finds all of 第6). */
+  clause?: string;
+  /** 'asc' (default): chain order, oldest first; 'desc': newest first. */
+  order?: 'asc' | 'desc';
+  /** Skip this many matching events (paging), in the chosen order. Default 0. */
+  offset?: number;
+  /** At most this many events; default: all. */
   limit?: number;
 }
 
@@ -59,8 +73,10 @@ export interface AuditStore {
   append(event: NewAuditEvent): Promise<AuditEvent>;
   /** Appends several events, in order, in one transaction (one write to disk for the batch). */
   appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]>;
-  /** Events matching the filter, in chain order (seq ascending). */
+  /** Events matching the filter, in chain order (seq ascending) unless `order: 'desc'`. */
   list(filter?: AuditFilter): Promise<AuditEvent[]>;
+  /** How many events match the filter (its order, offset and limit are ignored): for paging. */
+  count(filter?: AuditFilter): Promise<number>;
   /** Walks the whole chain and names the first bad event. */
   verify(): Promise<AuditVerification>;
   close(): Promise<void>;

@@ -118,6 +118,7 @@ const emptyStore = {
   append: () => Promise.reject(new Error('read only')),
   appendMany: () => Promise.reject(new Error('read only')),
   list: () => Promise.resolve([]),
+  count: () => Promise.resolve(0),
   verify: () => Promise.resolve({ ok: true as const, count: 0, lastHash: '0'.repeat(64) }),
   close: () => Promise.resolve(),
 };

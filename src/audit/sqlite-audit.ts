@@ -45,6 +45,8 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
         BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;
     `),
+  // the reviewer pages look messages up by exact sender
+  (db) => db.exec('CREATE INDEX audit_events_sender ON audit_events (sender COLLATE NOCASE) WHERE sender IS NOT NULL;'),
 ];
 
 interface Row {
@@ -133,6 +135,76 @@ function toTime(value: string | number | Date, option: string): string {
 
 const asList = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 
+function wholeNumber(n: number, option: string, min: number): number {
+  if (!Number.isInteger(n) || n < min) throw new TypeError(`${option} must be a whole number ≥ ${min}, got ${n}`);
+  return n;
+}
+
+/** `text` for a LIKE pattern with `\\` as the escape character: % and _ match themselves. */
+const likeText = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Whether a JSON list column has an element matching `test` (SQL over `value`); a damaged column matches nothing. */
+const listHas = (column: string, test: string) =>
+  `CASE WHEN json_valid(${column}) THEN EXISTS (SELECT 1 FROM json_each(audit_events.${column}) WHERE ${test}) ELSE 0 END`;
+
+/**
+ * The WHERE clause of a filter. The time range and message id use indexes; sender, recipient
+ * domain, rule and clause are tested on the rows the other conditions leave (the JSON lists are
+ * short), so a reviewer's search stays quick when it has a date range.
+ */
+function whereOf(filter: AuditFilter): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.since !== undefined) {
+    where.push('time >= ?');
+    params.push(toTime(filter.since, 'since'));
+  }
+  if (filter.until !== undefined) {
+    where.push('time < ?');
+    params.push(toTime(filter.until, 'until'));
+  }
+  if (filter.type !== undefined) {
+    const types = asList(filter.type);
+    where.push(`type IN (${types.map(() => '?').join(',') || 'NULL'})`);
+    params.push(...types);
+  }
+  if (filter.action !== undefined) {
+    const actions = asList(filter.action);
+    const marks = actions.map(() => '?').join(',') || 'NULL';
+    where.push(`(type IN (${marks}) OR action IN (${marks}))`);
+    params.push(...actions, ...actions);
+  }
+  if (filter.rule !== undefined) {
+    where.push(listHas('rules', 'value = ?'));
+    params.push(filter.rule);
+  }
+  if (filter.messageId !== undefined) {
+    where.push('message_id = ?');
+    params.push(filter.messageId);
+  }
+  if (filter.messagesOnly) where.push('message_id IS NOT NULL');
+  if (filter.sender !== undefined) {
+    // LIKE is case-insensitive for ASCII; addresses are ASCII or compared as typed
+    if (filter.senderExact) {
+      where.push('sender = ? COLLATE NOCASE');
+      params.push(filter.sender);
+    } else {
+      where.push("sender LIKE ? ESCAPE '\\'");
+      params.push(`%${likeText(filter.sender)}%`);
+    }
+  }
+  if (filter.recipientDomain !== undefined) {
+    const domain = likeText(filter.recipientDomain.trim().replace(/^@/, '').toLowerCase());
+    where.push(listHas('recipients', "(value LIKE ? ESCAPE '\\' OR value LIKE ? ESCAPE '\\')"));
+    params.push(`%@${domain}`, `%@%.${domain}`);
+  }
+  if (filter.clause !== undefined) {
+    where.push(listHas('clauses', "value LIKE ? ESCAPE '\\'"));
+    params.push(`%${likeText(filter.clause)}%`);
+  }
+  return { sql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', params };
+}
+
 /**
  * The audit log in SQLite (DATA_DIR/outguard.db, tables audit_events and audit_head). Several
  * processes may append: each append reads the head and writes the next event in one IMMEDIATE
@@ -190,40 +262,11 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async list(filter: AuditFilter = {}): Promise<AuditEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.since !== undefined) {
-      where.push('time >= ?');
-      params.push(toTime(filter.since, 'since'));
-    }
-    if (filter.until !== undefined) {
-      where.push('time < ?');
-      params.push(toTime(filter.until, 'until'));
-    }
-    if (filter.type !== undefined) {
-      const types = asList(filter.type);
-      where.push(`type IN (${types.map(() => '?').join(',') || 'NULL'})`);
-      params.push(...types);
-    }
-    if (filter.action !== undefined) {
-      const actions = asList(filter.action);
-      const marks = actions.map(() => '?').join(',') || 'NULL';
-      where.push(`(type IN (${marks}) OR action IN (${marks}))`);
-      params.push(...actions, ...actions);
-    }
-    if (filter.rule !== undefined) {
-      where.push('CASE WHEN json_valid(rules) THEN EXISTS (SELECT 1 FROM json_each(audit_events.rules) WHERE value = ?) ELSE 0 END');
-      params.push(filter.rule);
-    }
-    if (filter.messageId !== undefined) {
-      where.push('message_id = ?');
-      params.push(filter.messageId);
-    }
-    let sql = `SELECT * FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
-    if (filter.limit !== undefined) {
-      if (!Number.isInteger(filter.limit) || filter.limit < 1) throw new TypeError(`limit must be a whole number ≥ 1, got ${filter.limit}`);
-      sql += ' LIMIT ?';
-      params.push(filter.limit);
+    const { sql: where, params } = whereOf(filter);
+    let sql = `SELECT * FROM audit_events${where} ORDER BY seq${filter.order === 'desc' ? ' DESC' : ''}`;
+    if (filter.limit !== undefined || filter.offset !== undefined) {
+      sql += ' LIMIT ? OFFSET ?';
+      params.push(filter.limit === undefined ? -1 : wholeNumber(filter.limit, 'limit', 1), filter.offset === undefined ? 0 : wholeNumber(filter.offset, 'offset', 0));
     }
     const rows = this.db.prepare(sql).all(...params) as Row[];
     return rows.map((row) => {
@@ -233,6 +276,11 @@ export class SqliteAuditStore implements AuditStore {
         throw new Error(`audit event ${row.seq} is damaged (${(err as Error).message}); run: outguard audit verify`);
       }
     });
+  }
+
+  async count(filter: AuditFilter = {}): Promise<number> {
+    const { sql: where, params } = whereOf(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM audit_events${where}`).get(...params) as { n: number }).n;
   }
 
   async verify(): Promise<AuditVerification> {
