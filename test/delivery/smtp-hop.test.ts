@@ -4,6 +4,7 @@ import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
 import { type Sink, startSink } from '../support/sink.js';
+import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 
 describe('SMTP next hop failures', () => {
   it('answers 451 while the next hop is down, and delivers once it is back', async () => {
@@ -100,5 +101,38 @@ describe('SMTP next hop failures', () => {
       expect(result.code).toBe(451);
       expect(result.response).toContain('busy@partner.example');
     });
+  });
+});
+
+describe('SmtpHop', () => {
+  let sink: Sink;
+  let hop: SmtpHop;
+  beforeAll(async () => {
+    sink = await startSink();
+    hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port: sink.port, secure: false, url: `smtp://127.0.0.1:${sink.port}` }, { maxConnections: 2, timeoutMs: 5000, tls: 'off', auth: null }, 'outguard.test');
+  });
+  afterAll(async () => {
+    await hop.close();
+    await sink.close();
+  });
+
+  it('keeps the envelope (the null sender too) and the bytes, adding only dot-stuffing on the wire', async () => {
+    const raw = Buffer.from('Subject: dots\r\n\r\n.leading dot\r\n..two\r\nlast line without newline');
+    const accepted = await hop.deliver({ id: 'a1', envelope: { from: '', to: ['b@partner.example', 'c@partner.example'] }, raw });
+    expect(accepted.accepted).toEqual(['b@partner.example', 'c@partner.example']);
+    expect(accepted.reply).toMatch(/^250 /);
+    const [got] = await sink.waitFor(1);
+    expect(got!.from).toBe('');
+    expect(got!.to).toEqual(['b@partner.example', 'c@partner.example']);
+    expect(got!.raw.toString()).toBe(`${raw.toString()}\r\n`);
+  });
+
+  it('goes on over a new connection after the next hop dropped the pooled one', async () => {
+    const before = sink.messages.length;
+    await hop.deliver({ id: 'a2', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: Buffer.from('Subject: one\r\n\r\nx\r\n') });
+    await sink.dropConnections();
+    await new Promise((r) => setTimeout(r, 50));
+    await hop.deliver({ id: 'a3', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: Buffer.from('Subject: two\r\n\r\ny\r\n') });
+    expect(sink.messages.slice(before).map((m) => m.raw.toString())).toEqual(['Subject: one\r\n\r\nx\r\n', 'Subject: two\r\n\r\ny\r\n']);
   });
 });

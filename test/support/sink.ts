@@ -12,6 +12,8 @@ export interface Sink {
   messages: Received[];
   /** Resolves once at least n messages arrived (rejects after timeoutMs). */
   waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
+  /** Closes every client connection (a next hop that drops idle pooled connections). */
+  dropConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         });
       }
       return messages;
+    },
+    async dropConnections() {
+      for (const c of server.connections) c.close();
     },
     close: () =>
       new Promise<void>((resolve) => {
