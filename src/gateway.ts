@@ -8,6 +8,7 @@ import { decisive } from './policy/engine.js';
 import type { Judge, Judgement } from './policy/judge.js';
 import type { HoldService } from './hold/service.js';
 import type { AuditWriter } from './audit/writer.js';
+import type { IncidentService } from './audit/incidents.js';
 import { findingFields } from './audit/events.js';
 import type { Finding, Verdict } from './policy/verdict.js';
 import type { DispatchResult, Dispatcher } from './dispatch.js';
@@ -44,6 +45,8 @@ export class Gateway {
       hostname: string;
       /** The audit log (特記事項 第9): one event per decision. */
       audit: Pick<AuditWriter, 'record'>;
+      /** Incidents (遵守事項 第2): rules marked `incident: true` open one. */
+      incidents?: Pick<IncidentService, 'ruleFired'>;
     },
   ) {}
 
@@ -133,6 +136,10 @@ export class Gateway {
       },
       'message',
     );
+    // a final answer only: after a 451 the client sends the message again, and that opens it
+    if (action !== 'tempfail' && verdict?.findings.some((f) => f.incident)) {
+      this.deps.incidents?.ruleFired({ messageId: id, raw: message.raw, envelope: message.envelope, subject: subject ?? '', findings: verdict.findings, action: action as 'deliver' | 'hold' | 'reject' });
+    }
     return outcome;
   }
 

@@ -18,6 +18,9 @@ import { holdDecisionEvent } from './audit/hold-events.js';
 import { SqliteAuditStore } from './audit/sqlite-audit.js';
 import { AuditWriter } from './audit/writer.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
+import { SqliteIncidentStore } from './store/sqlite-incidents.js';
+import { IncidentService } from './audit/incidents.js';
+import { messageLookup } from './audit/incident-message.js';
 
 export interface RunningService {
   smtp: AddressInfo;
@@ -39,6 +42,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const auditStore = SqliteAuditStore.open(config.dataDir);
   // 特記事項 第9: every decision is an event in the hash-chained audit log
   const audit = new AuditWriter(auditStore, logger);
+  const incidentStore = SqliteIncidentStore.open(config.dataDir);
+  // 遵守事項 第2: incidents notify the client's contact through the outbox (made below; kicked only after start-up)
+  const incidents = new IncidentService({
+    store: incidentStore,
+    outboxStore: store,
+    outbox: { kick: () => outbox.kick() },
+    audit,
+    logger,
+    lookup: messageLookup({ audit: auditStore, holds: holdStore }),
+    compliance: config.compliance,
+    publicUrl: config.web.publicUrl,
+  });
   const onReload = (o: ReloadOutcome) =>
     audit.record({ type: 'policy-reloaded', action: o.ok ? 'reloaded' : 'refused', actor: 'policy', detail: o.ok ? `${o.file} (${o.reason}): ${o.rules!.join(', ')}` : `${o.file} (${o.reason}): ${o.error}` });
   // Parsing and checking run on a policy thread, so they never hold up SMTP on the main thread.
@@ -46,7 +61,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   try {
     judge = config.policyThread ? await ThreadJudge.start(config, logger, onReload) : await LocalJudge.create(config, logger, { watch: true, onReload });
   } catch (err) {
-    await Promise.all([store.close(), holdStore.close(), auditStore.close()]);
+    await Promise.all([store.close(), holdStore.close(), auditStore.close(), incidentStore.close()]);
     throw err;
   }
   const nextHop = createNextHop(config);
@@ -54,8 +69,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     store,
     hop: nextHop,
     logger,
-    onSent: (job) =>
-      audit.record({ type: job.kind === 'message' ? 'delivered' : 'notice-sent', messageId: job.id, recipients: job.envelope.to, action: job.kind, actor: 'outbox', detail: `ref ${job.ref}` }),
+    onSent: (job, accepted) => {
+      audit.record({ type: job.kind === 'message' ? 'delivered' : 'notice-sent', messageId: job.id, recipients: job.envelope.to, action: job.kind, actor: 'outbox', detail: `ref ${job.ref}` });
+      return incidents.noticeSent(job, accepted);
+    },
+    onFailed: (job, error) => incidents.noticeFailed(job, error),
   });
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
@@ -72,10 +90,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     publicUrl: config.web.publicUrl,
     hostname: config.smtp.hostname,
     isInternal,
-    onDecision: (hold, state, actor) => audit.record(holdDecisionEvent(hold, state, actor)),
+    onDecision: (hold, state, actor) => {
+      audit.record(holdDecisionEvent(hold, state, actor));
+      if (state === 'discarded' && hold.mistake) {
+        incidents.openForMistake(hold, actor).catch((err: Error) => logger.error({ hold: hold.id, err: err.message }, 'cannot open the incident for a reported mistake; open it by hand'));
+      }
+    },
   });
   await holds.start();
-  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname, audit });
+  await incidents.start();
+  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname, audit, incidents });
   const smtp = new SmtpListener(config, gateway, logger);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
     csrfSecret: deriveKey(key, 'web-csrf'),
@@ -84,11 +108,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const closeAll = async () => {
     await holds.stop();
+    await incidents.stop();
     await outbox.stop();
     await audit.stop();
     await judge.close();
     await auditStore.close();
     await holdStore.close();
+    await incidentStore.close();
     await store.close();
     await nextHop.close();
   };

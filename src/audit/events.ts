@@ -47,6 +47,10 @@ export const AUDIT_EVENT_TYPES = [
   'policy-reloaded',
   'login',
   'purged',
+  // 遵守事項 第2 (incidents.ts): detail is the incident id, exactly
+  'incident-opened',
+  'incident-reported',
+  'incident-overdue',
 ] as const;
 
 export type KnownAuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

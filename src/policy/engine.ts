@@ -78,6 +78,7 @@ function toFinding(rule: Rule, value: string, detail: string | undefined): Findi
     reason: rule.message.en,
     value,
     ...(detail ? { detail } : {}),
+    ...(rule.incident ? { incident: true as const } : {}),
   };
 }
 

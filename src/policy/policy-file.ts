@@ -21,6 +21,8 @@ export interface Rule {
   message: { ja: string; en: string };
   /** For hold rules: how long the hold waits, what happens then, and who may release it. */
   hold: HoldRule;
+  /** `incident: true`: a finding of this rule opens an incident (遵守事項 第2), whatever the action. */
+  incident: boolean;
 }
 
 export interface HoldRule {
@@ -55,7 +57,7 @@ export class PolicyError extends Error {
 }
 
 const TOP_KEYS = ['lists', 'rules', 'encryption'];
-const RULE_KEYS = ['id', 'clause', 'check', 'plugin', 'params', 'action', 'message', 'deadline', 'approvers'];
+const RULE_KEYS = ['id', 'clause', 'check', 'plugin', 'params', 'action', 'message', 'deadline', 'approvers', 'incident'];
 const ADDRESS = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ACTIONS: RuleAction[] = ['reject', 'hold', 'monitor'];
 
@@ -150,7 +152,8 @@ export async function loadPolicy(file: string): Promise<Policy> {
       if (err instanceof ParamError) fail(`${where}: params.${err.key}`, err.expected, (rawParams as Record<string, unknown>)[err.key]);
       fail(`${where}: params`, 'valid parameters', (err as Error).message);
     }
-    rules.push({ id, clause, checkName, check, params, action, message: { ja, en }, hold: holdRule(raw, action, where, fail) });
+    if (raw.incident !== undefined && typeof raw.incident !== 'boolean') fail(`${where}: incident`, 'true or false', raw.incident);
+    rules.push({ id, clause, checkName, check, params, action, message: { ja, en }, hold: holdRule(raw, action, where, fail), incident: raw.incident === true });
   }
   const encryption = parseEncryption(tree.encryption, fail);
   return { file, rules, lists, files, encryption };

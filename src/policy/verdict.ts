@@ -13,6 +13,8 @@ export interface Finding {
   /** What matched: an address, a domain, a URL, a file name. Never a password. */
   value: string;
   detail?: string;
+  /** The rule is marked `incident: true`: this finding opens an incident (遵守事項 第2). */
+  incident?: true;
 }
 
 export interface Verdict {
