@@ -5,6 +5,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
 import { registerAuditCommands } from './audit/cli.js';
+import { registerIncidentCommands } from './audit/incident-cli.js';
 import { registerHeldCommands } from './hold/cli.js';
 import { createLogger } from './log.js';
 import { PolicyError } from './policy/policy-file.js';
@@ -139,5 +140,6 @@ program
 
 registerHeldCommands(program, { load, die });
 registerAuditCommands(program, { load, die });
+registerIncidentCommands(program, { load, die });
 
 program.parseAsync(process.argv).catch((err: Error) => die(err.message));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { messageLookup } from '../../src/audit/incident-message.js';
+import type { Incident } from '../../src/audit/incident-types.js';
 import { IncidentService } from '../../src/audit/incidents.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { AuditWriter } from '../../src/audit/writer.js';
@@ -14,7 +15,7 @@ import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
-import { type Received, type Sink, type SinkOptions, startSink } from '../support/sink.js';
+import { type Received, type SinkOptions, startSink } from '../support/sink.js';
 
 const MINUTE = 60_000;
 const SHA = 'b'.repeat(64);
@@ -76,6 +77,14 @@ async function until<T>(get: () => Promise<T | undefined> | T | undefined, timeo
     if (Date.now() > deadline) throw new Error('not in time');
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Waits until the stored incident satisfies `ready`. */
+async function incidentWhen(s: Setup, id: string, ready: (i: Incident) => boolean): Promise<Incident> {
+  return until(async () => {
+    const i = await s.service.get(id);
+    return i && ready(i) ? i : undefined;
+  });
 }
 
 const textOf = (m: Received) => parseMessage(m.raw).textParts.join('\n');
@@ -149,9 +158,9 @@ describe('IncidentService', () => {
     }
     expect(mail!.raw.toString()).not.toContain('not-in-any-report');
 
-    const reported = await until(async () => (await s.service.get(incident.id))?.reportedAt !== undefined && s.service.get(incident.id));
+    const reported = await incidentWhen(s, incident.id, (i) => i.reportedAt !== undefined);
     expect(reported).toMatchObject({ reportedBy: 'outguard (for reviewer1)', reportedHow: 'notified', notifiedTo: [CONTACT] });
-    expect(s.service.status(reported!)).toBe('reported');
+    expect(s.service.status(reported)).toBe('reported');
     const events = await s.events();
     expect(events.find((e) => e.type === 'incident-opened')).toMatchObject({
       messageId: 'msg-1',
@@ -234,9 +243,9 @@ describe('IncidentService', () => {
     await deliveredEncrypted(s, 'msg-4');
     const opened = await s.service.open({ messageId: 'msg-4', reason: '誤送信', by: 'reviewer1' });
     if (!('incident' in opened)) throw new Error(opened.detail);
-    const failed = await until(async () => (await s.service.get(opened.incident.id))?.noticeError !== undefined && s.service.get(opened.incident.id));
-    expect(failed!.noticeError).toMatch(/no such mailbox/);
-    expect(failed!.reportedAt).toBeUndefined();
+    const failed = await incidentWhen(s, opened.incident.id, (i) => i.noticeError !== undefined);
+    expect(failed.noticeError).toMatch(/no such mailbox/);
+    expect(failed.reportedAt).toBeUndefined();
     expect(s.logs.some((l) => l.level === 50 && l.incident === opened.incident.id)).toBe(true);
   });
 
