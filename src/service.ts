@@ -8,6 +8,7 @@ import type { ReloadOutcome } from './policy/reloader.js';
 import { ThreadJudge } from './policy/thread-judge.js';
 import { SmtpListener } from './smtp/server.js';
 import { WebServer } from './web/server.js';
+import { ruleMessages } from './policy/rule-messages.js';
 import { Dispatcher } from './dispatch.js';
 import { Outbox } from './delivery/outbox.js';
 import { listOf } from './policy/lists.js';
@@ -101,10 +102,24 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await incidents.start();
   const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname, audit, incidents });
   const smtp = new SmtpListener(config, gateway, logger);
+  const rules = ruleMessages(config.policy);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
     csrfSecret: deriveKey(key, 'web-csrf'),
     secureCookies: config.web.publicUrl.startsWith('https:'),
     logger,
+    // 特記事項 第9・第10: reviewers search the audit log; admins also decide holds; logins are audit events
+    review: {
+      users: config.web.users,
+      sessionKey: deriveKey(key, 'web-session'),
+      sessionMinutes: config.web.sessionMinutes,
+      maxLoginFailures: config.web.maxLoginFailures,
+      lockoutMinutes: config.web.lockoutMinutes,
+      auditStore,
+      audit,
+      holds,
+      ruleText: (id) => rules().get(id),
+      ruleIds: () => judge.rules(),
+    },
   });
   const closeAll = async () => {
     await holds.stop();

@@ -10,7 +10,7 @@ import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
 import { attachmentsOf, bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
 import { HoldTokens, approverAudience, approverIndex } from './token.js';
-import type { Actor, DeadlineAction, Hold, HoldActions, HoldRecipient, TokenProblem } from './types.js';
+import type { Actor, DeadlineAction, Hold, HoldActions, HoldAdmin, HoldRecipient, TokenProblem } from './types.js';
 import { InFlight } from '../util/in-flight.js';
 
 /**
@@ -126,7 +126,7 @@ type DecideProblem = TokenProblem | 'not-held';
  * error in between is finished by the next timer pass or start(): a released hold whose copies are
  * not in the outbox is queued again (never twice: the outbox refuses a second job with the hold's id).
  */
-export class HoldService implements HoldActions {
+export class HoldService implements HoldActions, HoldAdmin {
   private readonly store: HoldStore;
   private readonly outboxStore: OutboxStore;
   private readonly outbox: { kick(): void };
@@ -284,7 +284,13 @@ export class HoldService implements HoldActions {
     return this.discardHold(checked.stored, 'discarded', checked.actor.address, checked.actor.role, { mistake: options.mistake, link: checked.audience });
   }
 
-  // ---- admin (CLI) ----------------------------------------------------------------------------
+  // ---- admin (CLI, reviewer pages) -------------------------------------------------------------
+
+  /** A hold by id, as stored (its metadata; the message itself is not part of it). */
+  async get(id: string): Promise<Hold | null> {
+    const stored = await this.store.get(id);
+    return stored ? toHold(stored) : null;
+  }
 
   /** Releases a hold by id (`outguard held release`): decidedBy `actor` (default "cli"). */
   async releaseById(id: string, actor = 'cli'): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }> {

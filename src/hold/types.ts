@@ -67,3 +67,14 @@ export interface HoldActions {
   /** Discards it (mistake: the sender reports it was a mistake). Consumes the token. */
   discard(token: string, options: { mistake: boolean }): Promise<{ hold: Hold } | { problem: TokenProblem | 'not-held' }>;
 }
+
+/**
+ * What the reviewer pages may do with holds by id: read one, and (for admins; the pages check the
+ * role) release or discard it, recorded as decided by `actor` (`web:<username>`). Implemented by
+ * src/hold/service.ts.
+ */
+export interface HoldAdmin {
+  get(id: string): Promise<Hold | null>;
+  releaseById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }>;
+  discardById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }>;
+}

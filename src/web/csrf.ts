@@ -52,9 +52,9 @@ export class CsrfGuard {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  /** Set-Cookie for this hold's value: HttpOnly, SameSite=Strict, only under /hold/, gone after maxAge seconds. */
-  setCookie(token: string, value: string, maxAgeSeconds: number, secure: boolean): string {
-    const attrs = [`${this.cookieName(token)}=${value}`, 'Path=/hold/', `Max-Age=${Math.max(60, Math.floor(maxAgeSeconds))}`, 'HttpOnly', 'SameSite=Strict'];
+  /** Set-Cookie for this token's value: HttpOnly, SameSite=Strict, only under `path` (the release pages' /hold/), gone after maxAge seconds. */
+  setCookie(token: string, value: string, maxAgeSeconds: number, secure: boolean, path = '/hold/'): string {
+    const attrs = [`${this.cookieName(token)}=${value}`, `Path=${path}`, `Max-Age=${Math.max(60, Math.floor(maxAgeSeconds))}`, 'HttpOnly', 'SameSite=Strict'];
     if (secure) attrs.push('Secure');
     return attrs.join('; ');
   }

@@ -46,6 +46,25 @@ export function sendHtml(
   res.end(payload);
 }
 
+/** A file to download (CSV exports): the common headers, and Content-Disposition with the file name (ASCII). */
+export function sendDownload(res: http.ServerResponse, body: string, contentType: string, fileName: string): void {
+  const payload = Buffer.from(body, 'utf8');
+  res.writeHead(200, {
+    ...COMMON_HEADERS,
+    'content-type': contentType,
+    'content-disposition': `attachment; filename="${fileName}"`,
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'content-length': String(payload.length),
+  });
+  res.end(payload);
+}
+
+/** A 303 See Other to a local path (after a form, or to the login page). */
+export function redirect(res: http.ServerResponse, location: string, extra: Record<string, string | string[]> = {}): void {
+  res.writeHead(303, { ...COMMON_HEADERS, location, 'content-length': '0', ...extra });
+  res.end();
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const payload = Buffer.from(JSON.stringify(body), 'utf8');
   res.writeHead(status, {

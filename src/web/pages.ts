@@ -2,7 +2,8 @@ import type { Actor, Hold, HoldRecipient } from '../hold/types.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { type Bilingual, PROBLEMS, STATE_TEXT, type WebProblem, deadlineText, remainingText, sizeText, timeText } from './text.js';
 
-const STYLE = `
+/** The pages' style sheet; other pages (the reviewer pages) add theirs after it. */
+export const STYLE = `
 *{box-sizing:border-box}
 body{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic UI",Meiryo,system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330;line-height:1.6}
 main{max-width:960px;margin:0 auto;padding:24px 20px 48px}
@@ -51,7 +52,7 @@ footer{margin-top:32px;font-size:.85em;color:#566074}
 `;
 
 /** Japanese, then the English on its own line (paragraphs) or after it (headings). */
-function bi(text: Bilingual): SafeHtml {
+export function bi(text: Bilingual): SafeHtml {
   return html`${text.ja}<span class="en" lang="en">${text.en}</span>`;
 }
 

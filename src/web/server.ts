@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { CsrfGuard } from './csrf.js';
 import { HoldRoutes } from './holds.js';
 import { sendJson } from './http.js';
+import { type ReviewPages, type ReviewPagesOptions, createReviewPages } from './review.js';
 
 export interface WebServerOptions {
   /**
@@ -21,16 +22,21 @@ export interface WebServerOptions {
   logger?: Logger;
   /** The clock (tests). */
   now?: () => number;
+  /** The reviewer pages (/login, /logout, /review…); absent: those paths answer 404. */
+  review?: ReviewPagesOptions;
 }
 
 /**
  * The web listener: GET /healthz (the Docker health check and load balancers use it), the
- * release page /hold/:token and its JSON API /api/holds/:token (遵守事項 第6-1). Without
+ * release page /hold/:token and its JSON API /api/holds/:token (遵守事項 第6-1), and the
+ * reviewer pages /login and /review… (特記事項 第9・第10, review.ts). Without
  * HoldActions (constructor or setHoldActions) the hold pages answer 503.
  */
 export class WebServer {
   private readonly server: http.Server;
   private holds: HoldActions | undefined;
+  /** The reviewer pages, for adding routes and message sections (incidents, reports). */
+  readonly review: ReviewPages | undefined;
 
   constructor(
     private readonly listenOn: HostPort,
@@ -39,25 +45,32 @@ export class WebServer {
     options: WebServerOptions = {},
   ) {
     this.holds = holds;
-    const routes = new HoldRoutes(() => this.holds, {
+    const shared = {
       csrf: new CsrfGuard(options.csrfSecret),
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
       secureCookies: options.secureCookies ?? false,
       logger: options.logger,
       now: options.now ?? Date.now,
-    });
+    };
+    const routes = new HoldRoutes(() => this.holds, shared);
+    this.review = options.review ? createReviewPages(options.review, shared) : undefined;
     this.server = http.createServer((req, res) => {
-      let pathname: string;
+      let url: URL;
       try {
-        pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+        url = new URL(req.url ?? '/', 'http://localhost');
       } catch {
         return sendJson(res, 400, { error: 'bad request / リクエストが正しくありません' });
       }
+      const pathname = url.pathname;
       if (req.method === 'GET' && pathname === '/healthz') {
         return sendJson(res, 200, { status: 'ok', ...health() });
       }
       if (routes.handles(pathname)) {
         void routes.handle(req, res, pathname);
+        return;
+      }
+      if (this.review?.router.handles(pathname)) {
+        void this.review.router.handle(req, res, url);
         return;
       }
       sendJson(res, 404, { error: 'not found / ページが見つかりません' });

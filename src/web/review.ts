@@ -1,0 +1,54 @@
+import type { AuditStore } from '../audit/audit-store.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { WebUser } from '../config/schema.js';
+import type { HoldAdmin } from '../hold/types.js';
+import type { Logger } from '../log.js';
+import { ReviewAuth } from './auth.js';
+import type { CsrfGuard } from './csrf.js';
+import { loginRoutes } from './login.js';
+import { type MessageSection, type RuleText, messageRoutes } from './review-message.js';
+import { ReviewRouter } from './review-router.js';
+import { searchRoutes } from './review-search.js';
+
+/** What the reviewer pages need (特記事項 第9・第10): users, the audit log, and the holds by id. */
+export interface ReviewPagesOptions {
+  /** web.users; none: /login says how to configure one. */
+  users: readonly WebUser[];
+  /** deriveKey(dataDirKey, 'web-session'). */
+  sessionKey: Buffer;
+  sessionMinutes: number;
+  maxLoginFailures: number;
+  lockoutMinutes: number;
+  /** The audit log, read by the pages. */
+  auditStore: Pick<AuditStore, 'list' | 'count'>;
+  /** Where login events are written. */
+  audit?: Pick<AuditWriter, 'record'>;
+  /** Held messages by id: their state, and release / discard for admins. */
+  holds?: HoldAdmin;
+  /** The policy's text for a rule id, and the rule ids to offer in the search. */
+  ruleText?: (id: string) => RuleText | undefined;
+  ruleIds?: () => string[];
+}
+
+/** The reviewer pages, assembled: login, search and CSV export, message pages; more routes and message sections can be added. */
+export interface ReviewPages {
+  router: ReviewRouter;
+  auth: ReviewAuth;
+  /** Adds a section to every message page (the incidents part's "open incident"). */
+  addMessageSection(section: MessageSection): void;
+}
+
+export function createReviewPages(
+  o: ReviewPagesOptions,
+  shared: { csrf: CsrfGuard; secureCookies: boolean; maxBodyBytes: number; logger?: Logger; now: () => number },
+): ReviewPages {
+  const auth = new ReviewAuth({ users: o.users, sessionKey: o.sessionKey, sessionMinutes: o.sessionMinutes, csrf: shared.csrf, secureCookies: shared.secureCookies, now: shared.now });
+  const router = new ReviewRouter(auth, { maxBodyBytes: shared.maxBodyBytes, ...(shared.logger ? { logger: shared.logger } : {}) });
+  const sections: MessageSection[] = [];
+  router.add(
+    ...loginRoutes({ auth, users: o.users, maxLoginFailures: o.maxLoginFailures, lockoutMinutes: o.lockoutMinutes, ...(o.audit ? { audit: o.audit } : {}), now: shared.now }),
+    ...searchRoutes({ store: o.auditStore, ...(o.ruleIds ? { ruleIds: o.ruleIds } : {}), now: shared.now }),
+    ...messageRoutes({ store: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.ruleText ? { ruleText: o.ruleText } : {}), sections }),
+  );
+  return { router, auth, addMessageSection: (section) => void sections.push(section) };
+}
