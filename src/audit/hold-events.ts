@@ -1,4 +1,5 @@
 import type { Hold } from '../hold/types.js';
+import type { ErasedBody } from '../store/hold-store.js';
 import { type NewAuditEvent, findingFields } from './events.js';
 
 /** The audit event of a decision on a hold (released, discarded, expired, escalated). */
@@ -14,5 +15,16 @@ export function holdDecisionEvent(hold: Hold, state: string, actor: string): New
     action: state,
     actor,
     ...(hold.mistake ? { detail: 'the sender reported a mistake' } : {}),
+  };
+}
+
+/** The audit event of one message the retention erased (retention.bodyDays); its other events stay. */
+export function bodyPurgedEvent(erased: ErasedBody, days: number): NewAuditEvent {
+  return {
+    type: 'purged',
+    messageId: erased.id,
+    action: 'erase-bodies',
+    actor: 'retention',
+    detail: `message body erased ${days} days after it was ${erased.state} (${new Date(erased.decidedAt).toISOString()})`,
   };
 }

@@ -5,7 +5,7 @@ import { newMessageId } from '../message/id.js';
 import { parseMessage } from '../message/parse.js';
 import type { EncryptionSettings } from '../policy/encryption.js';
 import type { Finding, Verdict } from '../policy/verdict.js';
-import type { HoldStore, StoredHold } from '../store/hold-store.js';
+import type { ErasedBody, HoldStore, StoredHold } from '../store/hold-store.js';
 import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
 import { attachmentsOf, bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
@@ -66,6 +66,10 @@ export interface HoldServiceOptions {
   key: Buffer;
   /** Told of every decision (for the audit log): the hold as decided, and who decided it. */
   onDecision?: (hold: Hold, state: 'released' | 'discarded' | 'expired' | 'escalated', actor: string) => void;
+  /** retention.bodyDays: a decided hold's message is erased this many days after the decision. Default 7. */
+  bodyDays?: number;
+  /** Told of every message the retention erased (for the audit log). */
+  onPurged?: (erased: ErasedBody, days: number) => void;
   /** web.publicUrl: links are `${publicUrl}/hold/${token}`. */
   publicUrl: string;
   /** smtp.hostname: notices come from outguard <MAILER-DAEMON@hostname>. */
@@ -98,6 +102,7 @@ export class HoldSendError extends Error {
 }
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const MAX_TIMER = 2 ** 31 - 1;
 /** The shortest time a hold waits (and an escalation adds). */
 const MIN_DEADLINE_MS = 1000;
@@ -113,7 +118,7 @@ type DecideProblem = TokenProblem | 'not-held';
  *
  * Deadlines: one unref'd timer for the earliest deadline, re-armed after every change; start()
  * first handles every hold whose deadline passed while outguard was down. At the deadline:
- * - `discard`: the hold expires (state 'expired'), the message is erased;
+ * - `discard`: the hold expires (state 'expired');
  * - `send`: it is released as "deadline" (state 'released', decidedBy 'deadline');
  * - `escalate` to an address: the address becomes an approver and gets a confirmation with a fresh
  *   link, the deadline moves on by the hold's original duration, and the action at the new
@@ -122,9 +127,12 @@ type DecideProblem = TokenProblem | 'not-held';
  * In every case the sender gets a notice (hold-expired / hold-released / hold-escalated).
  *
  * Release: the decision is recorded first (held → released, atomically — a second decision
- * fails), then the message goes to Dispatcher.enqueue, then the sealed copy is erased. A crash or
+ * fails), then the message goes to Dispatcher.enqueue, then the hold is marked dispatched. A crash or
  * error in between is finished by the next timer pass or start(): a released hold whose copies are
  * not in the outbox is queued again (never twice: the outbox refuses a second job with the hold's id).
+ *
+ * Retention: a decided hold's message stays sealed for bodyDays (to look into a mistake or an
+ * incident), then the timer pass erases it (purgeBodies).
  */
 export class HoldService implements HoldActions, HoldAdmin {
   private readonly store: HoldStore;
@@ -133,6 +141,8 @@ export class HoldService implements HoldActions, HoldAdmin {
   private readonly dispatcher: HoldDispatcher;
   private readonly logger: Logger;
   private readonly onDecision: NonNullable<HoldServiceOptions['onDecision']>;
+  private readonly onPurged: NonNullable<HoldServiceOptions['onPurged']>;
+  private readonly bodyDays: number;
   private readonly tokens: HoldTokens;
   private readonly publicUrl: string;
   private readonly isInternal: (domain: string) => boolean;
@@ -145,6 +155,8 @@ export class HoldService implements HoldActions, HoldAdmin {
   private started = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** When the next retention pass is due (ms): at start, then hourly. */
+  private nextPurge = 0;
   /** When the timer fires (ms), while it is set. */
   private armedAt: number | undefined;
   private ticking: Promise<void> | undefined;
@@ -160,6 +172,8 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.dispatcher = options.dispatcher;
     this.logger = options.logger;
     this.onDecision = options.onDecision ?? (() => undefined);
+    this.onPurged = options.onPurged ?? (() => undefined);
+    this.bodyDays = options.bodyDays ?? 7;
     this.tokens = new HoldTokens(options.key);
     this.publicUrl = options.publicUrl.replace(/\/+$/, '');
     this.isInternal = options.isInternal;
@@ -259,7 +273,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   async open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem }> {
     const checked = await this.check(token);
     if ('problem' in checked) {
-      // the web layer shows a decided hold's state; its message is already erased
+      // the web layer shows a decided hold's state, never its message
       if (checked.decided) return { hold: toHold(checked.decided.stored), actor: checked.decided.actor, bodyText: '' };
       return { problem: checked.problem === 'not-held' ? 'used' : checked.problem };
     }
@@ -331,6 +345,8 @@ export class HoldService implements HoldActions, HoldAdmin {
     if (address === undefined) return { problem: 'unknown' };
     const checked: Checked = { stored, actor: { address, role: index === undefined ? 'sender' : 'approver' }, audience: claims.audience };
     if (stored.state !== 'held') {
+      // once the retention erased the body, any genuine link shows what became of the message
+      if (stored.bodyErased) return { problem: 'not-held', decided: checked };
       if (stored.decidedWithLink === claims.audience) return { problem: 'used' };
       // decided another way (CLI, deadline, another approver): the page shows what became of it
       return this.now() >= claims.expiry ? { problem: 'expired' } : { problem: 'not-held', decided: checked };
@@ -350,7 +366,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     try {
       const raw = await this.store.raw(stored.id);
       if (!raw) {
-        // decided (and erased) meanwhile by another request or process
+        // decided and erased meanwhile by another request or process
         const now = await this.store.get(stored.id);
         if (now && now.state !== 'held') return await this.lost(stored.id, link);
         throw new Error(`hold ${stored.id} is held but its message is missing`);
@@ -389,7 +405,6 @@ export class HoldService implements HoldActions, HoldAdmin {
         ...(options.link !== undefined ? { link: options.link } : {}),
       });
       if (!decided) return await this.lost(stored.id, options.link);
-      await this.scrub();
       this.logger.info({ hold: decided.id, state, actor: by, role, ...(decided.mistake ? { mistake: true } : {}) }, `hold ${state}`);
       this.onDecision(toHold(decided), state, by);
       await this.tellSender(decided, state);
@@ -429,8 +444,7 @@ export class HoldService implements HoldActions, HoldAdmin {
         if (result.kind === 'refused') {
           const error = `refused: ${result.rule}: ${result.reason}`;
           await this.store.markDispatched(id, this.now(), error);
-          await this.scrub();
-          this.logger.error({ hold: id, rule: result.rule, reason: result.reason }, 'released hold cannot be sent; the message was erased');
+          this.logger.error({ hold: id, rule: result.rule, reason: result.reason }, 'released hold cannot be sent');
           await this.tellSender(hold, 'failed');
           return true;
         }
@@ -438,7 +452,6 @@ export class HoldService implements HoldActions, HoldAdmin {
         this.logger.info({ hold: id, deliveries: result.deliveries.map((d) => ({ id: d.id, to: d.to, encrypted: d.encrypted !== undefined })) }, 'released hold queued');
       }
       await this.store.markDispatched(id, this.now());
-      await this.scrub();
     } catch (err) {
       if (err instanceof DuplicateJobError) {
         // another process queued it at the same moment: it is in the outbox once
@@ -452,6 +465,29 @@ export class HoldService implements HoldActions, HoldAdmin {
     }
     await this.tellSender(hold, 'released', { encrypted });
     return true;
+  }
+
+  // ---- retention ------------------------------------------------------------------------------
+
+  /**
+   * Erases the messages of holds decided more than bodyDays ago (the audit events stay), scrubs
+   * the store so the bytes are gone from its files, and reports each erasure. Runs from the timer
+   * at start and hourly; returns how many were erased.
+   */
+  async purgeBodies(): Promise<number> {
+    const now = this.now();
+    let erased = 0;
+    for (;;) {
+      const batch = await this.store.eraseBodies(now - this.bodyDays * DAY, { at: now, days: this.bodyDays }, 500);
+      erased += batch.length;
+      for (const e of batch) this.onPurged(e, this.bodyDays);
+      if (batch.length < 500) break;
+    }
+    if (erased > 0) {
+      await this.scrub();
+      this.logger.info({ erased, bodyDays: this.bodyDays }, 'retention: erased the messages of decided holds');
+    }
+    return erased;
   }
 
   // ---- deadlines ------------------------------------------------------------------------------
@@ -563,6 +599,10 @@ export class HoldService implements HoldActions, HoldAdmin {
         }
       }
       if ((await this.store.unnotified(this.now(), 1)).length > 0) retry = true;
+      if (now >= this.nextPurge) {
+        await this.purgeBodies();
+        this.nextPurge = now + HOUR;
+      }
     } catch (err) {
       retry = true;
       this.logger.error({ err: errorText(err) }, 'hold timer pass failed; trying again later');
@@ -576,7 +616,7 @@ export class HoldService implements HoldActions, HoldAdmin {
       retry = true;
       this.logger.error({ err: errorText(err) }, 'cannot read the next hold deadline');
     }
-    let delay = next === null ? MAX_TIMER : next - this.now();
+    let delay = Math.min(next === null ? MAX_TIMER : next - this.now(), this.nextPurge - this.now());
     if (retry) delay = Math.min(delay, this.retryMs);
     this.schedule(delay);
   }
@@ -677,6 +717,7 @@ export function toHold(s: StoredHold): Hold {
     ...(s.decidedAt !== undefined ? { decidedAt: s.decidedAt } : {}),
     ...(s.decidedBy !== undefined ? { decidedBy: s.decidedBy } : {}),
     ...(s.mistake !== undefined ? { mistake: s.mistake } : {}),
+    ...(s.bodyErased !== undefined ? { bodyErased: s.bodyErased } : {}),
   };
 }
 

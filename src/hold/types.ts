@@ -43,6 +43,8 @@ export interface Hold {
   decidedBy?: string;
   /** The sender pressed 間違いだった / this was a mistake. */
   mistake?: boolean;
+  /** When the retention erased the message, and after how many days from the decision (retention.bodyDays). */
+  bodyErased?: { at: number; days: number };
 }
 
 /** Why a release link does not work. */

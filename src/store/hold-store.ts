@@ -7,17 +7,21 @@ import type { EncryptionSettings } from '../policy/encryption.js';
  *
  * Life of a hold:
  *
- *   create ──► 'held' ──transition──► 'released'   (raw kept until markDispatched: the copies are in the outbox)
- *                 │    ──transition──► 'discarded'  (raw erased at once)
- *                 │    ──transition──► 'expired'    (raw erased at once)
+ *   create ──► 'held' ──transition──► 'released'   (markDispatched once the copies are in the outbox)
+ *                 │    ──transition──► 'discarded'
+ *                 │    ──transition──► 'expired'
  *                 └──escalate──► 'held' with a later deadline, another approver, discard at the new deadline
+ *
+ * Retention: a decided hold keeps its message (sealed) for retention.bodyDays, so that a mistake
+ * or an incident (遵守事項 第2) can still be looked into; then eraseBodies erases it. A released
+ * hold is never erased before its copies are in the outbox.
  *
  * A transition happens only from 'held', atomically: of two decisions made at the same time (the
  * sender's page and an admin's CLI, two gateway processes at the deadline) exactly one wins, and
  * the other gets null.
  *
  * The message (`raw`) and the start of its body are stored sealed (AES-256-GCM, sealed.ts, bound
- * to the hold id) and erased once the hold is decided; everything else (ids, envelope, subject,
+ * to the hold id) and erased by eraseBodies; everything else (ids, envelope, subject,
  * recipients, attachment names/sizes/SHA-256, findings, deadline, approvers, state, decision) is
  * metadata in clear, for admins' queries and the compliance log.
  */
@@ -53,6 +57,13 @@ export interface StoredHold extends Hold {
   escalations: number;
 }
 
+/** A decided hold whose message eraseBodies erased. */
+export interface ErasedBody {
+  id: string;
+  state: Exclude<HoldState, 'held'>;
+  decidedAt: number;
+}
+
 export interface Decision {
   /** An address, "cli", "deadline". */
   by: string;
@@ -83,13 +94,18 @@ export interface HoldStore {
   /** Oldest first. */
   list(filter?: HoldFilter): Promise<StoredHold[]>;
   /**
-   * 'held' → `to`, atomically, recording the decision. Discarded and expired holds lose their
-   * message at once; released ones keep it until markDispatched. Null when the hold is not
-   * 'held' (already decided) or does not exist.
+   * 'held' → `to`, atomically, recording the decision; the message stays until eraseBodies. Null
+   * when the hold is not 'held' (already decided) or does not exist.
    */
   transition(id: string, to: Exclude<HoldState, 'held'>, decision: Decision): Promise<StoredHold | null>;
-  /** A released hold's copies are in the outbox (or, with `error`, can never be sent): erases its message. */
+  /** A released hold's copies are in the outbox (or, with `error`, can never be sent). */
   markDispatched(id: string, at: number, error?: string): Promise<boolean>;
+  /**
+   * Erases the message and body start of holds decided before `decidedBefore` (released ones only
+   * once dispatched), recording when and after how many days; at most `limit`, oldest first.
+   * Returns what it erased. Call scrub() afterwards.
+   */
+  eraseBodies(decidedBefore: number, erasure: { at: number; days: number }, limit?: number): Promise<ErasedBody[]>;
   /** Released holds whose copies were not yet handed to the outbox (a crash or an error in between). */
   undispatched(limit?: number): Promise<StoredHold[]>;
   /** The confirmation notice(s) of a hold were queued. */

@@ -3,6 +3,7 @@ import type { Finding } from '../policy/verdict.js';
 import {
   type Decision,
   DuplicateHoldError,
+  type ErasedBody,
   type Escalation,
   HOLD_STATES,
   type HoldFilter,
@@ -48,6 +49,13 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX holds_state ON holds (state, created_at);
       CREATE INDEX holds_undispatched ON holds (decided_at) WHERE state = 'released' AND dispatched_at IS NULL;
     `),
+  // retention: the body stays (sealed) for retention.bodyDays after the decision, then is erased
+  (db) =>
+    db.exec(`
+      ALTER TABLE holds ADD COLUMN body_erased_at INTEGER;
+      ALTER TABLE holds ADD COLUMN body_erased_days INTEGER;
+      CREATE INDEX holds_retention ON holds (decided_at) WHERE state <> 'held' AND raw IS NOT NULL;
+    `),
 ];
 
 interface Row {
@@ -74,6 +82,8 @@ interface Row {
   mistake: number | null;
   dispatched_at: number | null;
   dispatch_error: string | null;
+  body_erased_at: number | null;
+  body_erased_days: number | null;
 }
 
 const rawAad = (id: string) => `hold:${id}`;
@@ -150,10 +160,19 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
           by: decision.by,
           link: decision.link ?? null,
           mistake: decision.mistake === undefined ? null : decision.mistake ? 1 : 0,
-          keep_raw: to === 'released' ? 1 : 0,
         }).changes;
         if (changed !== 1) return null;
         return this.toHold(this.stmt.get.get(id) as Row);
+      })
+      .immediate();
+  }
+
+  async eraseBodies(decidedBefore: number, erasure: { at: number; days: number }, limit = 100): Promise<ErasedBody[]> {
+    return this.db
+      .transaction(() => {
+        const rows = this.stmt.retained.all({ before: decidedBefore, limit: positiveLimit(limit) }) as Pick<Row, 'id' | 'state' | 'decided_at'>[];
+        for (const row of rows) this.stmt.eraseBody.run({ id: row.id, at: erasure.at, days: erasure.days });
+        return rows.map((r) => ({ id: r.id, state: r.state as ErasedBody['state'], decidedAt: r.decided_at! }));
       })
       .immediate();
   }
@@ -235,6 +254,7 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
       ...(row.dispatched_at !== null ? { dispatchedAt: row.dispatched_at } : {}),
       ...(row.dispatch_error !== null ? { dispatchError: row.dispatch_error } : {}),
       ...(row.notified_at !== null ? { notifiedAt: row.notified_at } : {}),
+      ...(row.body_erased_at !== null ? { bodyErased: { at: row.body_erased_at, days: row.body_erased_days ?? 0 } } : {}),
       escalations: row.escalations,
     };
   }
@@ -250,12 +270,15 @@ function prepareStatements(db: SqliteDatabase) {
     raw: db.prepare('SELECT raw FROM holds WHERE id = ?'),
     listAll: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
     listState: db.prepare('SELECT * FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit'),
-    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, mistake = @mistake,
-        raw = CASE WHEN @keep_raw = 1 THEN raw ELSE NULL END,
-        body_start = CASE WHEN @keep_raw = 1 THEN body_start ELSE NULL END
+    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, mistake = @mistake
       WHERE id = @id AND state = 'held'`),
-    dispatched: db.prepare(`UPDATE holds SET dispatched_at = @at, dispatch_error = @error, raw = NULL, body_start = NULL
+    dispatched: db.prepare(`UPDATE holds SET dispatched_at = @at, dispatch_error = @error
       WHERE id = @id AND state = 'released' AND dispatched_at IS NULL`),
+    // a released hold keeps its body until its copies are in the outbox, however long that takes
+    retained: db.prepare(`SELECT id, state, decided_at FROM holds
+      WHERE state <> 'held' AND raw IS NOT NULL AND decided_at < @before AND (state <> 'released' OR dispatched_at IS NOT NULL)
+      ORDER BY decided_at, id LIMIT @limit`),
+    eraseBody: db.prepare('UPDATE holds SET raw = NULL, body_start = NULL, body_erased_at = @at, body_erased_days = @days WHERE id = @id'),
     undispatched: db.prepare(`SELECT * FROM holds WHERE state = 'released' AND dispatched_at IS NULL ORDER BY decided_at, id LIMIT @limit`),
     notified: db.prepare('UPDATE holds SET notified_at = @at WHERE id = @id AND notified_at IS NULL'),
     unnotified: db.prepare(`SELECT * FROM holds WHERE state = 'held' AND notified_at IS NULL AND created_at < @before ORDER BY created_at, id LIMIT @limit`),

@@ -299,10 +299,20 @@ export function problemPage(problem: WebProblem, nonce: string, hold?: Hold): st
     problem === 'not-held' && hold
       ? html`<p>${bi({ ja: `現在の状態：${STATE_TEXT[hold.state].ja}`, en: `Current state: ${STATE_TEXT[hold.state].en}` })}</p>`
       : '';
+  const erased = hold?.bodyErased ? erasedText(hold.bodyErased) : undefined;
   const content = html`
 <h1>${bi(p.title)}</h1>
-<div class="alert error" role="alert" id="problem" data-problem="${problem}"><p>${bi(p.text)}</p>${state}</div>
+<div class="alert error" role="alert" id="problem" data-problem="${problem}"><p>${bi(p.text)}</p>${state}${erased ? html`<p id="body-erased">${bi(erased)}</p>` : ''}</div>
 <p class="en">HTTP ${p.status}</p>
 `;
   return layout(p.title, nonce, content);
+}
+
+/** Retention (retention.bodyDays): the message was erased some days after the decision. */
+function erasedText(erased: { at: number; days: number }): Bilingual {
+  const at = timeText(erased.at);
+  return {
+    ja: `このメールの本文と添付ファイルは、保存期間（判断から ${erased.days} 日）を過ぎたため ${at.ja} に消去されました。`,
+    en: `Its body and attachments were erased on ${at.en}, ${erased.days} days after the decision (retention period).`,
+  };
 }

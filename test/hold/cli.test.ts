@@ -107,7 +107,7 @@ describe('outguard held', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain(`released ${ids.a}`);
     expect(out.stderr).toContain('"msg":"hold released"'); // the decision is logged (to stderr)
-    expect(await gw.holds.get(ids.a)).toMatchObject({ state: 'released', decidedBy: 'cli', hasRaw: false });
+    expect(await gw.holds.get(ids.a)).toMatchObject({ state: 'released', decidedBy: 'cli', dispatchedAt: expect.any(Number) });
 
     await until(() => sink.messages.length >= before + 3, 10_000, 'message, password notice and sender notice');
     await sleep(500);
@@ -128,7 +128,7 @@ describe('outguard held', () => {
     const out = await outguard('held', 'discard', ids.b, '--mistake', '--config', file);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain(`discarded ${ids.b} (recorded as a mistake)`);
-    expect(await gw.holds.get(ids.b)).toMatchObject({ state: 'discarded', decidedBy: 'cli', mistake: true, hasRaw: false });
+    expect(await gw.holds.get(ids.b)).toMatchObject({ state: 'discarded', decidedBy: 'cli', mistake: true });
     await until(() => sink.messages.length >= before + 1, 10_000, 'sender notice');
     await sleep(500);
     expect(sink.messages.slice(before).map((m) => noticeKind(m))).toEqual(['hold-discarded']);

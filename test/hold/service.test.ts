@@ -238,7 +238,7 @@ describe('HoldService: decisions through the release link', () => {
     expect(textOf(told)).toContain('暗号化ZIP');
 
     const stored = (await h.holds.get(input.id))!;
-    expect(stored).toMatchObject({ state: 'released', hasRaw: false, decidedWithLink: 's', bodyStart: '' });
+    expect(stored).toMatchObject({ state: 'released', hasRaw: true, decidedWithLink: 's' }); // kept for retention.bodyDays
     expect(stored.dispatchedAt).toBeGreaterThan(0);
     expect(dbBytes(h.dir).includes(Buffer.from(marker))).toBe(false);
     expect(h.logs.lines.join('\n')).not.toContain(pw);
@@ -313,7 +313,7 @@ describe('HoldService: decisions through the release link', () => {
     expect(text).toContain('間違いだった');
     expect(text).toContain('reported as a mistake');
     expect(text).not.toContain(marker);
-    expect(await h.holds.get(input.id)).toMatchObject({ state: 'discarded', mistake: true, hasRaw: false });
+    expect(await h.holds.get(input.id)).toMatchObject({ state: 'discarded', mistake: true, hasRaw: true });
     expect(await h.outboxStore.list({ ref: input.id })).toSatisfy((jobs: { kind: string }[]) => jobs.every((j) => j.kind === 'notice'));
     expect(h.logs.records().find((x) => x.msg === 'hold discarded')).toMatchObject({ hold: input.id, state: 'discarded', actor: SENDER, role: 'sender', mistake: true });
     expect(dbBytes(h.dir).includes(Buffer.from(marker))).toBe(false);
@@ -359,7 +359,7 @@ describe('HoldService: deadlines', () => {
     expect(told.to).toEqual([SENDER]);
     expect(textOf(told)).toContain('破棄されました');
     expect(textOf(told)).toContain('discarded');
-    expect(await h.holds.get(input.id)).toMatchObject({ decidedBy: 'deadline', hasRaw: false });
+    expect(await h.holds.get(input.id)).toMatchObject({ state: 'expired', decidedBy: 'deadline' });
     expect(h.logs.records().find((x) => x.msg === 'hold expired')).toMatchObject({ hold: input.id, actor: 'deadline' });
     expect(dbBytes(h.dir).includes(Buffer.from(marker))).toBe(false);
     const token = tokenOf(s.messages[0]!);
@@ -376,7 +376,7 @@ describe('HoldService: deadlines', () => {
     await settle();
     expect(kinds(s).sort()).toEqual(['confirm', 'hold-released', 'message', 'password']);
     expect(textOf(s.messages[0]!)).toContain('期限までに操作がない場合: 送信されます');
-    expect(await h.holds.get(input.id)).toMatchObject({ state: 'released', decidedBy: 'deadline', hasRaw: false });
+    expect(await h.holds.get(input.id)).toMatchObject({ state: 'released', decidedBy: 'deadline', dispatchedAt: expect.any(Number) });
     const message = s.messages.find((m) => noticeKind(m) === undefined)!;
     expect(zipEntriesEncrypted(parseMessage(message.raw).attachments[0]!.content())).toEqual([true, true]);
     expect(s.messages.findIndex((m) => noticeKind(m) === 'password')).toBeGreaterThan(s.messages.indexOf(message));
@@ -473,7 +473,7 @@ describe('HoldService: deadlines', () => {
     await s.waitFor(4);
     await settle();
     expect(kinds(s).slice(1).sort()).toEqual(['hold-released', 'message', 'password']);
-    expect(await h.holds.get(input.id)).toMatchObject({ state: 'released', hasRaw: false });
+    expect(await h.holds.get(input.id)).toMatchObject({ state: 'released', dispatchedAt: expect.any(Number) });
     expect(await h.holds.undispatched()).toEqual([]);
 
     // a second restart finds nothing left to do
@@ -504,7 +504,7 @@ describe('HoldService: deadlines', () => {
     await s.waitFor(3);
     await settle();
     expect(kinds(s).sort()).toEqual(['confirm', 'hold-released', 'message']);
-    expect(await h.holds.get(input.id)).toMatchObject({ hasRaw: false });
+    expect(await h.holds.get(input.id)).toMatchObject({ dispatchedAt: expect.any(Number) });
   });
 
   it('a hold created by a gateway that died before queueing the confirmation gets it at the next start', async () => {

@@ -27,6 +27,7 @@ afterEach(async () => {
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 function hold(id: string, extra: Partial<NewHold> = {}): NewHold & { marker: string } {
   const marker = `secret-body-${id}-${randomBytes(4).toString('hex')}`;
@@ -74,7 +75,7 @@ describe('SqliteHoldStore', () => {
       try {
         const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
         expect(versions).toEqual([
-          { component: 'holds', version: 1 },
+          { component: 'holds', version: 2 },
           { component: 'outbox', version: 1 },
         ]);
       } finally {
@@ -90,7 +91,7 @@ describe('SqliteHoldStore', () => {
     const db = openDatabase(dir);
     db.prepare("UPDATE schema_versions SET version = 7 WHERE component = 'holds'").run();
     db.close();
-    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 1/);
+    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 2/);
     store = SqliteHoldStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-hold-store-')), key);
   });
 
@@ -134,18 +135,16 @@ describe('SqliteHoldStore', () => {
     }
   });
 
-  it('discards and expires: the message is erased at once, and a second decision fails cleanly', async () => {
+  it('discards and expires, keeping the message for the retention period; a second decision fails cleanly', async () => {
     const d = hold('d');
     const e = hold('e');
     await store.create(d);
     await store.create(e);
     const discarded = await store.transition('d', 'discarded', { by: 'taro@example.co.jp', at: T0 + 5, mistake: true, link: 's' });
-    expect(discarded).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp', decidedAt: T0 + 5, mistake: true, decidedWithLink: 's', hasRaw: false, bodyStart: '' });
-    expect(column('d', 'raw')).toBeNull();
-    expect(column('d', 'body_start')).toBeNull();
-    expect(await store.raw('d')).toBeNull();
+    expect(discarded).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp', decidedAt: T0 + 5, mistake: true, decidedWithLink: 's', hasRaw: true, bodyStart: d.bodyStart });
+    expect((await store.raw('d'))!.equals(d.raw)).toBe(true);
 
-    expect(await store.transition('e', 'expired', { by: 'deadline', at: T0 + 6 })).toMatchObject({ state: 'expired', decidedBy: 'deadline', hasRaw: false });
+    expect(await store.transition('e', 'expired', { by: 'deadline', at: T0 + 6 })).toMatchObject({ state: 'expired', decidedBy: 'deadline', hasRaw: true });
     expect((await store.get('e'))!.mistake).toBeUndefined();
 
     for (const to of ['released', 'discarded', 'expired'] as const) {
@@ -154,28 +153,50 @@ describe('SqliteHoldStore', () => {
     expect(await store.get('d')).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp' });
     expect(await store.transition('missing', 'discarded', { by: 'cli', at: T0 })).toBeNull();
     await expect(store.transition('e', 'held' as never, { by: 'cli', at: T0 })).rejects.toThrow(TypeError);
-
-    await store.scrub();
-    const bytes = fileBytes();
-    expect(bytes.includes(Buffer.from(d.marker))).toBe(false);
-    expect(bytes.includes(Buffer.from(e.marker))).toBe(false);
   });
 
-  it('keeps a released message until it is in the outbox, then erases it', async () => {
+  it('keeps a released message once it is in the outbox, and never erases it before', async () => {
     const r = hold('r');
     await store.create(r);
     const released = await store.transition('r', 'released', { by: 'boss@example.co.jp', at: T0 + 1, link: 'a0' });
     expect(released).toMatchObject({ state: 'released', hasRaw: true, decidedWithLink: 'a0' });
     expect((await store.raw('r'))!.equals(r.raw)).toBe(true);
     expect((await store.undispatched()).map((h) => h.id)).toEqual(['r']);
+    // not yet in the outbox: the retention leaves it alone, however old the decision
+    expect(await store.eraseBodies(T0 + 100 * DAY, { at: T0 + 100 * DAY, days: 7 })).toEqual([]);
 
     expect(await store.markDispatched('r', T0 + 2)).toBe(true);
     expect(await store.markDispatched('r', T0 + 3)).toBe(false);
-    expect(await store.get('r')).toMatchObject({ state: 'released', hasRaw: false, dispatchedAt: T0 + 2, bodyStart: '' });
-    expect(column('r', 'raw')).toBeNull();
+    expect(await store.get('r')).toMatchObject({ state: 'released', hasRaw: true, dispatchedAt: T0 + 2, bodyStart: r.bodyStart });
     expect(await store.undispatched()).toEqual([]);
+  });
+
+  it('erases the messages of holds decided before the cut-off, from the row and from the files', async () => {
+    const old = hold('old');
+    const recent = hold('recent');
+    const held = hold('held');
+    for (const h of [old, recent, held]) await store.create(h);
+    await store.transition('old', 'discarded', { by: 'cli', at: T0 });
+    await store.transition('recent', 'expired', { by: 'deadline', at: T0 + 7 * DAY });
     await store.scrub();
-    expect(fileBytes().includes(Buffer.from(r.marker))).toBe(false);
+    expect(fileBytes().includes(Buffer.from(old.marker))).toBe(false); // sealed, never in clear
+    const sealed = [column('old', 'raw')!, column('old', 'body_start')!].map((b) => b.subarray(13, b.length - 16)); // the ciphertexts
+    expect(sealed.every((c) => fileBytes().includes(c))).toBe(true);
+
+    const cut = T0 + 8 * DAY;
+    const erased = await store.eraseBodies(cut - 7 * DAY, { at: cut, days: 7 });
+    expect(erased).toEqual([{ id: 'old', state: 'discarded', decidedAt: T0 }]);
+    expect(await store.get('old')).toMatchObject({ state: 'discarded', hasRaw: false, bodyStart: '', bodyErased: { at: cut, days: 7 } });
+    expect(column('old', 'raw')).toBeNull();
+    expect(column('old', 'body_start')).toBeNull();
+    expect(await store.raw('old')).toBeNull();
+    await store.scrub();
+    expect(sealed.map((c) => fileBytes().includes(c))).toEqual([false, false]);
+    expect(await store.get('recent')).toMatchObject({ hasRaw: true });
+    expect((await store.get('recent'))!.bodyErased).toBeUndefined();
+    expect(await store.get('held')).toMatchObject({ state: 'held', hasRaw: true });
+    // erased once: a second pass finds nothing
+    expect(await store.eraseBodies(cut - 7 * DAY, { at: cut, days: 7 })).toEqual([]);
   });
 
   it('lets exactly one of two racing decisions from two processes win', async () => {

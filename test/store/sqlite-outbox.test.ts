@@ -48,6 +48,11 @@ function storedRaw(id: string): Buffer | null {
   }
 }
 
+/** The database file and its WAL as bytes on disk. */
+function fileBytes(): Buffer {
+  return Buffer.concat(['outguard.db', 'outguard.db-wal'].map((f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f)) : Buffer.alloc(0))));
+}
+
 describe('SqliteOutboxStore', () => {
   it('creates outguard.db 0600 in WAL mode with synchronous=FULL and secure_delete, and records its schema version', () => {
     const file = path.join(dir, 'outguard.db');
@@ -195,13 +200,26 @@ describe('SqliteOutboxStore', () => {
     expect((await store.list()).map((j) => j.id)).toEqual(['b']);
   });
 
+  it('erases the message of a cancelled or failed job from the files too (retention: nothing finished keeps a body)', async () => {
+    await store.enqueue(job('c', { kind: 'message' }));
+    await store.enqueue(job('f', { kind: 'message' }));
+    const probes = ['c', 'f'].map((id) => storedRaw(id)!.subarray(13, 45));
+    await store.scrub();
+    expect(probes.map((p) => fileBytes().includes(p))).toEqual([true, true]);
+    await store.cancel('c', 'discarded by the sender');
+    await store.markFailed('f', '554 refused', null);
+    await store.scrub();
+    expect(probes.map((p) => fileBytes().includes(p))).toEqual([false, false]);
+    expect([storedRaw('c'), storedRaw('f')]).toEqual([null, null]);
+  });
+
   it('erases a large message (overflow pages) from the database and its WAL, not only from the row', async () => {
     const marker = `MARKER-${randomBytes(8).toString('hex')}`;
     const big = Buffer.concat([Buffer.from(`Subject: big\r\n\r\n${marker}\r\n`), randomBytes(300_000)]);
     await store.enqueue(job('big', { kind: 'message', raw: big }));
     const sealed = storedRaw('big')!;
     await store.scrub();
-    const files = () => Buffer.concat(['outguard.db', 'outguard.db-wal'].map((f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f)) : Buffer.alloc(0))));
+    const files = fileBytes;
     expect(files().includes(Buffer.from(marker))).toBe(false);
     // probes from the start, middle and end of the sealed blob
     const probes = [sealed.subarray(13, 61), sealed.subarray(150_000, 150_048), sealed.subarray(sealed.length - 64, sealed.length - 16)];
