@@ -15,7 +15,7 @@ import { listOf } from './policy/lists.js';
 import { deriveKey, loadSecretKey } from './store/secret-key.js';
 import { SqliteHoldStore } from './store/sqlite-holds.js';
 import { HoldService } from './hold/service.js';
-import { holdDecisionEvent } from './audit/hold-events.js';
+import { bodyPurgedEvent, holdDecisionEvent } from './audit/hold-events.js';
 import { SqliteAuditStore } from './audit/sqlite-audit.js';
 import { AuditWriter } from './audit/writer.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
@@ -96,7 +96,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (state === 'discarded' && hold.mistake) {
         incidents.openForMistake(hold, actor).catch((err: Error) => logger.error({ hold: hold.id, err: err.message }, 'cannot open the incident for a reported mistake; open it by hand'));
       }
-    },
+    },    bodyDays: config.retention.bodyDays,
+    onPurged: (erased, days) => audit.record(bodyPurgedEvent(erased, days)),
   });
   await holds.start();
   await incidents.start();
