@@ -96,7 +96,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (state === 'discarded' && hold.mistake) {
         incidents.openForMistake(hold, actor).catch((err: Error) => logger.error({ hold: hold.id, err: err.message }, 'cannot open the incident for a reported mistake; open it by hand'));
       }
-    },    bodyDays: config.retention.bodyDays,
+    },
+    bodyDays: config.retention.bodyDays,
     onPurged: (erased, days) => audit.record(bodyPurgedEvent(erased, days)),
   });
   await holds.start();
