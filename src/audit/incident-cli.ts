@@ -13,7 +13,7 @@ import { SqliteOutboxStore } from '../store/sqlite-outbox.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
 import type { NewAuditEvent } from './events.js';
 import { messageLookup } from './incident-message.js';
-import { incidentStatusText } from './incident-report.js';
+import { incidentReportText, incidentStatusText } from './incident-report.js';
 import { type Incident, STATUS_LABELS, incidentStatus } from './incident-types.js';
 import { IncidentService } from './incidents.js';
 import { SqliteAuditStore } from './sqlite-audit.js';
@@ -140,11 +140,7 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       let list: Incident[] = [];
       if (hasDatabase(config)) {
         const store = SqliteIncidentStore.open(config.dataDir);
-        try {
-          list = await store.list(opts.open ? { open: true } : {});
-        } finally {
-          await store.close();
-        }
+        list = await store.list(opts.open ? { open: true } : {}).finally(() => store.close());
       }
       const now = Date.now();
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(list.map((i) => incidentJson(i, now)), null, 2)}\n` : listText(list, now));
@@ -200,12 +196,9 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
     .action(async (id: string, opts: { config?: string }) => {
       const config = load(opts.config);
       if (!hasDatabase(config)) die(`no incident with id ${id} in ${config.dataDir}`);
-      const text = await withService(config, async (s) => {
-        const i = await s.get(id);
-        if (!i) return undefined;
-        return `${incidentStatusText(i, Date.now(), {})}\n${s.reportText(i)}`;
-      });
-      if (text === undefined) die(`no incident with id ${id} in ${config.dataDir} (see: outguard incident list)`);
-      process.stdout.write(text);
+      const store = SqliteIncidentStore.open(config.dataDir);
+      const i = await store.get(id).finally(() => store.close());
+      if (!i) die(`no incident with id ${id} in ${config.dataDir} (see: outguard incident list)`);
+      process.stdout.write(`${incidentStatusText(i, Date.now(), {})}\n${incidentReportText(i, { publicUrl: config.web.publicUrl })}`);
     });
 }
