@@ -23,10 +23,16 @@ export interface ReviewAuthOptions {
 const CSRF_SCOPE = 'reviewer-pages';
 const CSRF_COOKIE_SECONDS = 12 * 3600;
 
-/** A path on this site to go to after the login; anything else (another host, `//host`, a backslash) becomes /review. */
+/**
+ * A path on this site to go to after the login, percent-encoded for the Location header; anything
+ * else (another host, `//host`, a backslash, a path that normalises to `//host`) becomes /review.
+ */
 export function localPath(next: string | null | undefined): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next) || next.length > 2048) return '/review';
-  return next;
+  const unsafe = (p: string) => !p.startsWith('/') || p.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(p) || p.length > 2048;
+  if (!next || unsafe(next)) return '/review';
+  const url = new URL(next, 'http://localhost');
+  const path = `${url.pathname}${url.search}`;
+  return unsafe(path) ? '/review' : path;
 }
 
 /**

@@ -72,7 +72,8 @@ export function messageRoutes(o: MessageOptions): ReviewRoute[] {
         const [events, hold] = await Promise.all([o.store.list({ messageId: id }), o.holds?.get(id) ?? null]);
         if (events.length === 0 && !hold) throw notFound();
         const extras = await Promise.all((o.sections ?? []).map((section) => section(ctx, id)));
-        const done = DONE[ctx.url.searchParams.get('done') ?? ''];
+        const doneKey = ctx.url.searchParams.get('done') ?? '';
+        const done = Object.hasOwn(DONE, doneKey) ? DONE[doneKey] : undefined;
         const content = messageContent({ id, events, hold, user: ctx.user!, csrfField: ctx.csrfField(), ruleText: o.ruleText, extras, ...(done ? { done } : {}) });
         ctx.send(200, { ja: 'メールの記録', en: 'Message record' }, content, { current: '/review' });
       },

@@ -100,6 +100,7 @@ function searchContent(form: SearchForm, page: number, total: number, events: Au
 <label>種別 <span class="en" lang="en">Type</span><select name="type" id="type">
 ${option('', { ja: 'メールの記録すべて', en: 'all mail events' })}
 ${TYPE_CHOICES.map((t) => option(t, EVENT_TYPES[t]!))}
+${form.type !== '' && form.type !== 'all' && !TYPE_CHOICES.includes(form.type) ? option(form.type, eventType(form.type)) : ''}
 ${option('all', { ja: 'すべての記録', en: 'every event' })}
 </select></label>
 <label>差出人 <span class="en" lang="en">Sender</span><input name="sender" value="${form.sender}" placeholder="taro@example.co.jp"></label>

@@ -27,5 +27,5 @@ export const EVENT_TYPES: Record<string, Bilingual> = {
 };
 
 export function eventType(type: string): Bilingual {
-  return EVENT_TYPES[type] ?? { ja: type, en: type };
+  return Object.hasOwn(EVENT_TYPES, type) ? EVENT_TYPES[type]! : { ja: type, en: type };
 }

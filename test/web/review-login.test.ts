@@ -70,10 +70,13 @@ describe('reviewer login', () => {
     const page = await c.get('/review');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('kansa（監査担当者）');
-    for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'review']) {
+    for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/.//evil.example', 'review']) {
       const again = await new WebClient(s.base).login('kansa', 'kansa-pass-1', next);
       expect(again.headers.get('location'), next).toBe('/review');
     }
+    // a local path with Japanese in it goes percent-encoded into the Location header
+    const ja = await new WebClient(s.base).login('kansa', 'kansa-pass-1', '/review?sender=山田');
+    expect(ja.headers.get('location')).toBe(`/review?sender=${encodeURIComponent('山田')}`);
     expect((await loginEvents()).filter((e) => e.action === 'success')[0]).toEqual({ actor: 'kansa', action: 'success', detail: 'client 127.0.0.1' });
   });
 
