@@ -1,6 +1,7 @@
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AuditAttachment, AuditEvent } from '../audit/events.js';
 import type { Hold, HoldAdmin } from '../hold/types.js';
+import type { RuleMessage } from '../policy/rule-messages.js';
 import { html, type SafeHtml } from './html.js';
 import { redirect } from './http.js';
 import { bi } from './pages.js';
@@ -8,13 +9,6 @@ import { type ReviewContext, ReviewError, type ReviewRoute } from './review-rout
 import { eventType, jstAndUtc } from './review-text.js';
 import type { SessionUser } from './session.js';
 import { type Bilingual, STATE_TEXT, sizeText, timeText } from './text.js';
-
-/** What the policy says about a rule: its clause and its message. */
-export interface RuleText {
-  clause: string;
-  ja: string;
-  en: string;
-}
 
 /** A section another part adds to the message page (incidents): its HTML for this message. */
 export type MessageSection = (ctx: ReviewContext, messageId: string) => Promise<SafeHtml>;
@@ -24,7 +18,7 @@ export interface MessageOptions {
   /** Holds by id; without it the page shows no hold state and no buttons. */
   holds?: HoldAdmin;
   /** The policy's text for a rule id, when it is still in the policy. */
-  ruleText?: (id: string) => RuleText | undefined;
+  ruleText?: (id: string) => RuleMessage | undefined;
   /** Sections other parts add below the summary (the incidents section), in order. */
   sections?: MessageSection[];
 }

@@ -21,7 +21,7 @@ export interface ReviewContext {
   /** The CSRF field for this page's forms. */
   csrfField(): string;
   /** Answers with a page in the reviewer layout (navigation when logged in). */
-  send(status: number, title: Bilingual, content: SafeHtml, options?: { current?: string; script?: string; headers?: Record<string, string | string[]> }): void;
+  send(status: number, title: Bilingual, content: SafeHtml, options?: { current?: string; script?: string }): void;
 }
 
 export interface ReviewRoute {
@@ -52,10 +52,10 @@ const BAD_FORM: Bilingual = {
 };
 
 /**
- * The reviewer pages' routes: a table of {method, path, access, handle}. The router checks the
- * login and role before a route runs and, for every POST, that it comes from our own page (Sec-Fetch-Site,
- * form encoding, CSRF field bound to the user — or to 'login' on the login form), so a route
- * only does its own work. Parts that add pages (incidents, reports) call add().
+ * The reviewer pages' routes: a table of {method, path, access, handle}. Before a route runs the
+ * router checks the login and role and, for every POST, that it comes from our own page
+ * (Sec-Fetch-Site, form encoding, CSRF field bound to the user — or to 'login' on the login
+ * form), so a route only does its own work. Parts that add pages (incidents, reports) call add().
  */
 export class ReviewRouter {
   private readonly routes: ReviewRoute[] = [];
@@ -130,7 +130,7 @@ export class ReviewRouter {
       send: (status, title, content, o = {}) => {
         const nonce = newNonce();
         const shell = reviewPage({ title, nonce, content, ...(user ? { user, csrfField: this.auth.csrfField(req, res, user.username) } : {}), ...(o.current ? { current: o.current } : {}), ...(o.script ? { script: o.script } : {}) });
-        sendHtml(res, status, shell, nonce, o.headers);
+        sendHtml(res, status, shell, nonce);
       },
     });
   }

@@ -6,7 +6,8 @@ import type { Logger } from '../log.js';
 import { ReviewAuth } from './auth.js';
 import type { CsrfGuard } from './csrf.js';
 import { loginRoutes } from './login.js';
-import { type MessageSection, type RuleText, messageRoutes } from './review-message.js';
+import type { RuleMessage } from '../policy/rule-messages.js';
+import { type MessageSection, messageRoutes } from './review-message.js';
 import { ReviewRouter } from './review-router.js';
 import { searchRoutes } from './review-search.js';
 
@@ -26,7 +27,7 @@ export interface ReviewPagesOptions {
   /** Held messages by id: their state, and release / discard for admins. */
   holds?: HoldAdmin;
   /** The policy's text for a rule id, and the rule ids to offer in the search. */
-  ruleText?: (id: string) => RuleText | undefined;
+  ruleText?: (id: string) => RuleMessage | undefined;
   ruleIds?: () => string[];
 }
 
