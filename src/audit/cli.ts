@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
-import type { AuditFilter } from './audit-store.js';
+import type { AuditFilter, AuditStore } from './audit-store.js';
 import { EXPORT_FORMATS, type ExportFormat, exportAudit } from './export.js';
 import { SqliteAuditStore } from './sqlite-audit.js';
 
@@ -32,16 +32,6 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
   const die: AuditCliHelpers['die'] = helpers.die;
   const audit = program.command('audit').description('the tamper-evident audit log (特記事項 第9・第10): verify the hash chain, export events');
 
-  /** The audit store of the configured data dir; null when outguard never stored anything there. */
-  const openStore = (config: Config): SqliteAuditStore | null => {
-    if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) return null;
-    try {
-      return SqliteAuditStore.open(config.dataDir);
-    } catch (err) {
-      die(`cannot open the audit log in ${config.dataDir}: ${(err as Error).message}`);
-    }
-  };
-
   audit
     .command('verify')
     .description('check the hash chain; exit 0 when intact, 1 naming the first altered, removed or reordered event')
@@ -49,14 +39,14 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
     .option(...configOption)
     .action(async (opts: { json?: boolean; config?: string }) => {
       const config = load(opts.config);
-      const store = openStore(config);
+      const store = openAuditLog(config, die);
       let result;
       try {
-        result = store ? await store.verify() : ({ ok: true, count: 0, lastHash: '0'.repeat(64) } as const);
+        result = await store.verify();
       } catch (err) {
         die(`cannot verify the audit log in ${config.dataDir}: ${(err as Error).message}`);
       } finally {
-        await store?.close();
+        await store.close();
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -92,29 +82,44 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
         ...(opts.rule ? { rule: opts.rule.trim() } : {}),
       };
       const config = load(opts.config);
-      const store = openStore(config);
+      const store = openAuditLog(config, die);
       let text: string;
       try {
-        text = store ? await exportAudit(store, opts.format as ExportFormat, filter) : await exportAudit(emptyStore, opts.format as ExportFormat);
+        text = await exportAudit(store, opts.format as ExportFormat, filter);
       } catch (err) {
         die(`cannot export the audit log in ${config.dataDir}: ${(err as Error).message}`);
       } finally {
-        await store?.close();
+        await store.close();
       }
-      if (opts.out === undefined) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        fs.writeFileSync(opts.out, text, { mode: 0o600 });
-      } catch (err) {
-        die(`cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      writeOutput(text, opts.out, die);
     });
 }
 
+/** The audit log of the configured data dir, read-only use; an empty one when outguard never stored anything there. */
+export function openAuditLog(config: Config, die: AuditCliHelpers['die']): AuditStore {
+  if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) return emptyStore;
+  try {
+    return SqliteAuditStore.open(config.dataDir);
+  } catch (err) {
+    die(`cannot open the audit log in ${config.dataDir}: ${(err as Error).message}`);
+  }
+}
+
+/** Writes a command's result to stdout, or to `file` (created 0600: reports name senders and subjects). */
+export function writeOutput(text: string, file: string | undefined, die: AuditCliHelpers['die']): void {
+  if (file === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    fs.writeFileSync(file, text, { mode: 0o600 });
+  } catch (err) {
+    die(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 /** Stands in for a data dir without a database: no events. */
-const emptyStore = {
+const emptyStore: AuditStore = {
   append: () => Promise.reject(new Error('read only')),
   appendMany: () => Promise.reject(new Error('read only')),
   list: () => Promise.resolve([]),

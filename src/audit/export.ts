@@ -71,9 +71,18 @@ function cells(e: AuditEvent): string[] {
   ];
 }
 
+/** A CSV document as above (BOM, CRLF) from rows of cells that are already escaped. */
+function csvText(rows: readonly string[][]): string {
+  return `${BOM}${rows.map((r) => r.join(',')).join('\r\n')}\r\n`;
+}
+
+/** A CSV document (BOM, CRLF, formula injection neutralised) from rows of text and number cells. */
+export function csvDocument(rows: readonly (readonly (string | number)[])[]): string {
+  return csvText(rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : csvField(neutralise(c))))));
+}
+
 export function toCsv(events: readonly AuditEvent[]): string {
-  const lines = [CSV_COLUMNS.join(','), ...events.map((e) => cells(e).join(','))];
-  return `${BOM}${lines.join('\r\n')}\r\n`;
+  return csvText([[...CSV_COLUMNS], ...events.map(cells)]);
 }
 
 export function toJson(events: readonly AuditEvent[]): string {

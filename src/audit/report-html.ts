@@ -1,0 +1,122 @@
+import { type SafeHtml, html, raw } from '../web/html.js';
+import { STYLE, bi } from '../web/pages.js';
+import { eventType } from '../web/review-text.js';
+import type { Bilingual } from '../web/text.js';
+import { type Count, type MonthlyReport, jstText } from './report.js';
+import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
+
+/** What the report adds to the pages' style: figures right-aligned, and a clean A4 printout. */
+export const REPORT_STYLE = `
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.status-reported-in-time{color:#24502a;font-weight:bold}
+.status-reported-late,.status-overdue{color:#8a1010;font-weight:bold}
+.status-open{color:#7a4a00;font-weight:bold}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:0 16px}
+@page{size:A4;margin:14mm}
+@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}section.card{border:none;padding:0;margin:10px 0;break-inside:avoid}footer{margin-top:12px}}
+`;
+
+/** The report's sections, for a page of its own (renderReportHtml) or inside the reviewer pages. */
+export function reportContent(r: MonthlyReport): SafeHtml {
+  const h = r.holds;
+  return html`
+<header>
+<h1>${L.title.ja} ${r.month}<span class="en" lang="en">${L.title.en} ${r.month}</span></h1>
+<p>${bi(L.clause)}</p>
+</header>
+<section class="card" aria-labelledby="h-summary">
+<h2 id="h-summary">概要<span class="en" lang="en">Summary</span></h2>
+<dl class="summary">
+<dt>${L.period.ja} <span class="en" lang="en">${L.period.en}</span></dt><dd id="period">${bi(periodText(r.since, r.until, jstText))}</dd>
+<dt>${L.generated.ja} <span class="en" lang="en">${L.generated.en}</span></dt><dd>${jstText(r.generatedAt)} JST</dd>
+<dt>${L.events.ja} <span class="en" lang="en">${L.events.en}</span></dt><dd id="events">${r.events}</dd>
+<dt>${L.messages.ja} <span class="en" lang="en">${L.messages.en}</span></dt><dd id="messages">${r.messages}</dd>
+</dl>
+</section>
+<section class="card" aria-labelledby="h-actions">
+<h2 id="h-actions">${bi(L.byAction)}</h2>
+${countTable('by-action', r.byAction, { ja: '処理', en: 'Action' }, (k) => html`${eventType(k).ja} <span class="en" lang="en">${k}</span>`)}
+</section>
+<div class="grid">
+<section class="card" aria-labelledby="h-rules">
+<h2 id="h-rules">${bi(L.byRule)}</h2>
+${countTable('by-rule', r.byRule, { ja: 'ルール', en: 'Rule' }, (k) => html`<span class="mono">${k}</span>`)}
+</section>
+<section class="card" aria-labelledby="h-clauses">
+<h2 id="h-clauses">${bi(L.byClause)}</h2>
+${countTable('by-clause', r.byClause, { ja: '条項', en: 'Clause' })}
+</section>
+</div>
+<section class="card" aria-labelledby="h-domains">
+<h2 id="h-domains">${bi(L.bySenderDomain)}</h2>
+${countTable('by-sender-domain', r.bySenderDomain, { ja: 'ドメイン', en: 'Domain' }, (k) => html`<span class="addr">${k}</span>`)}
+</section>
+<section class="card" aria-labelledby="h-holds">
+<h2 id="h-holds">${bi(L.holds)}</h2>
+<table id="holds">
+<tbody>
+${([['held', L.held, h.held], ['released', L.released, h.released], ['discarded', L.discarded, h.discarded], ['expired', L.expired, h.expired]] as const).map(
+  ([id, label, n]) => html`<tr><th>${label.ja} <span class="en" lang="en">${label.en}</span></th><td class="n" id="holds-${id}">${n}</td></tr>`,
+)}
+<tr><th>${L.median.ja} <span class="en" lang="en">${L.median.en}</span></th><td class="n" id="median">${h.medianMinutesToRelease ?? '—'}</td></tr>
+</tbody>
+</table>
+<p>${bi({ ja: `送信までの時間は、この期間に送信された ${h.releasesMeasured} 件について、保留された時刻から送信された時刻までを測っています。`, en: `Measured over the ${h.releasesMeasured} releases of this period, from the time each message was held to the time it was released.` })}</p>
+</section>
+<section class="card" aria-labelledby="h-incidents">
+<h2 id="h-incidents">${bi(L.incidents)}</h2>
+<p>${bi({ ja: `報告期限：事案の認識から ${r.incidentMinutes} 分以内に発注者へ連絡。`, en: `Limit: report to the client within ${r.incidentMinutes} minutes of recognising the incident.` })}</p>
+${r.incidents.length === 0 ? html`<p id="incidents">${bi(L.noIncidents)}</p>` : incidentTable(r)}
+</section>
+`;
+}
+
+/** A standalone, printable page (no external resources); pass the CSP nonce when serving it. */
+export function renderReportHtml(r: MonthlyReport, options: { nonce?: string } = {}): string {
+  const nonce = options.nonce ? html` nonce="${options.nonce}"` : '';
+  return html`<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>${L.title.ja} ${r.month} / ${L.title.en} — outguard</title>
+<style${nonce}>${raw(STYLE)}${raw(REPORT_STYLE)}</style>
+</head>
+<body>
+<main>
+${reportContent(r)}
+<footer>outguard — ${bi({ ja: '監査ログ（ハッシュチェーン）から作成', en: 'made from the hash-chained audit log' })}</footer>
+</main>
+</body>
+</html>
+`.value;
+}
+
+function countTable(id: string, counts: Count[], head: Bilingual, label: (key: string) => SafeHtml | string = (k) => k): SafeHtml {
+  if (counts.length === 0) return html`<p id="${id}">${bi(L.none)}</p>`;
+  return html`<table id="${id}">
+<thead><tr><th>${head.ja} <span class="en" lang="en">${head.en}</span></th><th class="n">件数 <span class="en" lang="en">Count</span></th></tr></thead>
+<tbody>
+${counts.map((c) => html`<tr><td>${label(c.key)}</td><td class="n">${c.count}</td></tr>`)}
+</tbody>
+</table>`;
+}
+
+function incidentTable(r: MonthlyReport): SafeHtml {
+  return html`<table id="incidents">
+<thead><tr><th>ID</th><th>発生 <span class="en" lang="en">Opened</span></th><th>報告 <span class="en" lang="en">Reported</span></th><th class="n">報告までの分 <span class="en" lang="en">Minutes</span></th><th>${r.incidentMinutes}分以内 <span class="en" lang="en">In time</span></th><th>状態 <span class="en" lang="en">Status</span></th></tr></thead>
+<tbody>
+${r.incidents.map(
+  (i) => html`<tr data-incident="${i.id}">
+<td class="mono">${i.id}<div>${i.trigger}${i.openedBy ? html` — ${i.openedBy}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
+<td class="time">${jstText(i.openedAt)}</td>
+<td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${i.reportedBy}</div>` : ''}` : '—'}</td>
+<td class="n">${i.minutesToReport ?? '—'}</td>
+<td>${i.withinLimit === null ? '—' : i.withinLimit ? html`はい <span class="en" lang="en">yes</span>` : html`いいえ <span class="en" lang="en">no</span>`}</td>
+<td class="status-${i.status}">${INCIDENT_STATUS[i.status].ja}<span class="en" lang="en">${INCIDENT_STATUS[i.status].en}</span></td>
+</tr>`,
+)}
+</tbody>
+</table>`;
+}

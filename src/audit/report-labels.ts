@@ -1,0 +1,37 @@
+import type { Bilingual } from '../web/text.js';
+import type { IncidentStatus } from './report.js';
+
+/** The words of the monthly report, Japanese first: shared by its HTML and CSV forms. */
+export const REPORT_LABELS = {
+  title: { ja: '月次報告', en: 'Monthly report' },
+  clause: { ja: '特記事項 第9（報告等）', en: 'Special provisions, article 9 (reports)' },
+  period: { ja: '対象期間', en: 'Period' },
+  generated: { ja: '作成日時', en: 'Generated' },
+  events: { ja: '監査イベント数', en: 'Audit events' },
+  messages: { ja: '受信したメール（判定件数）', en: 'Messages judged' },
+  byAction: { ja: '処理別件数', en: 'Events by action' },
+  byRule: { ja: 'ルール別件数', en: 'Messages by rule' },
+  byClause: { ja: '条項別件数', en: 'Messages by clause' },
+  bySenderDomain: { ja: '送信者ドメイン別件数', en: 'Messages by sender domain' },
+  holds: { ja: '送信前の確認（保留）', en: 'Confirmation holds' },
+  held: { ja: '保留', en: 'held' },
+  released: { ja: '送信（保留解除）', en: 'released' },
+  discarded: { ja: '破棄', en: 'discarded' },
+  expired: { ja: '期限切れ', en: 'expired' },
+  median: { ja: '保留から送信までの時間（中央値、分）', en: 'Median minutes from held to released' },
+  incidents: { ja: 'インシデント（遵守事項 第2）', en: 'Incidents (clause 2)' },
+  noIncidents: { ja: 'この期間のインシデントはありません。', en: 'No incidents in this period.' },
+  none: { ja: 'なし', en: 'none' },
+} satisfies Record<string, Bilingual>;
+
+export const INCIDENT_STATUS: Record<IncidentStatus, Bilingual> = {
+  'reported-in-time': { ja: '期限内に報告', en: 'reported in time' },
+  'reported-late': { ja: '期限後に報告', en: 'reported late' },
+  overdue: { ja: '未報告・期限超過', en: 'overdue, not reported' },
+  open: { ja: '未報告（期限内）', en: 'not yet reported' },
+};
+
+/** The period line: the month's bounds in Japan time. */
+export function periodText(since: string, until: string, jst: (iso: string) => string): Bilingual {
+  return { ja: `${jst(since)} 〜 ${jst(until)}（日本時間、UTC+9）`, en: `${jst(since)} to ${jst(until)} JST (UTC+9), end exclusive` };
+}

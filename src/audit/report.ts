@@ -1,0 +1,215 @@
+import type { AuditStore } from './audit-store.js';
+import type { AuditEvent } from './events.js';
+
+/**
+ * The monthly report (特記事項 第9: the client may ask for reports on how the clauses are kept),
+ * computed from the audit log alone, so it shows exactly what the tamper-evident log holds.
+ *
+ * - The month is a calendar month in Japan time (JST, UTC+9, no daylight saving): 2026-10 is
+ *   2026-10-01 00:00 JST (2026-09-30T15:00Z) up to, not including, 2026-11-01 00:00 JST.
+ * - Messages: the gateway's decision on each message it received — one event of type delivered,
+ *   encrypted, rejected, held or deferred that names the sender (the outbox's delivery events of
+ *   released copies and notices name none). Rules, clauses and sender domains are counted over
+ *   these, once per message decision.
+ * - Holds: held / released / discarded / expired events of the month. The time to release is
+ *   measured per message from its 'held' event to its 'released' event, counted in the month of
+ *   the release (a message held in September and released in October counts in October).
+ * - Incidents (遵守事項 第2): 'incident-opened' (detail = incident id, time = opened, action =
+ *   trigger, actor = opener) and 'incident-reported' (detail = incident id, time = reported,
+ *   actor = reporter). Listed: those opened in the month, and those opened earlier and reported
+ *   in it. Reported within the limit when reported ≤ incidentMinutes after it was opened;
+ *   overdue when unreported and the limit has passed at the time the report is made.
+ */
+
+export const REPORT_TIME_ZONE = 'Asia/Tokyo (JST, UTC+9)';
+const JST_OFFSET_MS = 9 * 3_600_000;
+const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const VERDICT_TYPES = new Set(['delivered', 'encrypted', 'rejected', 'held', 'deferred']);
+
+export interface Count {
+  key: string;
+  count: number;
+}
+
+export type IncidentStatus = 'reported-in-time' | 'reported-late' | 'overdue' | 'open';
+
+export interface IncidentLine {
+  id: string;
+  /** ISO 8601 UTC. */
+  openedAt: string;
+  /** What opened it: the 'incident-opened' event's action (rule, mistake, manual, …). */
+  trigger: string;
+  openedBy: string;
+  messageId?: string;
+  subject?: string;
+  reportedAt?: string;
+  reportedBy?: string;
+  /** Minutes from opened to reported, one decimal. */
+  minutesToReport?: number;
+  /** Reported within the limit; null while unreported. */
+  withinLimit: boolean | null;
+  status: IncidentStatus;
+}
+
+export interface MonthlyReport {
+  /** YYYY-MM. */
+  month: string;
+  timeZone: string;
+  /** The month's bounds as ISO 8601 UTC instants: since ≤ time < until. */
+  since: string;
+  until: string;
+  generatedAt: string;
+  /** compliance.incidentMinutes: the limit incidents are measured against. */
+  incidentMinutes: number;
+  /** Audit events in the month. */
+  events: number;
+  /** Message decisions in the month (see the top of this file). */
+  messages: number;
+  /** Every event of the month by type (delivered, rejected, held, released, …), most first. */
+  byAction: Count[];
+  /** Message decisions that named each rule, most first. */
+  byRule: Count[];
+  byClause: Count[];
+  /** Message decisions by the envelope sender's domain ('<>' for the null sender). */
+  bySenderDomain: Count[];
+  holds: {
+    held: number;
+    released: number;
+    discarded: number;
+    expired: number;
+    /** Releases whose 'held' event was found, i.e. the ones the median is over. */
+    releasesMeasured: number;
+    /** Median minutes from held to released, one decimal; null without releases. */
+    medianMinutesToRelease: number | null;
+  };
+  incidents: IncidentLine[];
+}
+
+export interface MonthlyReportOptions {
+  /** compliance.incidentMinutes (default 60). */
+  incidentMinutes?: number;
+  /** When the report is made (overdue is judged at this time); default now. */
+  now?: () => number;
+}
+
+/** The bounds of a month in JST; throws RangeError naming the expected form for anything but YYYY-MM. */
+export function monthBounds(month: string): { since: Date; until: Date } {
+  const m = MONTH_PATTERN.exec(month);
+  if (!m) throw new RangeError(`a month must be written YYYY-MM, such as 2026-10, got "${month}"`);
+  const year = Number(m[1]);
+  const index = Number(m[2]) - 1;
+  return { since: new Date(Date.UTC(year, index, 1) - JST_OFFSET_MS), until: new Date(Date.UTC(year, index + 1, 1) - JST_OFFSET_MS) };
+}
+
+/** The month before the one `now` falls in, in JST: the default of `outguard report`. */
+export function previousMonth(now: number = Date.now()): string {
+  const jst = new Date(now + JST_OFFSET_MS);
+  const prev = new Date(Date.UTC(jst.getUTCFullYear(), jst.getUTCMonth() - 1, 1));
+  return `${prev.getUTCFullYear()}-${String(prev.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** An ISO instant as Japan time, `YYYY-MM-DD HH:mm`. */
+export function jstText(iso: string | number): string {
+  return new Date(new Date(iso).getTime() + JST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export async function monthlyReport(store: AuditStore, month: string, options: MonthlyReportOptions = {}): Promise<MonthlyReport> {
+  const { since, until } = monthBounds(month);
+  const now = (options.now ?? Date.now)();
+  const incidentMinutes = options.incidentMinutes ?? 60;
+  const events = await store.list({ since, until });
+  const decisions = events.filter((e) => VERDICT_TYPES.has(e.type) && e.sender !== undefined);
+  const ofType = (type: string) => events.filter((e) => e.type === type);
+
+  return {
+    month,
+    timeZone: REPORT_TIME_ZONE,
+    since: since.toISOString(),
+    until: until.toISOString(),
+    generatedAt: new Date(now).toISOString(),
+    incidentMinutes,
+    events: events.length,
+    messages: decisions.length,
+    byAction: tally(events.map((e) => [e.type])),
+    byRule: tally(decisions.map((e) => e.rules ?? [])),
+    byClause: tally(decisions.map((e) => e.clauses ?? [])),
+    bySenderDomain: tally(decisions.map((e) => [senderDomain(e.sender!)])),
+    holds: {
+      held: ofType('held').length,
+      ...(await releaseTimes(store, ofType('released'))),
+      discarded: ofType('discarded').length,
+      expired: ofType('expired').length,
+    },
+    incidents: await incidentLines(store, events, since, now, incidentMinutes),
+  };
+}
+
+/** Counts each key once per entry; most first, then by key. */
+function tally(entries: string[][]): Count[] {
+  const counts = new Map<string, number>();
+  for (const keys of entries) for (const key of new Set(keys)) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function senderDomain(sender: string): string {
+  if (sender === '') return '<>';
+  const at = sender.lastIndexOf('@');
+  return at < 0 ? sender.toLowerCase() : sender.slice(at + 1).toLowerCase();
+}
+
+async function releaseTimes(store: AuditStore, released: AuditEvent[]): Promise<{ released: number; releasesMeasured: number; medianMinutesToRelease: number | null }> {
+  const minutes: number[] = [];
+  for (const r of released) {
+    if (r.messageId === undefined) continue;
+    const [held] = await store.list({ messageId: r.messageId, type: 'held', until: r.time, limit: 1 });
+    if (held) minutes.push((Date.parse(r.time) - Date.parse(held.time)) / 60_000);
+  }
+  return { released: released.length, releasesMeasured: minutes.length, medianMinutesToRelease: minutes.length === 0 ? null : oneDecimal(median(minutes)) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const oneDecimal = (n: number) => Math.round(n * 10) / 10;
+
+async function incidentLines(store: AuditStore, monthEvents: AuditEvent[], since: Date, now: number, limitMinutes: number): Promise<IncidentLine[]> {
+  // opened in the month, or opened earlier and reported in it
+  const openedHere = monthEvents.filter((e) => e.type === 'incident-opened' && e.detail);
+  const ids = new Set(openedHere.map((e) => e.detail!));
+  const reportedHere = monthEvents.filter((e) => e.type === 'incident-reported' && e.detail && !ids.has(e.detail));
+  const openedBefore = reportedHere.length === 0 ? [] : (await store.list({ type: 'incident-opened', until: since })).filter((e) => reportedHere.some((r) => r.detail === e.detail));
+  const opened = [...openedBefore, ...openedHere];
+  // the first report of each, also when it came after the month ended
+  const reports = new Map<string, AuditEvent>();
+  if (opened.length > 0) {
+    for (const r of await store.list({ type: 'incident-reported', since: opened[0]!.time })) if (r.detail && !reports.has(r.detail)) reports.set(r.detail, r);
+  }
+  const limitMs = limitMinutes * 60_000;
+  return opened.map((o) => {
+    const openedMs = Date.parse(o.time);
+    const r = reports.get(o.detail!);
+    const line: IncidentLine = {
+      id: o.detail!,
+      openedAt: o.time,
+      trigger: o.action ?? '',
+      openedBy: o.actor ?? '',
+      ...(o.messageId !== undefined ? { messageId: o.messageId } : {}),
+      ...(o.subject !== undefined ? { subject: o.subject } : {}),
+      withinLimit: null,
+      status: now - openedMs > limitMs ? 'overdue' : 'open',
+    };
+    if (!r) return line;
+    const ms = Date.parse(r.time) - openedMs;
+    return {
+      ...line,
+      reportedAt: r.time,
+      reportedBy: r.actor ?? '',
+      minutesToReport: oneDecimal(ms / 60_000),
+      withinLimit: ms <= limitMs,
+      status: ms <= limitMs ? 'reported-in-time' : 'reported-late',
+    };
+  });
+}

