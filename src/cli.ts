@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import { hashPassword } from './crypto/password-hash.js';
 import { registerAuditCommands } from './audit/cli.js';
 import { registerIncidentCommands } from './audit/incident-cli.js';
+import { registerNoticeFormCommand } from './audit/notice-form-cli.js';
 import { registerReportCommand } from './audit/report-cli.js';
 import { registerHeldCommands } from './hold/cli.js';
 import { createLogger } from './log.js';
@@ -143,5 +144,6 @@ registerHeldCommands(program, { load, die });
 registerAuditCommands(program, { load, die });
 registerIncidentCommands(program, { load, die });
 registerReportCommand(program, { load, die });
+registerNoticeFormCommand(program, { load, die });
 
 program.parseAsync(process.argv).catch((err: Error) => die(err.message));

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+export const KNOWN_DOMAINS_FILE_NAME = 'known-domains.txt';
+
 /**
  * The external domains this gateway has delivered to, one a line in DATA_DIR/known-domains.txt.
  * Read once at start; each newly learnt domain is appended, so a restart remembers it.
@@ -10,7 +12,7 @@ export class KnownDomains {
   private readonly file: string;
 
   constructor(dataDir: string) {
-    this.file = path.join(dataDir, 'known-domains.txt');
+    this.file = path.join(dataDir, KNOWN_DOMAINS_FILE_NAME);
     let text = '';
     try {
       text = fs.readFileSync(this.file, 'utf8');
