@@ -8,6 +8,8 @@ import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels
 /** What the report adds to the pages' style: figures right-aligned, and a clean A4 printout. */
 export const REPORT_STYLE = `
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.time{white-space:nowrap}
+#incidents td .en{display:block}
 .status-reported-in-time{color:#24502a;font-weight:bold}
 .status-reported-late,.status-overdue{color:#8a1010;font-weight:bold}
 .status-open{color:#7a4a00;font-weight:bold}
