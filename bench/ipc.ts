@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 /**
  * The small request/reply protocol between bench/relay.ts and the processes it forks
  * (sink, null relay, outguard). Each child sends {type:'ready'} once listening, then answers
@@ -25,13 +26,33 @@ interface Reply {
   error?: string;
 }
 
-/** Child side: reports the listening port, then serves the parent's calls (plus 'cpu': process.cpuUsage()). */
+/**
+ * Child side: reports the listening port, then serves the parent's calls (plus 'cpu':
+ * process.cpuUsage() of all its threads, and 'busy': the CPU time of its main thread alone, µs).
+ */
+/**
+ * CPU time of the main thread in µs: on Linux from /proc (clock ticks, 10 ms, fine over a round
+ * of seconds); elsewhere the event loop's busy time, which also counts time the thread was
+ * runnable but not running.
+ */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12]: utime and stime (the 14th and 15th fields of the whole line)
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  } catch {
+    return performance.eventLoopUtilization().active * 1000;
+  }
+}
+const CLOCK_TICKS = 100;
+
 export function serveParent(port: number, ops: Record<string, () => unknown>): void {
   const send = (m: Ready | Reply) => process.send?.(m);
   process.on('message', (raw: unknown) => {
     const m = raw as Call;
     if (m?.type !== 'call') return;
-    const op = m.op === 'cpu' ? () => process.cpuUsage() : ops[m.op];
+    const op = m.op === 'cpu' ? () => process.cpuUsage() : m.op === 'busy' ? mainThreadCpuUs : ops[m.op];
     Promise.resolve()
       .then(() => {
         if (!op) throw new Error(`unknown op ${m.op}`);

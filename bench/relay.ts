@@ -91,6 +91,8 @@ interface RoundResult {
   failures: string[];
   /** CPU time (user + system) per message, in microseconds, of the relay, the sink and this load generator. */
   cpuUsPerMsg: { relay: number; sink: number; loadgen: number };
+  /** Time the relay's main (SMTP) thread was busy, per message: what bounds its throughput. */
+  mainBusyUsPerMsg: number;
   sink: { received: number; missing: number; duplicates: number; unexpected: number; withOutguardId: number; newConnections: number };
 }
 
@@ -138,6 +140,7 @@ const median = (xs: number[]) => {
 async function runRound(side: Side, sink: Child, round: number, messages: BenchMessage[]): Promise<RoundResult> {
   await sink.call('reset');
   const cpu = () => Promise.all([side.relay.call<NodeJS.CpuUsage>('cpu'), sink.call<NodeJS.CpuUsage>('cpu'), process.cpuUsage()]);
+  const busyBefore = await side.relay.call<number>('busy');
   const cpuBefore = await cpu();
   const latencies = new Float64Array(messages.length);
   const failures: string[] = [];
@@ -161,6 +164,7 @@ async function runRound(side: Side, sink: Child, round: number, messages: BenchM
   );
   const ms = performance.now() - started;
   const cpuAfter = await cpu();
+  const busyAfter = await side.relay.call<number>('busy');
   const perMsg = (i: number) => (cpuAfter[i]!.user + cpuAfter[i]!.system - cpuBefore[i]!.user - cpuBefore[i]!.system) / messages.length;
   side.sent += messages.length;
 
@@ -187,6 +191,7 @@ async function runRound(side: Side, sink: Child, round: number, messages: BenchM
     p99: percentile(latencies, 0.99),
     failures,
     cpuUsPerMsg: { relay: perMsg(0), sink: perMsg(1), loadgen: perMsg(2) },
+    mainBusyUsPerMsg: (busyAfter - busyBefore) / messages.length,
     sink: { received: stats.messages, missing, duplicates, unexpected, withOutguardId: stats.withOutguardId, newConnections: stats.connections },
   };
 }
@@ -339,6 +344,11 @@ async function main(): Promise<number> {
       `(null/outguard ${(cpu.nullRelay.relay / cpu.outguard.relay).toFixed(3)}); sink ${cpu.outguard.sink.toFixed(0)}/${cpu.nullRelay.sink.toFixed(0)}; ` +
       `load generator ${cpu.outguard.loadgen.toFixed(0)}/${cpu.nullRelay.loadgen.toFixed(0)}`,
   );
+  const busy = { outguard: median(of('outguard').map((r) => r.mainBusyUsPerMsg)), nullRelay: median(of('nullRelay').map((r) => r.mainBusyUsPerMsg)) };
+  console.log(
+    `main (SMTP) thread busy per message, median (µs): outguard ${busy.outguard.toFixed(0)} vs null relay ${busy.nullRelay.toFixed(0)} ` +
+      `(null/outguard ${(busy.nullRelay / busy.outguard).toFixed(3)}; each relay's throughput is bound by its one SMTP thread)`,
+  );
   console.log(`latency per message, median round (ms): outguard p50 ${f1(ogMid.p50)} p99 ${f1(ogMid.p99)}; null relay p50 ${f1(nrMid.p50)} p99 ${f1(nrMid.p99)}`);
   const delivered = (key: Side['key']) => [...warm, ...results].filter((r) => r.side === key).reduce((a, r) => a + r.sink.received - r.sink.duplicates - r.sink.unexpected, 0);
   console.log(
@@ -377,6 +387,7 @@ async function main(): Promise<number> {
         nullRelay: { relay: Math.round(cpu.nullRelay.relay), sink: Math.round(cpu.nullRelay.sink), loadgen: Math.round(cpu.nullRelay.loadgen) },
       },
       cpuRatio: Number((cpu.nullRelay.relay / cpu.outguard.relay).toFixed(3)),
+      mainBusyUsPerMsg: { outguard: Math.round(busy.outguard), nullRelay: Math.round(busy.nullRelay) },
       outguardRules: logs.rules?.length ?? null,
       failures: issues.length,
     }),

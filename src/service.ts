@@ -18,6 +18,7 @@ import { HoldService } from './hold/service.js';
 import { bodyPurgedEvent, holdDecisionEvent } from './audit/hold-events.js';
 import { SqliteAuditStore } from './audit/sqlite-audit.js';
 import { AuditWriter } from './audit/writer.js';
+import { ThreadAppender } from './audit/thread-appender.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 import { SqliteIncidentStore } from './store/sqlite-incidents.js';
 import { IncidentService } from './audit/incidents.js';
@@ -41,8 +42,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const store = SqliteOutboxStore.open(config.dataDir, key);
   const holdStore = SqliteHoldStore.open(config.dataDir, key);
   const auditStore = SqliteAuditStore.open(config.dataDir);
-  // 特記事項 第9: every decision is an event in the hash-chained audit log
-  const audit = new AuditWriter(auditStore, logger);
+  // 特記事項 第9: every decision is an event in the hash-chained audit log, written on a thread
+  // of its own so that hashing and inserting stay off the SMTP thread
+  const auditThread = await new ThreadAppender(config.dataDir).start().catch(async (err: unknown) => {
+    await Promise.all([store.close(), holdStore.close(), auditStore.close()]);
+    throw err;
+  });
+  const audit = new AuditWriter(auditThread, logger);
   const incidentStore = SqliteIncidentStore.open(config.dataDir);
   // 遵守事項 第2: incidents notify the client's contact through the outbox (made below; kicked only after start-up)
   const incidents = new IncidentService({
@@ -62,7 +68,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   try {
     judge = config.policyThread ? await ThreadJudge.start(config, logger, onReload) : await LocalJudge.create(config, logger, { watch: true, onReload });
   } catch (err) {
-    await Promise.all([store.close(), holdStore.close(), auditStore.close(), incidentStore.close()]);
+    await Promise.all([store.close(), holdStore.close(), auditStore.close(), incidentStore.close(), auditThread.close()]);
     throw err;
   }
   const nextHop = createNextHop(config);
@@ -128,6 +134,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await incidents.stop();
     await outbox.stop();
     await audit.stop();
+    await auditThread.close();
     await judge.close();
     await auditStore.close();
     await holdStore.close();

@@ -14,7 +14,7 @@ export class AuditWriter {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: AuditStore,
+    private readonly store: Pick<AuditStore, 'append' | 'appendMany'>,
     private readonly logger: Logger,
     private readonly intervalMs = 200,
     private readonly maxBatch = 500,

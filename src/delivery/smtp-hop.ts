@@ -122,6 +122,9 @@ function poolMail(message: OutboundMessage): PoolMail {
 
 function toNextHopError(err: SmtpError): NextHopError {
   if (err.response) return new NextHopError(err.response, err.responseCode);
+  // nodemailer refused the envelope before asking the server (an address with <, > or a line
+  // break cannot be written in SMTP): that is final, as the server's 553 would be
+  if (err.code === 'EENVELOPE') return new NextHopError(`553 5.1.3 ${err.message}`, 553);
   const firstRejected = err.rejectedErrors?.[0];
   if (firstRejected?.response) return new NextHopError(firstRejected.response, firstRejected.responseCode);
   return new NextHopError(`${err.code ?? 'ERROR'} ${err.message}`);

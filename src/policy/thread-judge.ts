@@ -6,6 +6,7 @@ import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
+import { WORKER_RESOURCE_LIMITS, siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { ReloadOutcome } from './reloader.js';
 
 export type ToThread =
@@ -22,18 +23,6 @@ export type FromThread =
   | { type: 'reloaded'; seq: number; ok: boolean; rules: string[] }
   | { type: 'log'; line: string }
   | ({ type: 'reload-outcome' } & ReloadOutcome);
-
-/**
- * The worker's entry. Built, it is dist/policy/policy-thread.js. When the sources run as
- * TypeScript (tests, benchmarks) the worker first registers the tsx loader, which Node 20 does
- * not carry into workers by itself.
- */
-function workerEntry(): { entry: URL | string; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { entry: new URL('./policy-thread.js', import.meta.url), eval: false };
-  // resolved from the working directory: the checkout, where tsx is a dev dependency
-  const entry = new URL('./policy-thread.ts', import.meta.url).href;
-  return { entry: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, eval: true };
-}
 
 const REQUEST_TIMEOUT_MS = 30000;
 
@@ -71,8 +60,8 @@ export class ThreadJudge implements Judge {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       let ready = false;
-      const { entry, eval: isCode } = workerEntry();
-      const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config } });
+      const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'policy-thread'));
+      const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config }, resourceLimits: WORKER_RESOURCE_LIMITS });
       this.worker = worker;
       worker.on('message', (batch: FromThread[]) => {
         for (const m of batch) handle(m);
@@ -153,7 +142,8 @@ export class ThreadJudge implements Judge {
   }
 
   async delivered(envelope: Envelope): Promise<void> {
-    this.outbox.send({ type: 'delivered', envelope });
+    // nobody waits for it: it travels with the next message to evaluate
+    this.outbox.later({ type: 'delivered', envelope });
   }
 
   reload(reason: string): Promise<boolean> {

@@ -127,6 +127,11 @@ describe('SmtpHop', () => {
     expect(got!.raw.toString()).toBe(`${raw.toString()}\r\n`);
   });
 
+  it('refuses for good an address SMTP cannot carry, instead of retrying it forever', async () => {
+    const refused = hop.deliver({ id: 'a4', envelope: { from: 'a@example.co.jp', to: ['"><svg>@x.example'] }, raw: Buffer.from('Subject: x\r\n\r\nx\r\n') });
+    await expect(refused).rejects.toMatchObject({ responseCode: 553 });
+  });
+
   it('goes on over a new connection after the next hop dropped the pooled one', async () => {
     const before = sink.messages.length;
     await hop.deliver({ id: 'a2', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: Buffer.from('Subject: one\r\n\r\nx\r\n') });

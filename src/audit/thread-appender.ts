@@ -1,0 +1,93 @@
+import { Worker } from 'node:worker_threads';
+import { WORKER_RESOURCE_LIMITS, siblingModule, workerEntry } from '../util/worker-entry.js';
+import type { AuditStore } from './audit-store.js';
+import type { AuditEvent, NewAuditEvent } from './events.js';
+
+export type ToAuditThread =
+  | { type: 'append'; seq: number; event: NewAuditEvent }
+  | { type: 'append-many'; seq: number; events: NewAuditEvent[] }
+  | { type: 'close' };
+
+export type FromAuditThread = { seq: number; ok: true; events: AuditEvent[] } | { seq: number; ok: false; error: string };
+
+type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'>;
+
+/**
+ * Appends to the audit log on a worker thread (append-thread.ts). Normalising, hashing and the
+ * SQLite insert of every event stay off the thread that speaks SMTP; the AuditWriter in front of
+ * this sends one batch every 200 ms. A thread that dies fails what it was doing (the writer logs
+ * it) and the next append starts a new one.
+ */
+export class ThreadAppender implements Appender {
+  private worker: Promise<Worker> | undefined;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve(events: AuditEvent[]): void; reject(err: Error): void }>();
+
+  constructor(private readonly dataDir: string) {}
+
+  /** Starts the thread now, so a data dir it cannot open stops start-up instead of the first batch. */
+  async start(): Promise<this> {
+    await this.thread();
+    return this;
+  }
+
+  async append(event: NewAuditEvent): Promise<AuditEvent> {
+    const [stored] = await this.request((seq) => ({ type: 'append', seq, event }));
+    return stored!;
+  }
+
+  appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]> {
+    return this.request((seq) => ({ type: 'append-many', seq, events }));
+  }
+
+  async close(): Promise<void> {
+    const running = this.worker;
+    this.worker = undefined;
+    if (!running) return;
+    const worker = await running.catch(() => undefined);
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToAuditThread);
+    await exited;
+  }
+
+  private async request(make: (seq: number) => ToAuditThread): Promise<AuditEvent[]> {
+    const worker = await this.thread();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      worker.postMessage(make(seq));
+    });
+  }
+
+  private thread(): Promise<Worker> {
+    this.worker ??= new Promise((resolve, reject) => {
+      const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'append-thread'));
+      const worker = new Worker(entry, { eval: isCode, workerData: { dataDir: this.dataDir }, resourceLimits: WORKER_RESOURCE_LIMITS });
+      let ready = false;
+      worker.on('message', (m: FromAuditThread) => {
+        if (m.seq === 0) {
+          ready = true;
+          return resolve(worker);
+        }
+        const waiting = this.pending.get(m.seq);
+        this.pending.delete(m.seq);
+        if (m.ok) waiting?.resolve(m.events);
+        else waiting?.reject(new Error(m.error));
+      });
+      worker.once('error', (err) => {
+        if (!ready) reject(err);
+      });
+      worker.once('exit', (code) => {
+        if (!ready) reject(new Error(`the audit thread stopped before it was ready (${code})`));
+        for (const [seq, waiting] of this.pending) {
+          this.pending.delete(seq);
+          waiting.reject(new Error(`the audit thread stopped (${code})`));
+        }
+        // a later append starts a new thread, unless this one was closed on purpose
+        if (this.worker && ready) this.worker = undefined;
+      });
+    });
+    return this.worker;
+  }
+}

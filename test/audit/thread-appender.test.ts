@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { ThreadAppender } from '../../src/audit/thread-appender.js';
+import { sampleEvents } from './fixtures.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-audit-thread-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('ThreadAppender', () => {
+  it('writes the events in the order given, chained, where the gateway reads and verifies them', async () => {
+    const dir = tempDir();
+    const appender = await new ThreadAppender(dir).start();
+    const events = sampleEvents();
+    const [first, second] = await Promise.all([appender.appendMany(events.slice(0, 3)), appender.append(events[3]!)]);
+    const rest = await appender.appendMany(events.slice(4));
+    await appender.close();
+    expect([...first, second, ...rest].map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const store = SqliteAuditStore.open(dir);
+    try {
+      expect((await store.list()).map((e) => [e.messageId, e.subject])).toEqual(events.map((e) => [e.messageId, e.subject]));
+      expect(await store.verify()).toMatchObject({ ok: true, count: events.length });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a malformed event with the reason, and goes on with the next', async () => {
+    const appender = await new ThreadAppender(tempDir()).start();
+    try {
+      await expect(appender.append({ type: 'Not Kebab' })).rejects.toThrow(/kebab-case/);
+      expect((await appender.append(sampleEvents()[0]!)).seq).toBe(1);
+    } finally {
+      await appender.close();
+    }
+  });
+
+  it('starts a new thread when its thread died, without losing the chain', async () => {
+    const dir = tempDir();
+    const appender = await new ThreadAppender(dir).start();
+    try {
+      await appender.append(sampleEvents()[0]!);
+      const worker = await (appender as unknown as { worker: Promise<import('node:worker_threads').Worker> }).worker;
+      await worker.terminate();
+      expect((await appender.append(sampleEvents()[1]!)).seq).toBe(2);
+    } finally {
+      await appender.close();
+    }
+  });
+});
