@@ -127,6 +127,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       holds,
       ruleText: (id) => rules().get(id),
       ruleIds: () => judge.rules(),
+      // 遵守事項 第2: reviewers and admins open incidents and record reports; 特記事項 第9: the monthly report
+      incidents,
+      incidentMinutes: config.compliance.incidentMinutes,
     },
   });
   const closeAll = async () => {

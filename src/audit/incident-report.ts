@@ -19,7 +19,7 @@ export interface ReportFormat {
 
 export const INCIDENT_HEADER = 'X-Outguard-Incident';
 
-const TRIGGER: Record<IncidentTrigger, { ja: string; en: string }> = {
+export const TRIGGER_LABELS: Record<IncidentTrigger, { ja: string; en: string }> = {
   manual: { ja: '担当者が登録', en: 'opened by a person' },
   mistake: { ja: '送信者が送信前の確認画面で「間違いだった」と報告', en: 'the sender reported a mistake on the confirmation page' },
   rule: { ja: 'ポリシーの規則が検知', en: 'detected by a policy rule' },
@@ -96,7 +96,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     '',
     `インシデント番号: ${i.id}`,
     `概要: ${oneLine(i.summary, 1000)}`,
-    `きっかけ: ${TRIGGER[i.trigger].ja}`,
+    `きっかけ: ${TRIGGER_LABELS[i.trigger].ja}`,
     `登録者: ${i.openedBy}`,
     `認識した日時: ${opened.ja}`,
     `報告期限: ${deadline.ja}（認識から${minutes}分以内）`,
@@ -114,7 +114,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     '',
     `Incident: ${i.id}`,
     `What happened: ${oneLine(i.summary, 1000)}`,
-    `How it was found: ${TRIGGER[i.trigger].en}`,
+    `How it was found: ${TRIGGER_LABELS[i.trigger].en}`,
     `Opened by: ${i.openedBy}`,
     `Recognised at: ${opened.en}`,
     `Report due by: ${deadline.en} (within ${minutes} minutes of recognition)`,

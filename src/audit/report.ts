@@ -113,7 +113,7 @@ export function jstText(iso: string | number): string {
   return new Date(new Date(iso).getTime() + JST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-export async function monthlyReport(store: AuditStore, month: string, options: MonthlyReportOptions = {}): Promise<MonthlyReport> {
+export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: string, options: MonthlyReportOptions = {}): Promise<MonthlyReport> {
   const { since, until } = monthBounds(month);
   const now = (options.now ?? Date.now)();
   const incidentMinutes = options.incidentMinutes ?? 60;
@@ -157,7 +157,7 @@ function senderDomain(sender: string): string {
   return at < 0 ? sender.toLowerCase() : sender.slice(at + 1).toLowerCase();
 }
 
-async function releaseTimes(store: AuditStore, released: AuditEvent[]): Promise<{ released: number; releasesMeasured: number; medianMinutesToRelease: number | null }> {
+async function releaseTimes(store: Pick<AuditStore, 'list'>, released: AuditEvent[]): Promise<{ released: number; releasesMeasured: number; medianMinutesToRelease: number | null }> {
   const minutes: number[] = [];
   for (const r of released) {
     if (r.messageId === undefined) continue;
@@ -175,7 +175,7 @@ function median(values: number[]): number {
 
 const oneDecimal = (n: number) => Math.round(n * 10) / 10;
 
-async function incidentLines(store: AuditStore, monthEvents: AuditEvent[], since: Date, now: number, limitMinutes: number): Promise<IncidentLine[]> {
+async function incidentLines(store: Pick<AuditStore, 'list'>, monthEvents: AuditEvent[], since: Date, now: number, limitMinutes: number): Promise<IncidentLine[]> {
   // opened in the month, or opened earlier and reported in it
   const openedHere = monthEvents.filter((e) => e.type === 'incident-opened' && e.detail);
   const ids = new Set(openedHere.map((e) => e.detail!));

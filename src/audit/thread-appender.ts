@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { WORKER_RESOURCE_LIMITS, siblingModule, workerEntry } from '../util/worker-entry.js';
+import { siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { AuditStore } from './audit-store.js';
 import type { AuditEvent, NewAuditEvent } from './events.js';
 
@@ -63,7 +63,7 @@ export class ThreadAppender implements Appender {
   private thread(): Promise<Worker> {
     this.worker ??= new Promise((resolve, reject) => {
       const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'append-thread'));
-      const worker = new Worker(entry, { eval: isCode, workerData: { dataDir: this.dataDir }, resourceLimits: WORKER_RESOURCE_LIMITS });
+      const worker = new Worker(entry, { eval: isCode, workerData: { dataDir: this.dataDir } });
       let ready = false;
       worker.on('message', (m: FromAuditThread) => {
         if (m.seq === 0) {

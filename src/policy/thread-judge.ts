@@ -6,7 +6,7 @@ import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
-import { WORKER_RESOURCE_LIMITS, siblingModule, workerEntry } from '../util/worker-entry.js';
+import { siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { ReloadOutcome } from './reloader.js';
 
 export type ToThread =
@@ -61,7 +61,7 @@ export class ThreadJudge implements Judge {
     return new Promise((resolve, reject) => {
       let ready = false;
       const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'policy-thread'));
-      const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config }, resourceLimits: WORKER_RESOURCE_LIMITS });
+      const worker = new Worker(entry, { eval: isCode, workerData: { config: this.config } });
       this.worker = worker;
       worker.on('message', (batch: FromThread[]) => {
         for (const m of batch) handle(m);

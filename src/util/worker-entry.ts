@@ -14,9 +14,3 @@ export function siblingModule(callerUrl: string, name: string): URL {
   return new URL(`./${name}${callerUrl.endsWith('.ts') ? '.ts' : '.js'}`, callerUrl);
 }
 
-/**
- * Worker threads get a young generation the size of the main thread's: V8 gives workers a much
- * smaller one by default, and a thread that parses a message per millisecond then spends a
- * third of its time (on the other core, too) in scavenges.
- */
-export const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 48 } as const;

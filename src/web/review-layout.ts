@@ -1,5 +1,6 @@
 import { html, raw, type SafeHtml } from './html.js';
 import { STYLE, bi } from './pages.js';
+import { INCIDENT_STYLE } from './review-incident-clock.js';
 import type { SessionUser } from './session.js';
 import type { Bilingual } from './text.js';
 
@@ -48,6 +49,8 @@ export interface ReviewPageOptions {
   csrfField?: string;
   /** The nav entry to mark as current (its href). */
   current?: string;
+  /** CSS this page adds (the monthly report). */
+  style?: string;
   script?: string;
 }
 
@@ -71,7 +74,7 @@ ${NAV.map((n) => html`<a href="${n.href}"${o.current === n.href ? raw(' aria-cur
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${o.title.ja} / ${o.title.en} — outguard</title>
-<style nonce="${o.nonce}">${raw(STYLE)}${raw(REVIEW_STYLE)}</style>
+<style nonce="${o.nonce}">${raw(STYLE)}${raw(REVIEW_STYLE)}${raw(INCIDENT_STYLE)}${raw(o.style ?? '')}</style>
 </head>
 <body>
 ${nav}

@@ -21,7 +21,7 @@ export interface ReviewContext {
   /** The CSRF field for this page's forms. */
   csrfField(): string;
   /** Answers with a page in the reviewer layout (navigation when logged in). */
-  send(status: number, title: Bilingual, content: SafeHtml, options?: { current?: string; script?: string }): void;
+  send(status: number, title: Bilingual, content: SafeHtml, options?: { current?: string; style?: string; script?: string }): void;
 }
 
 export interface ReviewRoute {
@@ -129,7 +129,7 @@ export class ReviewRouter {
       csrfField,
       send: (status, title, content, o = {}) => {
         const nonce = newNonce();
-        const shell = reviewPage({ title, nonce, content, ...(user ? { user, csrfField: this.auth.csrfField(req, res, user.username) } : {}), ...(o.current ? { current: o.current } : {}), ...(o.script ? { script: o.script } : {}) });
+        const shell = reviewPage({ title, nonce, content, ...(user ? { user, csrfField: this.auth.csrfField(req, res, user.username) } : {}), ...(o.current ? { current: o.current } : {}), ...(o.style ? { style: o.style } : {}), ...(o.script ? { script: o.script } : {}) });
         sendHtml(res, status, shell, nonce);
       },
     });

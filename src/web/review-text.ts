@@ -24,6 +24,9 @@ export const EVENT_TYPES: Record<string, Bilingual> = {
   purged: { ja: '本文消去（保存期間満了）', en: 'body purged' },
   login: { ja: 'ログイン', en: 'login' },
   'policy-reloaded': { ja: 'ポリシー再読込', en: 'policy reloaded' },
+  'incident-opened': { ja: 'インシデント登録', en: 'incident opened' },
+  'incident-reported': { ja: 'インシデント報告', en: 'incident reported' },
+  'incident-overdue': { ja: 'インシデント期限超過', en: 'incident overdue' },
 };
 
 export function eventType(type: string): Bilingual {

@@ -1,4 +1,5 @@
 import type { AuditStore } from '../audit/audit-store.js';
+import type { IncidentActions } from '../audit/incident-types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { WebUser } from '../config/schema.js';
 import type { HoldAdmin } from '../hold/types.js';
@@ -8,6 +9,8 @@ import type { CsrfGuard } from './csrf.js';
 import { loginRoutes } from './login.js';
 import type { RuleMessage } from '../policy/rule-messages.js';
 import { type MessageSection, messageRoutes } from './review-message.js';
+import { incidentRoutes, incidentSection } from './review-incidents.js';
+import { reportRoutes } from './review-report.js';
 import { ReviewRouter } from './review-router.js';
 import { searchRoutes } from './review-search.js';
 
@@ -29,6 +32,10 @@ export interface ReviewPagesOptions {
   /** The policy's text for a rule id, and the rule ids to offer in the search. */
   ruleText?: (id: string) => RuleMessage | undefined;
   ruleIds?: () => string[];
+  /** Incidents (遵守事項 第2): their pages and the section on each message page; absent: none. */
+  incidents?: IncidentActions;
+  /** compliance.incidentMinutes (default 60): the incident clock and the monthly report's limit. */
+  incidentMinutes?: number;
 }
 
 /** The reviewer pages, assembled: login, search and CSV export, message pages; more routes and message sections can be added. */
@@ -46,10 +53,17 @@ export function createReviewPages(
   const auth = new ReviewAuth({ users: o.users, sessionKey: o.sessionKey, sessionMinutes: o.sessionMinutes, csrf: shared.csrf, secureCookies: shared.secureCookies, now: shared.now });
   const router = new ReviewRouter(auth, { maxBodyBytes: shared.maxBodyBytes, ...(shared.logger ? { logger: shared.logger } : {}) });
   const sections: MessageSection[] = [];
+  const incidentMinutes = o.incidentMinutes ?? 60;
   router.add(
     ...loginRoutes({ auth, users: o.users, maxLoginFailures: o.maxLoginFailures, lockoutMinutes: o.lockoutMinutes, ...(o.audit ? { audit: o.audit } : {}), now: shared.now }),
     ...searchRoutes({ store: o.auditStore, ...(o.ruleIds ? { ruleIds: o.ruleIds } : {}), now: shared.now }),
     ...messageRoutes({ store: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.ruleText ? { ruleText: o.ruleText } : {}), sections }),
+    ...reportRoutes({ store: o.auditStore, incidentMinutes, now: shared.now }),
   );
+  if (o.incidents) {
+    const pages = { incidents: o.incidents, incidentMinutes, now: shared.now };
+    router.add(...incidentRoutes(pages));
+    sections.push(incidentSection(pages));
+  }
   return { router, auth, addMessageSection: (section) => void sections.push(section) };
 }
