@@ -82,6 +82,45 @@ function osUser(): string {
   }
 }
 
+/**
+ * The incident service on the configured data dir, as the gateway builds it but idle: it only
+ * queues the report (the running gateway's outbox sends it); its audit events are appended here.
+ */
+export async function withIncidentService<T>(config: Config, die: IncidentCliHelpers['die'], run: (service: IncidentService) => Promise<T>): Promise<T> {
+  let stores: { incidents: SqliteIncidentStore; outbox: SqliteOutboxStore; holds: SqliteHoldStore; audit: SqliteAuditStore };
+  try {
+    const key = loadSecretKey(config.dataDir).key;
+    stores = {
+      incidents: SqliteIncidentStore.open(config.dataDir),
+      outbox: SqliteOutboxStore.open(config.dataDir, key),
+      holds: SqliteHoldStore.open(config.dataDir, key),
+      audit: SqliteAuditStore.open(config.dataDir),
+    };
+  } catch (err) {
+    const e = err as Error;
+    die(e.name === 'SecretKeyError' ? e.message : `cannot open the incidents in ${config.dataDir}: ${e.message}`, e.name === 'SecretKeyError' ? EXIT_CONFIG : 1);
+  }
+  const events: NewAuditEvent[] = [];
+  const service = new IncidentService({
+    store: stores.incidents,
+    outboxStore: stores.outbox,
+    outbox: { kick: () => undefined },
+    audit: { record: (e) => void events.push(e) },
+    // log lines go to stderr; stdout carries the result
+    logger: createLogger(config.log.level, pino.destination({ dest: 2, sync: true })),
+    lookup: messageLookup({ audit: stores.audit, holds: stores.holds }),
+    compliance: config.compliance,
+    publicUrl: config.web.publicUrl,
+  });
+  try {
+    const result = await run(service);
+    if (events.length > 0) await stores.audit.appendMany(events);
+    return result;
+  } finally {
+    await Promise.all(Object.values(stores).map((s) => s.close()));
+  }
+}
+
 export function registerIncidentCommands(program: Command, helpers: IncidentCliHelpers): void {
   const load: IncidentCliHelpers['load'] = helpers.load;
   const die: IncidentCliHelpers['die'] = helpers.die;
@@ -89,44 +128,6 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
 
   const hasDatabase = (config: Config) => fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME));
 
-  /**
-   * The incident service on the configured data dir, as the gateway builds it but idle: it only
-   * queues the report (the running gateway's outbox sends it); its audit events are appended here.
-   */
-  const withService = async <T>(config: Config, run: (service: IncidentService) => Promise<T>): Promise<T> => {
-    let stores: { incidents: SqliteIncidentStore; outbox: SqliteOutboxStore; holds: SqliteHoldStore; audit: SqliteAuditStore };
-    try {
-      const key = loadSecretKey(config.dataDir).key;
-      stores = {
-        incidents: SqliteIncidentStore.open(config.dataDir),
-        outbox: SqliteOutboxStore.open(config.dataDir, key),
-        holds: SqliteHoldStore.open(config.dataDir, key),
-        audit: SqliteAuditStore.open(config.dataDir),
-      };
-    } catch (err) {
-      const e = err as Error;
-      die(e.name === 'SecretKeyError' ? e.message : `cannot open the incidents in ${config.dataDir}: ${e.message}`, e.name === 'SecretKeyError' ? EXIT_CONFIG : 1);
-    }
-    const events: NewAuditEvent[] = [];
-    const service = new IncidentService({
-      store: stores.incidents,
-      outboxStore: stores.outbox,
-      outbox: { kick: () => undefined },
-      audit: { record: (e) => void events.push(e) },
-      // log lines go to stderr; stdout carries the result
-      logger: createLogger(config.log.level, pino.destination({ dest: 2, sync: true })),
-      lookup: messageLookup({ audit: stores.audit, holds: stores.holds }),
-      compliance: config.compliance,
-      publicUrl: config.web.publicUrl,
-    });
-    try {
-      const result = await run(service);
-      if (events.length > 0) await stores.audit.appendMany(events);
-      return result;
-    } finally {
-      await Promise.all(Object.values(stores).map((s) => s.close()));
-    }
-  };
 
   incident
     .command('list')
@@ -158,7 +159,7 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       if (opts.by !== undefined && opts.by.trim() === '') die('--by needs a name');
       const config = load(opts.config);
       if (!hasDatabase(config)) die(`no message with id ${opts.message}: outguard has stored nothing in ${config.dataDir}`);
-      const result = await withService(config, (s) => s.open({ messageId: opts.message, reason: opts.reason, by: opts.by ?? osUser() }));
+      const result = await withIncidentService(config, die, (s) => s.open({ messageId: opts.message, reason: opts.reason, by: opts.by ?? osUser() }));
       if ('problem' in result) die(result.detail);
       const i = result.incident;
       const deadline = `${new Date(i.deadline).toISOString()} (${formatTime(i.deadline).ja})`;
@@ -181,7 +182,7 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       if (opts.by.trim() === '') die('--by needs a name');
       const config = load(opts.config);
       if (!hasDatabase(config)) die(`no incident with id ${id} in ${config.dataDir}`);
-      const result = await withService(config, (s) => s.markReported(id, opts.by, opts.note));
+      const result = await withIncidentService(config, die, (s) => s.markReported(id, opts.by, opts.note));
       if ('problem' in result) die(result.detail);
       const i = result.incident;
       const late = incidentStatus(i, Date.now()) === 'reported-late' ? ' — after the deadline (reported late)' : '';

@@ -19,6 +19,7 @@ import { HoldService } from './service.js';
 import { holdDecisionEvent } from '../audit/hold-events.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import { SqliteAuditStore } from '../audit/sqlite-audit.js';
+import { withIncidentService } from '../audit/incident-cli.js';
 import type { HoldState } from './types.js';
 
 /**
@@ -227,8 +228,12 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     await outboxStore.close();
     await store.close();
     if ('problem' in result) die(result.problem === 'unknown' ? `no hold with id ${id}` : decided(after ?? hold));
-    if (what === 'discard') {
-      process.stdout.write(`discarded ${id}${opts.mistake ? ' (recorded as a mistake)' : ''}; the sender is told\n`);
+    if (what === 'discard' && opts.mistake) {
+      // 遵守事項 第2: a mistake is an incident, whoever records it
+      const incident = await withIncidentService(config, die, (s) => s.openForMistake(result.hold, `cli:${user ?? 'admin'}`));
+      process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened and its report queued\n`);
+    } else if (what === 'discard') {
+      process.stdout.write(`discarded ${id}; the sender is told\n`);
     } else if (after?.dispatchedAt !== undefined && after.dispatchError === undefined) {
       process.stdout.write(`released ${id}: queued in the outbox of ${config.dataDir}; the running gateway sends it, and the sender is told\n`);
     } else if (after?.dispatchError !== undefined) {

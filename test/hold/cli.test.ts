@@ -128,7 +128,11 @@ describe('outguard held', () => {
     const out = await outguard('held', 'discard', ids.b, '--mistake', '--config', file);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain(`discarded ${ids.b} (recorded as a mistake)`);
+    expect(out.stdout).toMatch(/incident INC-\d{8}-\w+ opened/);
     expect(await gw.holds.get(ids.b)).toMatchObject({ state: 'discarded', decidedBy: 'cli', mistake: true });
+    // 遵守事項 第2: the mistake is an incident, as when the sender presses the button
+    const incidents = JSON.parse((await outguard('incident', 'list', '--format', 'json', '--config', file)).stdout) as { messageId?: string; trigger: string }[];
+    expect(incidents).toEqual([expect.objectContaining({ messageId: ids.b, trigger: 'mistake' })]);
     await until(() => sink.messages.length >= before + 1, 10_000, 'sender notice');
     await sleep(500);
     expect(sink.messages.slice(before).map((m) => noticeKind(m))).toEqual(['hold-discarded']);
