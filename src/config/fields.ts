@@ -31,10 +31,10 @@ export function string(f: Field): string {
   return (f.value as string).trim();
 }
 
-export function boolean(f: Field): boolean {
+export function boolean(f: Field, expected = 'true or false'): boolean {
   if (typeof f.value === 'boolean') return f.value;
   if (f.value === 'true' || f.value === 'false') return f.value === 'true';
-  return fail(f, 'true or false');
+  return fail(f, expected);
 }
 
 export function positiveInt(f: Field, what = 'a positive whole number'): number {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
@@ -108,5 +109,25 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ file: '/nonexistent/outguard.yaml', env: {} })).message).toBe(
       '/nonexistent/outguard.yaml: (file): expected a readable YAML file, got "ENOENT"',
     );
+  });
+
+  it('puts the policy on a thread only when there are more than two cores, unless told', () => {
+    expect(loadConfig({ env: {} }).policyThread).toBe(os.availableParallelism() > 2);
+    expect(loadConfig({ file: configFile('policyThread: true\n'), env: {} }).policyThread).toBe(true);
+    expect(loadConfig({ file: configFile('policyThread: false\n'), env: {} }).policyThread).toBe(false);
+    expect(errorOf(() => loadConfig({ file: configFile('policyThread: sometimes\n'), env: {} })).message).toMatch(/policyThread: expected true, false or auto, got "sometimes"$/);
+  });
+
+  it('checks the compliance and reviewer settings, naming the key', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.retention.bodyDays).toBe(7);
+    expect(c.compliance.incidentMinutes).toBe(60);
+    expect(c.compliance.storage.onlyInJapan).toBe(true);
+    expect(errorOf(() => loadConfig({ file: configFile('web:\n  users:\n    - {username: a, password: secret, role: admin}\n'), env: {} })).message).toMatch(
+      /web\.users\[0\]\.password: expected an scrypt hash made by `outguard hash-password`/,
+    );
+    expect(errorOf(() => loadConfig({ file: configFile('compliance:\n  clientContact: [not-an-address]\n'), env: {} })).message).toMatch(/compliance\.clientContact\[0\]: expected an e-mail address/);
+    expect(errorOf(() => loadConfig({ file: configFile('compliance:\n  storage: {locaton: x}\n'), env: {} })).message).toMatch(/compliance\.storage\.locaton: expected a known key/);
+    expect(errorOf(() => loadConfig({ file: configFile('retention:\n  bodyDays: 0\n'), env: {} })).message).toMatch(/retention\.bodyDays: expected days/);
   });
 });

@@ -14,7 +14,7 @@ describe('the policy thread', () => {
       { 'crash.mjs': "export default ({ message }) => { if (message.subject === 'crash now') process.exit(3); return []; };\n" },
     );
     sink = await startSink();
-    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy });
+    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${sink.port}`, policy, policyThread: true });
   });
   afterAll(async () => {
     await gw.stop();
