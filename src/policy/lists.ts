@@ -46,6 +46,10 @@ function cached(lookup: (host: string) => string): (host: string) => string {
   };
 }
 
+// Every recipient is looked up in several lists by several checks: normalise each once.
+const lookupHost = cached(normalizeHost);
+const lookupAddress = cached(normalizeAddress);
+
 /** The public suffix (ICANN section) of a host: co.jp for example.co.jp; the host itself when unknown. */
 const publicSuffix = cached((host) => getPublicSuffix(host, { allowPrivateDomains: false }) ?? host);
 
@@ -100,7 +104,7 @@ export class DomainList implements List {
   }
 
   matchAddress(address: string): string | undefined {
-    const a = normalizeAddress(address);
+    const a = lookupAddress(address);
     if (this.entries.addresses.has(a)) return a;
     for (const p of this.entries.patterns) if (p.re.test(a)) return p.text;
     const at = a.lastIndexOf('@');
@@ -108,7 +112,7 @@ export class DomainList implements List {
   }
 
   matchHost(host: string): string | undefined {
-    const h = normalizeHost(host);
+    const h = lookupHost(host);
     if (this.entries.hosts.has(h)) return `=${h}`;
     const suffix = publicSuffix(h);
     // Walk up the parents, but stop before the public suffix: "co.jp" never matches anything.
