@@ -4,6 +4,8 @@ import { NextHopError } from './delivery/next-hop.js';
 import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
 import type { Envelope } from './message/envelope.js';
 import { newMessageId } from './message/id.js';
+import { attachmentDigests } from './message/attachments.js';
+import { parseMessage } from './message/parse.js';
 import { decisive } from './policy/engine.js';
 import type { Judge, Judgement } from './policy/judge.js';
 import type { HoldService } from './hold/service.js';
@@ -68,10 +70,12 @@ export class Gateway {
     let verdict: Verdict | undefined;
     let sent: { deliveries?: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] } = {};
     let subject: string | undefined;
+    let attachmentCount = 0;
     try {
       const judgement = await judge.evaluate(message.raw, message.envelope);
       verdict = judgement.verdict;
       subject = judgement.subject;
+      attachmentCount = judgement.attachments;
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
@@ -117,7 +121,11 @@ export class Gateway {
       sender: message.envelope.from,
       recipients: message.envelope.to,
       ...(subject !== undefined ? { subject } : {}),
-      attachments: (sent.deliveries ?? []).flatMap((d) => d.encrypted?.files ?? []),
+      attachments: sent.deliveries
+        ? sent.deliveries.flatMap((d) => d.encrypted?.files ?? [])
+        : (action === 'reject' || action === 'hold') && attachmentCount > 0
+          ? stoppedAttachments(message.raw)
+          : [],
       ...findingFields(verdict?.findings ?? []),
       action,
       actor: message.client.user ?? message.client.address,
@@ -177,6 +185,16 @@ export class Gateway {
 }
 
 const ENCRYPTION_CLAUSE = '遵守事項 第6-2';
+
+/** Names and SHA-256 of what a rejected or held message carried, for the reviewers (特記事項 第9). */
+function stoppedAttachments(raw: Buffer): { name: string; sha256: string }[] {
+  try {
+    return attachmentDigests(parseMessage(raw)).map(({ name, sha256 }) => ({ name, sha256 }));
+  } catch {
+    // the decision stands; its event then lacks only the attachment list
+    return [];
+  }
+}
 
 /** The audit event type of a decision. */
 function auditType(action: string, deliveries: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] | undefined): string {

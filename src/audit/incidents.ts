@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Accepted } from '../delivery/next-hop.js';
-import { attachmentsOf } from '../hold/content.js';
+import { attachmentDigests } from '../message/attachments.js';
 import type { Hold } from '../hold/types.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
@@ -191,7 +191,7 @@ export class IncidentService implements IncidentActions {
         sender: input.envelope.from,
         recipients: [...input.envelope.to],
         subject: input.subject,
-        attachments: attachmentsOf(parseMessage(input.raw)).map((a) => ({ name: a.name, sha256: a.sha256 })),
+        attachments: attachmentDigests(parseMessage(input.raw)).map((a) => ({ name: a.name, sha256: a.sha256 })),
         ...findingFields(input.findings),
         state,
         password: state === 'sent' ? await passwordState(this.outboxStore, input.messageId, input.envelope.to.length, false) : 'not-applicable',

@@ -1,21 +1,10 @@
-import { createHash } from 'node:crypto';
 import { getDomain } from 'tldts';
 import type { Envelope } from '../message/envelope.js';
 import type { ParsedMessage } from '../message/parse.js';
 import type { Finding } from '../policy/verdict.js';
-import type { HoldAttachment, HoldRecipient } from './types.js';
+import type { HoldRecipient } from './types.js';
 
 /** What the confirmation shows of a message, worked out once when it is held. */
-
-/** Attachments that are not inline images (the ones the encryption step packs), with size and SHA-256 of the decoded bytes. */
-export function attachmentsOf(message: ParsedMessage): HoldAttachment[] {
-  return message.attachments
-    .filter((a) => !a.inline)
-    .map((a) => {
-      const content = a.content();
-      return { name: a.filename, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
-    });
-}
 
 /** The whole text body for the page: the text/plain parts, or the HTML reduced to text when there are none. */
 export function bodyTextOf(message: ParsedMessage): string {

@@ -7,7 +7,8 @@ import type { EncryptionSettings } from '../policy/encryption.js';
 import type { Finding, Verdict } from '../policy/verdict.js';
 import type { ErasedBody, HoldStore, StoredHold } from '../store/hold-store.js';
 import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
-import { attachmentsOf, bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
+import { bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
+import { attachmentDigests } from '../message/attachments.js';
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
 import { HoldTokens, approverAudience, approverIndex } from './token.js';
 import type { Actor, DeadlineAction, Hold, HoldActions, HoldAdmin, HoldRecipient, TokenProblem } from './types.js';
@@ -221,7 +222,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   async hold(input: HoldInput): Promise<HoldResult> {
     const message = parseMessage(input.raw);
     const rule = input.verdict.hold ?? DEFAULT_HOLD_RULE;
-    const attachments = attachmentsOf(message);
+    const attachments = attachmentDigests(message);
     const recipients = input.recipients ?? recipientsOf(input.envelope, input.verdict.findings, this.isInternal);
     if (input.encryption.enabled && attachments.length > 0 && isSigned(message) && recipients.some((r) => r.external)) {
       this.logger.warn({ hold: input.id }, 'not held: a signed message with attachments cannot be released encrypted');

@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, gatewayWithSink, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
+import { withAttachments } from '../support/mime.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import type { AuditEvent } from '../../src/audit/events.js';
+import { createHash } from 'node:crypto';
 
 async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,6 +42,22 @@ describe('the default policy over SMTP', () => {
     await expectBlocked(await send(['someone@mailinator.com']), /^550 5\.7\.1 anonymous-recipient: recipient is an anonymous or disposable mail service$/);
     const line = f.gw.logs.filter((l) => l.msg === 'message').at(-1)!;
     expect(line).toMatchObject({ action: 'reject', rules: expect.arrayContaining(['anonymous-recipient']), clauses: expect.arrayContaining(['遵守事項 第6-3']) });
+  });
+
+  it('names a rejected attachment with its SHA-256 in the audit log (特記事項 第9)', async () => {
+    const content = Buffer.from('MZ not really a program');
+    const raw = withAttachments({ headers: ['From: taro@example.co.jp', 'To: colleague@example.co.jp', 'Subject: 請求書'], files: [{ name: '請求書.pdf.exe', content }] });
+    const result = await sendRaw(f.transport, 'taro@example.co.jp', ['colleague@example.co.jp'], raw);
+    expect(result.response).toMatch(/^550 5\.7\.1 attachment-type: /);
+    const id = f.gw.logs.filter((l) => l.msg === 'message').at(-1)!.id as string;
+    // the audit writer batches: the event is on disk within a fraction of a second
+    let event: AuditEvent | undefined;
+    for (let tries = 0; !event && tries < 50; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const store = SqliteAuditStore.open(f.gw.dataDir);
+      event = (await store.list({ messageId: id }).finally(() => store.close()))[0];
+    }
+    expect(event).toMatchObject({ type: 'rejected', subject: '請求書', rules: ['attachment-type'], attachments: [{ name: '請求書.pdf.exe', sha256: createHash('sha256').update(content).digest('hex') }] });
   });
 
   it('rejects mail to an online service e-mail-in address (第7)', async () => {

@@ -10,7 +10,7 @@ import { type NextHop, NextHopError } from '../../src/delivery/next-hop.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 import { Dispatcher } from '../../src/dispatch.js';
-import { attachmentsOf } from '../../src/hold/content.js';
+import { attachmentDigests } from '../../src/message/attachments.js';
 import { NOTICE_HEADER, REF_HEADER } from '../../src/hold/notices.js';
 import { HoldService } from '../../src/hold/service.js';
 import type { DeadlineAction, Hold, HoldActions, HoldAttachment, HoldRecipient, HoldState } from '../../src/hold/types.js';
@@ -475,7 +475,7 @@ class RealHoldBackend implements HoldBackend {
       to: m.to,
       subject: message.subject,
       untouched: original !== undefined && m.raw.equals(Buffer.concat([idLine, original])),
-      attachments: attachmentsOf(message),
+      attachments: attachmentDigests(message),
     };
     const zip = message.attachments.find((a) => a.filename === DEFAULT_ENCRYPTION.zipName);
     if (zip) {
