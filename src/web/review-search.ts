@@ -19,7 +19,8 @@ export interface SearchOptions {
 export const MAX_EXPORT = 100_000;
 
 /** The types offered in the search form, mail first; '' = every mail event, 'all' = everything. */
-const TYPE_CHOICES = ['rejected', 'held', 'released', 'discarded', 'expired', 'escalated', 'delivered', 'encrypted', 'deferred', 'notice-sent', 'purged', 'login', 'policy-reloaded'];
+// every type reviewers have a name for, in the order of EVENT_TYPES
+const TYPE_CHOICES = Object.keys(EVENT_TYPES);
 
 /**
  * GET /review: search the audit log (blocked, held, released, discarded, expired mail and the
