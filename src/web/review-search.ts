@@ -18,8 +18,7 @@ export interface SearchOptions {
 /** The most events one CSV download carries; more must be narrowed down or exported with the CLI. */
 export const MAX_EXPORT = 100_000;
 
-/** The types offered in the search form, mail first; '' = every mail event, 'all' = everything. */
-// every type reviewers have a name for, in the order of EVENT_TYPES
+/** The types offered in the search form (every named type, mail first); '' = every mail event, 'all' = everything. */
 const TYPE_CHOICES = Object.keys(EVENT_TYPES);
 
 /**
