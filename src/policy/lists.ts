@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { domainToASCII } from 'node:url';
 import { getDomain, getPublicSuffix } from 'tldts';
 import type { List } from './check.js';
+import { memoize } from '../util/memoize.js';
 
 /**
  * Lists in policies/lists/: one entry a line, `#` comments.
@@ -32,29 +33,15 @@ function normalizeAddress(address: string): string {
   return at < 0 ? a : a.slice(0, at + 1) + normalizeHost(a.slice(at + 1));
 }
 
-/** Memoises a per-domain lookup: the same few hundred domains recur in mail; the bound keeps hostile input from growing it. */
-function cached(lookup: (host: string) => string): (host: string) => string {
-  const cache = new Map<string, string>();
-  return (host) => {
-    let value = cache.get(host);
-    if (value === undefined) {
-      value = lookup(host);
-      if (cache.size >= 10000) cache.clear();
-      cache.set(host, value);
-    }
-    return value;
-  };
-}
-
 // Every recipient is looked up in several lists by several checks: normalise each once.
-const lookupHost = cached(normalizeHost);
-const lookupAddress = cached(normalizeAddress);
+const lookupHost = memoize(normalizeHost);
+const lookupAddress = memoize(normalizeAddress);
 
 /** The public suffix (ICANN section) of a host: co.jp for example.co.jp; the host itself when unknown. */
-const publicSuffix = cached((host) => getPublicSuffix(host, { allowPrivateDomains: false }) ?? host);
+const publicSuffix = memoize((host) => getPublicSuffix(host, { allowPrivateDomains: false }) ?? host);
 
 /** The registrable domain: partner.co.jp for mail.partner.co.jp; the host itself when there is none. */
-export const registrableDomain = cached((host) => getDomain(host, { allowPrivateDomains: false }) ?? host);
+export const registrableDomain = memoize((host) => getDomain(host, { allowPrivateDomains: false }) ?? host);
 
 export function emptyEntries(): ListEntries {
   return { domains: new Set(), hosts: new Set(), addresses: new Set(), patterns: [], skipped: [] };

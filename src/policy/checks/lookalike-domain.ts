@@ -2,6 +2,7 @@ import { domainToUnicode } from 'node:url';
 import { getDomain, getPublicSuffix } from 'tldts';
 import { type Check, ParamError, allRecipients, domainOf, param } from '../check.js';
 import { normalizeHost } from '../lists.js';
+import { memoize } from '../../util/memoize.js';
 
 /**
  * 第6-1: a recipient whose domain looks like an internal or partner domain but is not one
@@ -60,7 +61,7 @@ export const lookalikeDomain: Check<LookalikeParams> = {
       if (ctx.isInternal(domain)) continue;
       if (partners.some((p) => domain === p || domain.endsWith(`.${p}`))) continue;
       if (ctx.allowed(address)) continue;
-      const detail = judge(domain, targets, maxDistance, minLength);
+      const detail = judgeOnce(domain, targets, maxDistance, minLength);
       if (detail) hits.push({ value: address, detail });
     }
     return hits;
@@ -123,6 +124,18 @@ function targetsFor(internal: readonly string[], partners: readonly string[]): T
 }
 
 /** Why `domain` looks like one of the targets (or is a mixed-script IDN), or undefined. */
+const verdicts = new WeakMap<readonly Target[], Map<string, (domain: string) => string | undefined>>();
+
+/** judge(), remembered per domain for one set of targets and parameters. */
+function judgeOnce(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): string | undefined {
+  let byParams = verdicts.get(targets);
+  if (!byParams) verdicts.set(targets, (byParams = new Map()));
+  const params = `${maxDistance}/${minLength}`;
+  let known = byParams.get(params);
+  if (!known) byParams.set(params, (known = memoize((d) => judge(d, targets, maxDistance, minLength))));
+  return known(domain);
+}
+
 function judge(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): string | undefined {
   const { registrable, label, suffix } = split(domain);
   const unicode = toUnicode(domain);
