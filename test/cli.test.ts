@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { client, run, sampleMessage, sendRaw } from './support/client.js';
 import { tempDir, writeConfig } from './support/gateway.js';
 import { startSink } from './support/sink.js';
+import { until } from './support/wait.js';
 
 const BIN = path.resolve('bin/outguard.js');
 const outguard = (...args: string[]) => run('node', [BIN, ...args]);
@@ -118,14 +119,6 @@ async function spawnOutguard(file: string): Promise<{ child: ChildProcess; port:
     });
   });
   return { child, port: Number(started.smtp!.split(':').pop()), stdout: () => stdout };
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('outguard start', () => {

@@ -16,6 +16,7 @@ import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
 import { type Received, type SinkOptions, startSink } from '../support/sink.js';
+import { until } from '../support/wait.js';
 
 const MINUTE = 60_000;
 const SHA = 'b'.repeat(64);
@@ -68,16 +69,6 @@ async function setup(options: { clientContact?: string[]; sink?: SinkOptions; no
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
-
-async function until<T>(get: () => Promise<T | undefined> | T | undefined, timeoutMs = 10000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Waits until the stored incident satisfies `ready`. */
 async function incidentWhen(s: Setup, id: string, ready: (i: Incident) => boolean): Promise<Incident> {

@@ -12,6 +12,7 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { freePort } from '../support/net.js';
 import { type Sink, startSink } from '../support/sink.js';
+import { until } from '../support/wait.js';
 
 /** Things to close after each test, last opened first. */
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -72,14 +73,6 @@ function notice(id: string, marker = `pw-${randomBytes(8).toString('hex')}`): Ne
     ].join('\r\n'),
   );
   return { id, kind: 'password-notice', ref: 'main-1', envelope: { from: 'outguard@example.co.jp', to: ['x@partner.example'] }, raw, marker };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,20 +12,11 @@ import { freePort } from '../support/net.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { requireTool } from '../support/tools.js';
 import { spawn } from 'node:child_process';
+import { until } from '../support/wait.js';
 
 const haveChromium = requireTool('chromium', 'chromium');
 
 const noticeKind = (m: Received) => /^X-Outguard-Notice: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
-
-async function until<T>(get: () => T | undefined, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The release link in a confirmation notice. */
 function linkIn(notice: Received): string {

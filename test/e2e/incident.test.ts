@@ -12,22 +12,13 @@ import { withAttachments } from '../support/mime.js';
 import { freePort } from '../support/net.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { postForm } from '../web/fixture.js';
+import { until } from '../support/wait.js';
 
 const CONTACT = 'madoguchi@client.example.lg.jp';
 const noticeKind = (m: Received) => /^X-Outguard-Notice: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
 const incidentOf = (m: Received) => /^X-Outguard-Incident: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
 const textOf = (m: Received) => parseMessage(m.raw).textParts.join('\n');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function until<T>(get: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // executables are refused and open an incident; other attachments to outside are held for the sender
 const POLICY = `rules:

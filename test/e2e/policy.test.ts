@@ -8,14 +8,7 @@ import { withAttachments } from '../support/mime.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import type { AuditEvent } from '../../src/audit/events.js';
 import { createHash } from 'node:crypto';
-
-async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../support/wait.js';
 
 /** Notices of one kind (X-Outguard-Notice) that reached the sink, once there are n of them. */
 async function waitForNotices(sink: Sink, kind: string, n: number) {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestGateway, startGateway } from '../support/gateway.js';
-import { type Postfix, startPostfix, until } from '../support/postfix.js';
+import { type Postfix, startPostfix } from '../support/postfix.js';
+import { until } from '../support/wait.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { requireTool } from '../support/tools.js';
 

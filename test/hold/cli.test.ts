@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { run } from '../support/client.js';
 import { tempDir, writeConfig } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
-import { type Harness, SENDER, compose, firstTime, holdInput, noticeKind, openHarness, sleep, tokenOf, until, zipEntriesEncrypted } from './fixtures.js';
+import { type Harness, SENDER, compose, firstTime, holdInput, noticeKind, openHarness, sleep, tokenOf, zipEntriesEncrypted } from './fixtures.js';
+import { until } from '../support/wait.js';
 import { parseMessage } from '../../src/message/parse.js';
 
 // Runs the built CLI (npm run build, as `npm test` does) against a data dir a running "gateway"

@@ -21,9 +21,9 @@ import {
   sleep,
   textOf,
   tokenOf,
-  until,
   zipEntriesEncrypted,
 } from './fixtures.js';
+import { until } from '../support/wait.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

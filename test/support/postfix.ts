@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { until } from './wait.js';
 
 /**
  * A private Postfix instance for end-to-end tests, set up as outguard's front MTA
@@ -95,18 +96,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls fn until it returns a value other than undefined; rejects after timeoutMs with describe(). */
-export async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, describe: () => string | Promise<string>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await sleep(50);
-  }
-}
 
 /** Resolves true once something on host:port greets with 220 (then says QUIT), false on any failure. */
 function greets220(port: number): Promise<boolean> {

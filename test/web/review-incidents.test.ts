@@ -7,6 +7,7 @@ import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { WebClient } from '../support/web-client.js';
+import { until } from '../support/wait.js';
 
 /**
  * The incident pages (遵守事項 第2) on the whole gateway: real SMTP in, the sink as next hop and as
@@ -15,16 +16,6 @@ import { WebClient } from '../support/web-client.js';
 const CONTACT = 'madoguchi@client.example.lg.jp';
 const FAST = { N: 1024, r: 8, p: 1 };
 const headerOf = (m: Received, name: string) => new RegExp(`^${name}: (\\S+)`, 'm').exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
-
-async function until<T>(get: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('incident pages on the gateway (遵守事項 第2)', () => {
   let sink: Sink;

@@ -5,19 +5,10 @@ import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { WebClient } from '../support/web-client.js';
+import { until } from '../support/wait.js';
 
 /** The monthly report page (特記事項 第9) on the whole gateway, over real HTTP. */
 const thisMonth = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo' }).format(new Date()).slice(0, 7);
-
-async function until<T>(get: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('monthly report page on the gateway (特記事項 第9)', () => {
   let sink: Sink;

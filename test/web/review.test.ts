@@ -4,6 +4,7 @@ import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { WebClient } from '../support/web-client.js';
+import { until } from '../support/wait.js';
 
 /**
  * The reviewer pages on the whole gateway (default policy, real SMTP in, the sink as next hop,
@@ -11,16 +12,6 @@ import { WebClient } from '../support/web-client.js';
  */
 const FAST = { N: 1024, r: 8, p: 1 };
 const jaSubject = (s: string) => `=?UTF-8?B?${Buffer.from(s).toString('base64')}?=`;
-
-async function until<T>(get: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('reviewer pages on the gateway', () => {
   let sink: Sink;
