@@ -1,5 +1,5 @@
-import { type SafeHtml, html, raw } from '../web/html.js';
 import { BLANK, type NoticeForm } from './notice-form.js';
+import { type SafeHtml, html, raw } from '../render/html.js';
 
 /** The 届出書 as text and as a printable A4 page: the form's wording, its four items, ☑ / ☐. */
 

@@ -3,7 +3,7 @@ import { type Config, DEFAULTS } from '../config/schema.js';
 import { KNOWN_DOMAINS_FILE_NAME } from '../store/known-domains.js';
 import { KEY_FILE_NAME, SECRET_ENV } from '../store/secret-key.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
-import type { Bilingual } from '../web/text.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 /**
  * 別記様式「電子データの保存等に関する届出書」 (特記事項 第3-4: declare where the data of the

@@ -1,8 +1,8 @@
-import { eventType } from '../web/review-text.js';
-import type { Bilingual } from '../web/text.js';
 import { csvDocument } from './export.js';
 import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
+import { eventType } from './event-names.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 const both = (b: Bilingual) => `${b.ja} / ${b.en}`;
 

@@ -1,9 +1,9 @@
-import { type SafeHtml, html, raw } from '../web/html.js';
-import { STYLE, bi } from '../web/pages.js';
-import { eventType } from '../web/review-text.js';
-import type { Bilingual } from '../web/text.js';
 import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
+import { type SafeHtml, html, raw } from '../render/html.js';
+import { STYLE } from '../render/style.js';
+import { bi, type Bilingual } from '../render/bilingual.js';
+import { eventType } from './event-names.js';
 
 /** What the report adds to the pages' style: figures right-aligned, and a clean A4 printout. */
 export const REPORT_STYLE = `

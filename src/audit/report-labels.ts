@@ -1,5 +1,5 @@
-import type { Bilingual } from '../web/text.js';
 import type { IncidentStatus } from './report.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 /** The words of the monthly report, Japanese first: shared by its HTML and CSV forms. */
 export const REPORT_LABELS = {

@@ -4,7 +4,7 @@ import type { CsrfGuard } from './csrf.js';
 import { newNonce, parseCookies, redirect, sendHtml } from './http.js';
 import { problemContent, reviewPage } from './review-layout.js';
 import { type Role, SESSION_COOKIE, SessionCookies, type SessionUser } from './session.js';
-import type { Bilingual } from './text.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 export interface ReviewAuthOptions {
   /** web.users. */

@@ -3,13 +3,12 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { WebUser } from '../config/schema.js';
 import { hashPassword, verifyPassword } from '../crypto/password-hash.js';
 import { type ReviewAuth, localPath } from './auth.js';
-import { html, type SafeHtml } from './html.js';
 import { redirect } from './http.js';
 import { LoginLockout } from './lockout.js';
-import { bi } from './pages.js';
 import { jstAndUtc } from './review-text.js';
 import type { ReviewContext, ReviewRoute } from './review-router.js';
-import type { Bilingual } from './text.js';
+import { html, type SafeHtml } from '../render/html.js';
+import { bi, type Bilingual } from '../render/bilingual.js';
 
 export interface LoginOptions {
   auth: ReviewAuth;

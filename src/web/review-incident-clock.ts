@@ -1,6 +1,6 @@
 import { type Incident, type IncidentStatus, STATUS_LABELS } from '../audit/incident-types.js';
-import { html, type SafeHtml } from './html.js';
-import type { Bilingual } from './text.js';
+import { html, type SafeHtml } from '../render/html.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 /**
  * The 60-minute clock of an incident (遵守事項 第2): its status and the minutes left, overdue by,

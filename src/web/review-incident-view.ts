@@ -1,10 +1,9 @@
 import { TRIGGER_LABELS } from '../audit/incident-report.js';
 import type { Incident, IncidentStatus } from '../audit/incident-types.js';
-import { html, raw, type SafeHtml } from './html.js';
-import { bi } from './pages.js';
 import { clockHtml } from './review-incident-clock.js';
 import { jstAndUtc } from './review-text.js';
-import type { Bilingual } from './text.js';
+import { html, raw, type SafeHtml } from '../render/html.js';
+import { bi, type Bilingual } from '../render/bilingual.js';
 
 /** The incident pages' markup (遵守事項 第2); the routes are in review-incidents.ts. */
 

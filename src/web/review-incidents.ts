@@ -4,7 +4,7 @@ import { clockScript } from './review-incident-clock.js';
 import { type Clock, MAX_TEXT, incidentContent, listContent, messageSection } from './review-incident-view.js';
 import type { MessageSection } from './review-message.js';
 import { type ReviewContext, ReviewError, type ReviewRoute } from './review-router.js';
-import type { Bilingual } from './text.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 export interface IncidentPagesOptions {
   incidents: IncidentActions;

@@ -1,8 +1,8 @@
-import { html, raw, type SafeHtml } from './html.js';
-import { STYLE, bi } from './pages.js';
 import { INCIDENT_STYLE } from './review-incident-clock.js';
 import type { SessionUser } from './session.js';
-import type { Bilingual } from './text.js';
+import { html, raw, type SafeHtml } from '../render/html.js';
+import { STYLE } from '../render/style.js';
+import { bi, type Bilingual } from '../render/bilingual.js';
 
 /** What the reviewer pages add to the release pages' style. */
 const REVIEW_STYLE = `

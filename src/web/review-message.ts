@@ -2,13 +2,14 @@ import type { AuditStore } from '../audit/audit-store.js';
 import type { AuditAttachment, AuditEvent } from '../audit/events.js';
 import type { Hold, HoldAdmin } from '../hold/types.js';
 import type { RuleMessage } from '../policy/rule-messages.js';
-import { html, type SafeHtml } from './html.js';
 import { redirect } from './http.js';
-import { bi } from './pages.js';
 import { type ReviewContext, ReviewError, type ReviewRoute } from './review-router.js';
-import { eventType, jstAndUtc } from './review-text.js';
+import { jstAndUtc } from './review-text.js';
 import type { SessionUser } from './session.js';
-import { type Bilingual, STATE_TEXT, sizeText, timeText } from './text.js';
+import { STATE_TEXT, sizeText, timeText } from './text.js';
+import { html, type SafeHtml } from '../render/html.js';
+import { bi, type Bilingual } from '../render/bilingual.js';
+import { eventType } from '../audit/event-names.js';
 
 /** A section another part adds to the message page (incidents): its HTML for this message. */
 export type MessageSection = (ctx: ReviewContext, messageId: string) => Promise<SafeHtml>;

@@ -2,9 +2,9 @@ import type { AuditStore } from '../audit/audit-store.js';
 import { type MonthlyReport, monthBounds, monthlyReport, previousMonth } from '../audit/report.js';
 import { renderReportCsv } from '../audit/report-csv.js';
 import { REPORT_STYLE, renderReportHtml, reportContent } from '../audit/report-html.js';
-import { html } from './html.js';
 import { sendDownload } from './http.js';
 import { type ReviewContext, ReviewError, type ReviewRoute } from './review-router.js';
+import { html } from '../render/html.js';
 
 export interface ReportPagesOptions {
   store: Pick<AuditStore, 'list'>;

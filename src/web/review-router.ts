@@ -1,11 +1,11 @@
 import type http from 'node:http';
 import type { Logger } from '../log.js';
 import type { ReviewAuth } from './auth.js';
-import type { SafeHtml } from './html.js';
 import { BodyTooLarge, mediaType, newNonce, readBody, refuseRest, sendHtml } from './http.js';
 import { reviewPage } from './review-layout.js';
 import type { Role, SessionUser } from './session.js';
-import type { Bilingual } from './text.js';
+import type { SafeHtml } from '../render/html.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 /** What a reviewer route gets: the request, who is logged in, the posted form, and page helpers. */
 export interface ReviewContext {

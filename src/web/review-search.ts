@@ -1,12 +1,13 @@
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AuditEvent } from '../audit/events.js';
 import { toCsv } from '../audit/export.js';
-import { html, raw, type SafeHtml } from './html.js';
 import { sendDownload } from './http.js';
-import { bi } from './pages.js';
 import { PAGE_SIZE, type SearchForm, parseSearch, searchQueryString } from './review-query.js';
 import { ReviewError, type ReviewRoute } from './review-router.js';
-import { EVENT_TYPES, eventType, jstAndUtc } from './review-text.js';
+import { jstAndUtc } from './review-text.js';
+import { html, raw, type SafeHtml } from '../render/html.js';
+import { bi } from '../render/bilingual.js';
+import { EVENT_TYPES, eventType } from '../audit/event-names.js';
 
 export interface SearchOptions {
   store: Pick<AuditStore, 'list' | 'count'>;

@@ -1,5 +1,3 @@
-import type { Bilingual } from './text.js';
-
 /** Japan time as 2026-11-01 09:00:00 (sv-SE formats dates the ISO way). */
 const JST = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
@@ -9,26 +7,3 @@ export function jstAndUtc(time: string | number): { jst: string; utc: string } {
   return { jst: `${JST.format(d)} JST`, utc: d.toISOString() };
 }
 
-/** The names of the audit event types, for people; other types are shown as they are. */
-export const EVENT_TYPES: Record<string, Bilingual> = {
-  rejected: { ja: '拒否（送信不可）', en: 'rejected' },
-  held: { ja: '保留', en: 'held' },
-  released: { ja: '保留解除・送信', en: 'released' },
-  discarded: { ja: '破棄', en: 'discarded' },
-  expired: { ja: '期限切れ', en: 'expired' },
-  escalated: { ja: '上長へ確認依頼', en: 'escalated' },
-  delivered: { ja: '配送', en: 'delivered' },
-  encrypted: { ja: '暗号化して配送', en: 'encrypted' },
-  deferred: { ja: '一時エラー（再送待ち）', en: 'deferred' },
-  'notice-sent': { ja: '通知送信', en: 'notice sent' },
-  purged: { ja: '本文消去（保存期間満了）', en: 'body purged' },
-  login: { ja: 'ログイン', en: 'login' },
-  'policy-reloaded': { ja: 'ポリシー再読込', en: 'policy reloaded' },
-  'incident-opened': { ja: 'インシデント登録', en: 'incident opened' },
-  'incident-reported': { ja: 'インシデント報告', en: 'incident reported' },
-  'incident-overdue': { ja: 'インシデント期限超過', en: 'incident overdue' },
-};
-
-export function eventType(type: string): Bilingual {
-  return Object.hasOwn(EVENT_TYPES, type) ? EVENT_TYPES[type]! : { ja: type, en: type };
-}

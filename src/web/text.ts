@@ -1,10 +1,6 @@
+import type { Bilingual } from '../render/bilingual.js';
 import type { DeadlineAction, HoldState, TokenProblem } from '../hold/types.js';
 
-/** A sentence in Japanese, then English (DESIGN: user-facing text Japanese first). */
-export interface Bilingual {
-  ja: string;
-  en: string;
-}
 
 /** Why a release link or a request did not work, as HTTP status and words. */
 export type WebProblem =
