@@ -1,5 +1,6 @@
 import { BLANK, type NoticeForm } from './notice-form.js';
-import { type SafeHtml, html, raw } from '../render/html.js';
+import { type SafeHtml, html } from '../render/html.js';
+import { htmlDocument } from '../render/document.js';
 
 /** The 届出書 as text and as a printable A4 page: the form's wording, its four items, ☑ / ☐. */
 
@@ -90,16 +91,10 @@ function fact(text: string): SafeHtml {
 export function renderNoticeFormHtml(f: NoticeForm): string {
   const choice = (checked: boolean, label: string) => html`<span class="box">${box(checked)}</span> ${label}`;
   const heading = (n: keyof typeof ITEMS) => html`<th scope="row">${n} ${ITEMS[n].ja}<span class="en" lang="en">${ITEMS[n].en}</span></th>`;
-  return html`<!doctype html>
-<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${TITLE} — outguard</title>
-<style>${raw(STYLE)}</style>
-</head>
-<body>
-<main>
+  return htmlDocument({
+    title: TITLE,
+    styles: [STYLE],
+    body: html`<main>
 <h1>${TITLE}<span class="en" lang="en">${TITLE_EN}</span></h1>
 <p class="date">${f.date}</p>
 <dl class="party">
@@ -129,7 +124,6 @@ ${f.subcontractors.map((s) => html`<div class="sub">(再委託先等の名称) $
 </table>
 <p>${NOTE}<br><span class="en" lang="en">${NOTE_EN}</span></p>
 </main>
-</body>
-</html>
-`.value;
+`,
+  });
 }

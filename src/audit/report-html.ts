@@ -1,9 +1,10 @@
 import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
-import { type SafeHtml, html, raw } from '../render/html.js';
+import { type SafeHtml, html } from '../render/html.js';
 import { STYLE } from '../render/style.js';
 import { bi, type Bilingual } from '../render/bilingual.js';
 import { eventType } from './event-names.js';
+import { htmlDocument } from '../render/document.js';
 
 /** What the report adds to the pages' style: figures right-aligned, and a clean A4 printout. */
 export const REPORT_STYLE = `
@@ -75,24 +76,15 @@ ${r.incidents.length === 0 ? html`<p id="incidents">${bi(L.noIncidents)}</p>` : 
 
 /** A standalone, printable page (no external resources); pass the CSP nonce when serving it. */
 export function renderReportHtml(r: MonthlyReport, options: { nonce?: string } = {}): string {
-  const nonce = options.nonce ? html` nonce="${options.nonce}"` : '';
-  return html`<!doctype html>
-<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>${L.title.ja} ${r.month} / ${L.title.en} — outguard</title>
-<style${nonce}>${raw(STYLE)}${raw(REPORT_STYLE)}</style>
-</head>
-<body>
-<main>
+  return htmlDocument({
+    title: `${L.title.ja} ${r.month} / ${L.title.en}`,
+    styles: [STYLE, REPORT_STYLE],
+    nonce: options.nonce,
+    body: html`<main>
 ${reportContent(r)}
 <footer>outguard — ${bi({ ja: '監査ログ（ハッシュチェーン）から作成', en: 'made from the hash-chained audit log' })}</footer>
-</main>
-</body>
-</html>
-`.value;
+</main>`,
+  });
 }
 
 function countTable(id: string, counts: Count[], head: Bilingual, label: (key: string) => SafeHtml | string = (k) => k): SafeHtml {

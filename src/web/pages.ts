@@ -4,31 +4,23 @@ import { html, raw, type SafeHtml } from '../render/html.js';
 import type { Bilingual } from '../render/bilingual.js';
 import { STYLE } from '../render/style.js';
 import { bi } from '../render/bilingual.js';
+import { htmlDocument } from '../render/document.js';
 
 /** The pages' style sheet; other pages (the reviewer pages) add theirs after it. */
 
 
 /** The shell of every page: Japanese first, the page's own nonce for style and script. */
 export function layout(title: Bilingual, nonce: string, content: SafeHtml, script?: string): string {
-  return html`<!doctype html>
-<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<title>${title.ja} / ${title.en} — outguard</title>
-<style nonce="${nonce}">${raw(STYLE)}</style>
-</head>
-<body>
-<main>
+  return htmlDocument({
+    title: `${title.ja} / ${title.en}`,
+    styles: [STYLE],
+    nonce,
+    script,
+    body: html`<main>
 ${content}
 <footer>outguard — ${bi({ ja: '受託者向け情報セキュリティ遵守事項 第6-1（送信前の確認）', en: 'Security clause 6-1: confirm before sending' })}</footer>
-</main>
-${script ? html`<script nonce="${nonce}">${raw(script)}</script>` : ''}
-</body>
-</html>
-`.value;
+</main>`,
+  });
 }
 
 export interface ReleaseView {

@@ -3,6 +3,7 @@ import type { SessionUser } from './session.js';
 import { html, raw, type SafeHtml } from '../render/html.js';
 import { STYLE } from '../render/style.js';
 import { bi, type Bilingual } from '../render/bilingual.js';
+import { htmlDocument } from '../render/document.js';
 
 /** What the reviewer pages add to the release pages' style. */
 const REVIEW_STYLE = `
@@ -66,26 +67,17 @@ ${NAV.map((n) => html`<a href="${n.href}"${o.current === n.href ? raw(' aria-cur
 <form method="post" action="/logout"><input type="hidden" name="csrf" value="${o.csrfField ?? ''}"><button type="submit" id="logout">ログアウト <span lang="en">(Log out)</span></button></form>
 </nav>`
     : '';
-  return html`<!doctype html>
-<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<title>${o.title.ja} / ${o.title.en} — outguard</title>
-<style nonce="${o.nonce}">${raw(STYLE)}${raw(REVIEW_STYLE)}${raw(INCIDENT_STYLE)}${raw(o.style ?? '')}</style>
-</head>
-<body>
-${nav}
+  return htmlDocument({
+    title: `${o.title.ja} / ${o.title.en}`,
+    styles: [STYLE, REVIEW_STYLE, INCIDENT_STYLE, o.style ?? ''],
+    nonce: o.nonce,
+    script: o.script,
+    body: html`${nav}
 <main>
 ${o.content}
 <footer>outguard — ${bi({ ja: '特記事項 第9・第10（報告と検査）のための記録', en: 'Records for special terms 9 and 10 (reports and inspection)' })}</footer>
-</main>
-${o.script ? html`<script nonce="${o.nonce}">${raw(o.script)}</script>` : ''}
-</body>
-</html>
-`.value;
+</main>`,
+  });
 }
 
 /** The body of a page that says what went wrong, Japanese then English, and the HTTP status. */
