@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { type Browser, launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/message/parse.js';
 import { detectEncryption } from '../../src/message/encrypted.js';
@@ -35,7 +35,7 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
   let sink: Sink;
   let gw: TestGateway;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
     sink = await startSink();
@@ -46,16 +46,11 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
       organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] },
       web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
     });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
   afterAll(async () => {
-    await context?.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await gw.stop();
     await sink.close();
   });

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { type Browser, launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newIncidentId } from '../../src/audit/incident-types.js';
 import { hashPassword } from '../../src/crypto/password-hash.js';
@@ -21,7 +19,7 @@ describe.skipIf(!haveChromium)('incident pages in Chromium (遵守事項 第2)',
   let gw: TestGateway;
   let store: SqliteIncidentStore;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
   let base: string;
   let messageId: string;
 
@@ -44,16 +42,11 @@ describe.skipIf(!haveChromium)('incident pages in Chromium (遵守事項 第2)',
     const sent = await sendRaw(t, 'taro@example.co.jp', ['suzuki@partner.example'], sampleMessage({ to: 'suzuki@partner.example', subject: 'wrong recipient' }));
     t.close();
     messageId = /(?:as|delivered as) (\S+)/.exec(sent.response)![1]!;
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
   afterAll(async () => {
-    await context?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await store?.close();
     await gw?.stop();
     await sink?.close();

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { type Browser, launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/crypto/password-hash.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
@@ -17,7 +16,7 @@ describe.skipIf(!haveChromium)('reviewer pages in Chromium (特記事項 第9・
   let sink: Sink;
   let gw: TestGateway;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
   let base: string;
 
   beforeAll(async () => {
@@ -42,17 +41,11 @@ describe.skipIf(!haveChromium)('reviewer pages in Chromium (特記事項 第9・
     ];
     t.close();
     expect(sent.map((r) => r.code)).toEqual([550, 550, 250]);
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      acceptDownloads: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium({ acceptDownloads: true });
+    context = browser.context;
   });
   afterAll(async () => {
-    await context?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await gw?.stop();
     await sink?.close();
   });
