@@ -90,15 +90,16 @@ export class DomainList implements List {
     return e.domains.size + e.hosts.size + e.addresses.size + e.patterns.length;
   }
 
-  matchAddress(address: string): string | undefined {
+  // a list never changes once loaded (a reload makes new lists): remember its answers
+  readonly matchAddress = memoize((address: string): string | undefined => {
     const a = lookupAddress(address);
     if (this.entries.addresses.has(a)) return a;
     for (const p of this.entries.patterns) if (p.re.test(a)) return p.text;
     const at = a.lastIndexOf('@');
     return at < 0 ? undefined : this.matchHost(a.slice(at + 1));
-  }
+  });
 
-  matchHost(host: string): string | undefined {
+  readonly matchHost = memoize((host: string): string | undefined => {
     const h = lookupHost(host);
     if (this.entries.hosts.has(h)) return `=${h}`;
     const suffix = publicSuffix(h);
@@ -110,7 +111,7 @@ export class DomainList implements List {
       candidate = candidate.slice(dot + 1);
     }
     return undefined;
-  }
+  });
 }
 
 /** Data packages a list may draw on, by npm name. */
