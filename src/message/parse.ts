@@ -156,16 +156,16 @@ function defaultName(raw: Buffer, node: MimeNode): string {
 }
 
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/g;
-const NOT_BASE64_OR_BREAK = /[^A-Za-z0-9+/=\r\n]/;
 
 /** A part's body with its Content-Transfer-Encoding undone. */
 export function decodeBody(raw: Buffer, node: MimeNode): Buffer {
   const body = raw.subarray(node.bodyStart, node.end);
   switch (node.transferEncoding) {
     case 'base64': {
-      // Node's decoder skips line breaks itself; anything else outside the alphabet is removed first
+      // Node's decoder skips whatever is outside the alphabet, except that it reads - and _ as
+      // base64url digits: only then must they be removed first (they are not base64, RFC 2045)
       const text = body.toString('latin1');
-      return Buffer.from(NOT_BASE64_OR_BREAK.test(text) ? text.replace(NOT_BASE64, '') : text, 'base64');
+      return Buffer.from(body.includes(0x2d) || body.includes(0x5f) ? text.replace(NOT_BASE64, '') : text, 'base64');
     }
     case 'quoted-printable':
       return decodeQuotedPrintable(body);
