@@ -5,6 +5,7 @@ import { hashPassword, verifyPassword } from '../crypto/password-hash.js';
 import { type ReviewAuth, localPath } from './auth.js';
 import { redirect } from './http.js';
 import { LoginLockout } from './lockout.js';
+import type { SessionUser } from './session.js';
 import { jstAndUtc } from './review-text.js';
 import type { ReviewContext, ReviewRoute } from './review-router.js';
 import { html, type SafeHtml } from '../render/html.js';
@@ -31,6 +32,22 @@ const TITLE: Bilingual = { ja: 'ログイン', en: 'Log in' };
  */
 export function loginRoutes(o: LoginOptions): ReviewRoute[] {
   const lockout = new LoginLockout(o.maxLoginFailures, o.lockoutMinutes * 60_000);
+  // attempts for one username or from one address take turns, so guesses sent at once cannot all
+  // pass the lock-out check before the first of them is counted
+  const turns = new Map<string, Promise<void>>();
+  const inTurn = async <T>(keys: string[], work: () => Promise<T>): Promise<T> => {
+    const before = keys.map((k) => turns.get(k));
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    for (const k of keys) turns.set(k, mine);
+    try {
+      await Promise.all(before);
+      return await work();
+    } finally {
+      done();
+      for (const k of keys) if (turns.get(k) === mine) turns.delete(k);
+    }
+  };
   let standIn: Promise<string> | undefined;
   const record = (username: string, action: string, detail: string) => o.audit?.record({ type: 'login', actor: username, action, detail });
 
@@ -58,28 +75,33 @@ export function loginRoutes(o: LoginOptions): ReviewRoute[] {
         const password = ctx.form.get('password') ?? '';
         const address = ctx.req.socket.remoteAddress ?? 'unknown';
         const client = `client ${address}`;
-        const now = o.now();
+        const outcome: { user: SessionUser } | { status: number; notice: SafeHtml } = await inTurn([`user:${username}`, `address:${address}`], async () => {
+          const now = o.now();
 
-        const locked = lockout.lockedUntil(username, address, now);
-        if (locked !== undefined) {
-          record(username, 'locked', `${client}; refused while locked until ${new Date(locked).toISOString()}`);
-          return show(ctx, 429, lockedNotice(locked), username);
-        }
-        const user = o.users.find((u) => u.username === username);
-        standIn ??= hashPassword(randomBytes(16).toString('hex'));
-        const matches = await verifyPassword(password, user?.password ?? (await standIn));
-        if (!matches || !user) {
-          record(username, 'failure', client);
-          const started = lockout.failure(username, address, now);
-          for (const lock of started) {
-            record(username, 'locked', `${client}; ${o.maxLoginFailures} failures in a row for this ${lock.scope === 'user' ? 'username' : 'client address'}; locked until ${new Date(lock.until).toISOString()}`);
+          const locked = lockout.lockedUntil(username, address, now);
+          if (locked !== undefined) {
+            record(username, 'locked', `${client}; refused while locked until ${new Date(locked).toISOString()}`);
+            return { status: 429, notice: lockedNotice(locked) } as const;
           }
-          if (started.length > 0) return show(ctx, 429, lockedNotice(Math.max(...started.map((l) => l.until))), username);
-          return show(ctx, 401, html`<div class="alert error" role="alert" id="problem"><p>${bi({ ja: 'ユーザー名またはパスワードが正しくありません。', en: 'The username or password is not correct.' })}</p></div>`, username);
-        }
-        lockout.success(username, address);
-        record(username, 'success', client);
-        const cookie = o.auth.sessions.setCookie(o.auth.sessions.issue({ username: user.username, role: user.role }), o.auth.secureCookies);
+          const user = o.users.find((u) => u.username === username);
+          standIn ??= hashPassword(randomBytes(16).toString('hex'));
+          const matches = await verifyPassword(password, user?.password ?? (await standIn));
+          if (!matches || !user) {
+            record(username, 'failure', client);
+            const started = lockout.failure(username, address, now);
+            for (const lock of started) {
+              record(username, 'locked', `${client}; ${o.maxLoginFailures} failures in a row for this ${lock.scope === 'user' ? 'username' : 'client address'}; locked until ${new Date(lock.until).toISOString()}`);
+            }
+            if (started.length > 0) return { status: 429, notice: lockedNotice(Math.max(...started.map((l) => l.until))) } as const;
+            return { status: 401, notice: html`<div class="alert error" role="alert" id="problem"><p>${bi({ ja: 'ユーザー名またはパスワードが正しくありません。', en: 'The username or password is not correct.' })}</p></div>` } as const;
+          }
+          lockout.success(username, address);
+          record(username, 'success', client);
+          return { user: { username: user.username, role: user.role } };
+        });
+        if (!('user' in outcome)) return show(ctx, outcome.status, outcome.notice, username);
+        const { user } = outcome;
+        const cookie = o.auth.sessions.setCookie(o.auth.sessions.issue(user), o.auth.secureCookies);
         redirect(ctx.res, localPath(ctx.form.get('next')), { 'set-cookie': cookie });
       },
     },

@@ -169,3 +169,24 @@ describe('reviewer login without users', () => {
     expect((await new WebClient(s.base).get('/review')).headers.get('location')).toBe('/login?next=%2Freview');
   });
 });
+
+describe('reviewer lock-out under parallel attempts', () => {
+  let s: Site;
+  beforeAll(async () => {
+    s = await site([{ username: 'kansa', password: await hashPassword('kansa-pass-1', FAST), role: 'reviewer' }]);
+  });
+  afterAll(() => close(s));
+
+  it('tries no more than the allowed number of passwords when guesses arrive at once', async () => {
+    // the right password is the last of 12 guesses sent together: with 3 failures allowed it must not get in
+    const guesses = [...Array.from({ length: 11 }, (_, i) => `wrong-${i}`), 'kansa-pass-1'];
+    const clients = guesses.map(() => new WebClient(s.base));
+    const forms = await Promise.all(clients.map(async (c) => WebClient.csrf(await (await c.get('/login')).text())));
+    const answers = await Promise.all(clients.map((c, i) => c.post('/login', { csrf: forms[i]!, username: 'kansa', password: guesses[i]! })));
+    expect(answers.map((a) => a.status).filter((st) => st === 401)).toHaveLength(2);
+    expect(answers.at(-1)!.status).toBe(429);
+    expect(clients.at(-1)!.cookies.has('og_session')).toBe(false);
+    await s.audit.flush();
+    expect((await s.store.list({ type: 'login' })).filter((e) => e.action === 'failure')).toHaveLength(3);
+  });
+});
