@@ -61,7 +61,8 @@ export class ThreadAppender implements Appender {
   }
 
   private thread(): Promise<Worker> {
-    this.worker ??= new Promise((resolve, reject) => {
+    if (this.worker) return this.worker;
+    const starting: Promise<Worker> = new Promise((resolve, reject) => {
       const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'append-thread'));
       const worker = new Worker(entry, { eval: isCode, workerData: { dataDir: this.dataDir } });
       let ready = false;
@@ -76,7 +77,9 @@ export class ThreadAppender implements Appender {
         else waiting?.reject(new Error(m.error));
       });
       worker.once('error', (err) => {
-        if (!ready) reject(err);
+        if (ready) return;
+        if (this.worker === starting) this.worker = undefined;
+        reject(err);
       });
       worker.once('exit', (code) => {
         if (!ready) reject(new Error(`the audit thread stopped before it was ready (${code})`));
@@ -84,10 +87,11 @@ export class ThreadAppender implements Appender {
           this.pending.delete(seq);
           waiting.reject(new Error(`the audit thread stopped (${code})`));
         }
-        // a later append starts a new thread, unless this one was closed on purpose
-        if (this.worker && ready) this.worker = undefined;
+        // a later append starts a new thread (also after one that could not start), unless this one was closed on purpose
+        if (this.worker === starting) this.worker = undefined;
       });
     });
-    return this.worker;
+    this.worker = starting;
+    return starting;
   }
 }

@@ -56,4 +56,29 @@ describe('ThreadAppender', () => {
       await appender.close();
     }
   });
+
+  it('tries a new thread again after a replacement thread could not open the log', async () => {
+    const dir = tempDir();
+    const appender = await new ThreadAppender(dir).start();
+    const moved = `${dir}-moved`;
+    try {
+      await appender.append(sampleEvents()[0]!);
+      const worker = await (appender as unknown as { worker: Promise<import('node:worker_threads').Worker> }).worker;
+      await worker.terminate();
+      // the data dir is briefly unusable (a file where the folder should be): the next thread cannot start
+      fs.renameSync(dir, moved);
+      fs.writeFileSync(dir, 'not a folder');
+      await expect(appender.append(sampleEvents()[1]!)).rejects.toThrow();
+      fs.rmSync(dir);
+      fs.renameSync(moved, dir);
+      // once the dir is back, the audit log is written again
+      expect((await appender.append(sampleEvents()[1]!)).seq).toBe(2);
+    } finally {
+      if (fs.existsSync(moved)) {
+        fs.rmSync(dir, { force: true });
+        fs.renameSync(moved, dir);
+      }
+      await appender.close();
+    }
+  });
 });
