@@ -41,6 +41,8 @@ export function localPath(next: string | null | undefined): string {
  */
 export class ReviewAuth {
   readonly sessions: SessionCookies;
+  /** The CSRF cookie value an answer sets, when the request came without one. */
+  private readonly newCsrfValues = new WeakMap<http.ServerResponse, string>();
 
   constructor(private readonly options: ReviewAuthOptions) {
     this.sessions = new SessionCookies(options.sessionKey, options.users, options.sessionMinutes * 60_000, options.now);
@@ -81,8 +83,11 @@ export class ReviewAuth {
   csrfField(req: http.IncomingMessage, res: http.ServerResponse, purpose: string): string {
     const csrf = this.options.csrf;
     let value = parseCookies(req).get(csrf.cookieName(CSRF_SCOPE));
+    if (!csrf.wellFormed(value)) value = this.newCsrfValues.get(res);
     if (!csrf.wellFormed(value)) {
+      // one new value per answer: every form on the page must match the one cookie it sets
       value = csrf.newValue();
+      this.newCsrfValues.set(res, value);
       res.setHeader('set-cookie', csrf.setCookie(CSRF_SCOPE, value, CSRF_COOKIE_SECONDS, this.options.secureCookies, '/'));
     }
     return csrf.field(value, `${CSRF_SCOPE}\0${purpose}`);

@@ -109,6 +109,16 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     expect(await (await admin.get('/review/incidents')).text()).toMatch(new RegExp(`<tr class="incident" data-incident="${id}">[\\s\\S]*?quote v2`));
   });
 
+  it('the forms of a page work when that page had to set a new CSRF cookie (it expired while the session lasts)', async () => {
+    const id = await incidentOpened(5, 'csrf-cookie@example.co.jp');
+    const c = new WebClient(reviewer.base);
+    c.cookies.set('og_session', reviewer.cookies.get('og_session')!);
+    const page = await (await c.get(`/review/incidents/${id}`)).text();
+    const field = /id="record-form">\s*<input type="hidden" name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    const res = await c.post(`/review/incidents/${id}/reported`, { csrf: field, note: 'by phone' });
+    expect(res.status).toBe(303);
+  });
+
   it('shows an overdue incident in red with the minutes it is overdue by, and an open one with the minutes left', async () => {
     // deadline 60.5 min ago: overdue by 61 (whole minutes, rounded up)
     const overdue = await incidentOpened(120.5, 'hanako');
