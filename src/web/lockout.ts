@@ -12,7 +12,8 @@ interface Entry {
  * that do not exist are counted the same way, so a lock-out says nothing about which exist.
  *
  * The counters live in memory (a restart clears them) and at most `maxTracked` are kept, the
- * least recently touched dropped first, so a flood of made-up usernames cannot exhaust memory.
+ * least recently touched dropped first (running lock-outs last), so a flood of made-up usernames
+ * cannot exhaust memory.
  */
 export class LoginLockout {
   private readonly entries = new Map<string, Entry>();
@@ -33,7 +34,7 @@ export class LoginLockout {
   failure(username: string, address: string, now: number): { scope: LockScope; until: number }[] {
     const started: { scope: LockScope; until: number }[] = [];
     for (const [scope, key] of [['user', `user:${username}`], ['address', `address:${address}`]] as const) {
-      const entry = this.touch(key);
+      const entry = this.touch(key, now);
       entry.failures++;
       if (entry.failures >= this.maxFailures) {
         entry.failures = 0;
@@ -58,12 +59,25 @@ export class LoginLockout {
     return undefined;
   }
 
-  /** The entry for key, moved to the most recently used end; the oldest dropped beyond maxTracked. */
-  private touch(key: string): Entry {
+  /**
+   * The entry for key, moved to the most recently used end. Beyond maxTracked the least recently
+   * touched entry is dropped — one that is not locked out, while there is one, so a flood of
+   * made-up usernames cannot end a running lock-out.
+   */
+  private touch(key: string, now: number): Entry {
     const entry = this.entries.get(key) ?? { failures: 0 };
     this.entries.delete(key);
     this.entries.set(key, entry);
-    while (this.entries.size > this.maxTracked) this.entries.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.maxTracked) {
+      let drop = this.entries.keys().next().value!;
+      for (const [k, e] of this.entries) {
+        if (k !== key && !(e.lockedUntil !== undefined && e.lockedUntil > now)) {
+          drop = k;
+          break;
+        }
+      }
+      this.entries.delete(drop);
+    }
     return entry;
   }
 }

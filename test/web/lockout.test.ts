@@ -41,4 +41,12 @@ describe('login lock-out', () => {
     // kansa's first failure was dropped: one more is not yet a lock-out
     expect(l.failure('kansa', '10.0.0.1', 0)).toEqual([]);
   });
+
+  it('a flood of made-up usernames from many addresses does not push a running lock-out out', () => {
+    const l = new LoginLockout(2, 15 * MIN, 4);
+    l.failure('kansa', '10.0.0.1', 0);
+    expect(l.failure('kansa', '10.0.0.2', 0).map((x) => x.scope)).toEqual(['user']);
+    for (let i = 0; i < 20; i++) l.failure(`made-up-${i}`, `10.0.2.${i}`, 1);
+    expect(l.lockedUntil('kansa', '10.0.9.9', 2)).toBe(15 * MIN);
+  });
 });
