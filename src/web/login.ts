@@ -49,7 +49,10 @@ export function loginRoutes(o: LoginOptions): ReviewRoute[] {
     }
   };
   let standIn: Promise<string> | undefined;
-  const record = (username: string, action: string, detail: string) => o.audit?.record({ type: 'login', actor: username, action, detail });
+  // a name that is no user may be a password typed into the wrong field: it is not kept
+  const known = new Set(o.users.map((u) => u.username));
+  const record = (username: string, action: string, detail: string) =>
+    o.audit?.record({ type: 'login', actor: known.has(username) ? username : '(unknown user)', action, detail });
 
   const show = (ctx: ReviewContext, status: number, notice?: SafeHtml, username = '') =>
     ctx.send(status, TITLE, loginContent(ctx, o.users.length > 0, notice, username));
