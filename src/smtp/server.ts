@@ -33,6 +33,7 @@ export class SmtpListener {
     const { smtp } = config;
     const mayRelay = relayNetworkCheck(smtp.relayNetworks);
     const checkUser = userCheck(smtp.users);
+    const knownUsers = new Set(smtp.users.map((u) => u.username));
     const tls = smtp.tls ? { key: fs.readFileSync(smtp.tls.key), cert: fs.readFileSync(smtp.tls.cert) } : null;
 
     this.server = new SMTPServer({
@@ -64,7 +65,8 @@ export class SmtpListener {
         if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') return callback(REPLIES.authMethod());
         checkUser(auth.username ?? '', auth.password ?? '').then(
           (ok) => {
-            this.logger.info({ client: session.remoteAddress, username: auth.username, ok }, 'smtp auth');
+            // a name that is no user may be a password typed into the wrong field: it is not logged
+            this.logger.info({ client: session.remoteAddress, username: knownUsers.has(auth.username ?? '') ? auth.username : '(unknown user)', ok }, 'smtp auth');
             callback(ok ? null : REPLIES.authFailed(), ok ? { user: auth.username } : undefined);
           },
           () => callback(REPLIES.authFailed()),

@@ -211,6 +211,14 @@ describe('who may relay', () => {
     expect(result.code).toBe(535);
   });
 
+  it('does not log a username that is no user (it may be a password typed into the wrong field)', async () => {
+    const t = from127002({ requireTLS: true, auth: { user: 'correct horse 2', pass: 'alice' } });
+    expect((await sendRaw(t, 'alice@example.co.jp', ['y@partner.example'], sampleMessage())).code).toBe(535);
+    t.close();
+    expect(gw.logs.filter((l) => l.msg === 'smtp auth').at(-1)).toMatchObject({ username: '(unknown user)', ok: false });
+    expect(JSON.stringify(gw.logs)).not.toContain('correct horse 2');
+  });
+
   it('lets a client inside relayNetworks relay without AUTH', async () => {
     const t = client(gw.smtp.port);
     const result = await sendRaw(t, 'x@example.co.jp', ['y@partner.example'], sampleMessage());
