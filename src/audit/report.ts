@@ -8,9 +8,10 @@ import type { AuditEvent } from './events.js';
  * - The month is a calendar month in Japan time (JST, UTC+9, no daylight saving): 2026-10 is
  *   2026-10-01 00:00 JST (2026-09-30T15:00Z) up to, not including, 2026-11-01 00:00 JST.
  * - Messages: the gateway's decision on each message it received — one event of type delivered,
- *   encrypted, rejected, held or deferred that names the sender (the outbox's delivery events of
- *   released copies and notices name none). Rules, clauses and sender domains are counted over
- *   these, once per message decision.
+ *   encrypted, rejected or held that names the sender (the outbox's delivery events of released
+ *   copies and notices name none). Rules, clauses and sender domains are counted over these, once
+ *   per message. A 451 (deferred) is no decision: the client sends the message again, and that
+ *   try is counted; deferrals show only among the events by action.
  * - Holds: held / released / discarded / expired events of the month. The time to release is
  *   measured per message from its 'held' event to its 'released' event, counted in the month of
  *   the release (a message held in September and released in October counts in October).
@@ -24,7 +25,7 @@ import type { AuditEvent } from './events.js';
 export const REPORT_TIME_ZONE = 'Asia/Tokyo (JST, UTC+9)';
 const JST_OFFSET_MS = 9 * 3_600_000;
 const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const VERDICT_TYPES = new Set(['delivered', 'encrypted', 'rejected', 'held', 'deferred']);
+const VERDICT_TYPES = new Set(['delivered', 'encrypted', 'rejected', 'held']);
 
 export interface Count {
   key: string;
@@ -95,8 +96,9 @@ export interface MonthlyReportOptions {
 /** The bounds of a month in JST; throws RangeError naming the expected form for anything but YYYY-MM. */
 export function monthBounds(month: string): { since: Date; until: Date } {
   const m = MONTH_PATTERN.exec(month);
-  if (!m) throw new RangeError(`a month must be written YYYY-MM, such as 2026-10, got "${month}"`);
-  const year = Number(m[1]);
+  const year = Number(m?.[1]);
+  // Date.UTC reads years below 100 as 19xx; no audit log is older than 1970 anyway
+  if (!m || year < 1970) throw new RangeError(`a month must be written YYYY-MM, such as 2026-10, got "${month}"`);
   const index = Number(m[2]) - 1;
   return { since: new Date(Date.UTC(year, index, 1) - JST_OFFSET_MS), until: new Date(Date.UTC(year, index + 1, 1) - JST_OFFSET_MS) };
 }

