@@ -66,7 +66,11 @@ export class SessionCookies {
     this.loggedOut.set(username, this.now());
   }
 
-  /** Set-Cookie for a session: HttpOnly, SameSite=Strict, for the whole site, as long as the session lasts. */
+  /**
+   * Set-Cookie for a session: HttpOnly, for the whole site, as long as the session lasts.
+   * SameSite=Lax, so that the link in an incident notice opens the page for a reviewer who is
+   * logged in; a cross-site POST still carries no session (and every form needs its CSRF token).
+   */
   setCookie(value: string, secure: boolean): string {
     return cookie(`${SESSION_COOKIE}=${value}`, Math.floor(this.lifetimeMs / 1000), secure);
   }
@@ -83,5 +87,5 @@ export class SessionCookies {
 }
 
 function cookie(nameValue: string, maxAgeSeconds: number, secure: boolean): string {
-  return [nameValue, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])].join('; ');
+  return [nameValue, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ');
 }

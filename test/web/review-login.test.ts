@@ -60,13 +60,13 @@ describe('reviewer login', () => {
     expect(page).toContain('name="next" value="/review?sender=taro"');
   });
 
-  it('logs in with a session cookie (HttpOnly, SameSite=Strict) and goes to the page asked for; only local paths', async () => {
+  it('logs in with a session cookie (HttpOnly, SameSite=Lax) and goes to the page asked for; only local paths', async () => {
     const c = new WebClient(s.base);
     const res = await c.login('kansa', 'kansa-pass-1', '/review?type=held');
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/review?type=held');
     const cookie = c.lastSetCookies.find((x) => x.startsWith('og_session='))!;
-    expect(cookie).toMatch(/; Path=\/; Max-Age=28800; HttpOnly; SameSite=Strict$/);
+    expect(cookie).toMatch(/; Path=\/; Max-Age=28800; HttpOnly; SameSite=Lax$/);
     const page = await c.get('/review');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('kansa（監査担当者）');

@@ -66,9 +66,9 @@ describe('reviewer session cookies', () => {
     expect(s.read(s.issue({ username: 'kansa', role: 'reviewer' }))).toBeDefined();
   });
 
-  it('sets the cookie HttpOnly, SameSite=Strict, site-wide, for the session lifetime; Secure over https', () => {
+  it('sets the cookie HttpOnly, SameSite=Lax, site-wide, for the session lifetime; Secure over https', () => {
     const s = sessions({ t: 0 });
-    expect(s.setCookie('v', false)).toBe('og_session=v; Path=/; Max-Age=28800; HttpOnly; SameSite=Strict');
+    expect(s.setCookie('v', false)).toBe('og_session=v; Path=/; Max-Age=28800; HttpOnly; SameSite=Lax');
     expect(s.setCookie('v', true)).toMatch(/; Secure$/);
     expect(s.clearCookie(false)).toMatch(/^og_session=; Path=\/; Max-Age=0;/);
   });
