@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import libmime from 'libmime';
+import { decodeWords } from '../../src/message/mime.js';
 import { parseMessage } from '../../src/message/parse.js';
 import { withAttachments } from '../support/mime.js';
 
@@ -20,5 +22,21 @@ describe('decoding base64 bodies (RFC 2045: characters outside the alphabet are 
 
   it('does not read - and _ as base64url digits', () => {
     expect(attachmentOf('QU-JD_REVG')).toBe('ABCDEF');
+  });
+});
+
+describe('decodeWords (RFC 2047)', () => {
+  it('reads UTF-8 "B" words as libmime does, including a character split between words', () => {
+    const cases = [
+      '=?UTF-8?B?44CQ4peL4peL5biC44CR?=',
+      '=?utf-8?b?6Yi05pyo?= =?utf-8?b?IOiKseWtkA==?=',
+      '=?UTF-8?B?44GC?=\r\n =?UTF-8?B?44GE?=',
+      '=?UTF-8?B?4pyT?= =?UTF-8?B?UA==?=',
+      '=?UTF-8?B?4p?= =?UTF-8?B?yTUK?=',
+      '=?UTF-8?B?44GC?= plain',
+      '=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=',
+    ];
+    for (const c of cases) expect(decodeWords(c), c).toBe(libmime.decodeWords(c));
+    expect(decodeWords('=?UTF-8?B?44GC?=\r\n =?UTF-8?B?44GE?=')).toBe('あい');
   });
 });
