@@ -241,7 +241,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
 
 /**
  * `auto`: a policy thread only where there are cores to spare. Handing each message to another
- * thread and back costs about a third more CPU per message (measured with `npm run bench`), which
+ * thread and back costs 10–35 % more CPU per message (measured with `npm run bench`), which
  * on two cores slows the whole gateway; with more cores it keeps a large message's parsing off
  * the thread that speaks SMTP.
  */
