@@ -29,6 +29,9 @@ import {
   newIncidentId,
 } from './incident-types.js';
 
+/** How long the same report of the same message by the same person counts as a repeat of it. */
+const REPEAT_WINDOW_MS = 60_000;
+
 export interface IncidentServiceOptions {
   store: IncidentStore;
   /** The outbox's store: the notification is queued here (kind 'notice', ref = incident id). */
@@ -147,6 +150,9 @@ export class IncidentService implements IncidentActions {
     const by = request.by.trim();
     const messageId = request.messageId.trim();
     if (reason === '' || by === '' || messageId === '') return { problem: 'invalid', detail: 'an incident needs a message id, a reason and who opens it' };
+    // the same person sending the same report again at once (a double click, a reload) is one incident
+    const [latest] = await this.store.list({ messageId, limit: 1 });
+    if (latest && latest.openedBy === by && latest.summary === reason && this.now() - latest.openedAt < REPEAT_WINDOW_MS) return { incident: latest };
     const found = await this.lookup(messageId);
     if (!found) return { problem: 'unknown-message', detail: `no message with id ${messageId} in the audit log or the holds` };
     const { encrypted, ...message } = found;

@@ -196,6 +196,20 @@ describe('IncidentService', () => {
     expect(s.sink.messages).toEqual([]);
   });
 
+  it('takes the same report sent twice at once (a double click) as one incident; another reason or person opens another', async () => {
+    const s = await start({ clientContact: [] });
+    await deliveredEncrypted(s, 'msg-3');
+    const first = await s.service.open({ messageId: 'msg-3', reason: '誤送信', by: 'reviewer1' });
+    const again = await s.service.open({ messageId: 'msg-3', reason: '誤送信', by: 'reviewer1' });
+    if (!('incident' in first) || !('incident' in again)) throw new Error('not opened');
+    expect(again.incident.id).toBe(first.incident.id);
+    const other = await s.service.open({ messageId: 'msg-3', reason: '添付ファイルの誤り', by: 'reviewer1' });
+    if (!('incident' in other)) throw new Error(other.detail);
+    expect(other.incident.id).not.toBe(first.incident.id);
+    expect((await s.store.list({ messageId: 'msg-3' })).length).toBe(2);
+    expect((await s.events()).filter((e) => e.type === 'incident-opened')).toHaveLength(2);
+  });
+
   it('answers clearly for an unknown message, an unknown incident and missing fields', async () => {
     const s = await start();
     expect(await s.service.open({ messageId: 'nope', reason: 'r', by: 'u' })).toMatchObject({ problem: 'unknown-message', detail: expect.stringContaining('nope') });
