@@ -40,3 +40,13 @@ describe('decodeWords (RFC 2047)', () => {
     expect(decodeWords('=?UTF-8?B?44GC?=\r\n =?UTF-8?B?44GE?=')).toBe('あい');
   });
 });
+
+describe('decoding UTF-8 text', () => {
+  it('gives the same text as Buffer.toString for long Japanese bodies, emoji, a BOM and noncharacters', () => {
+    const texts = ['\ufeff' + 'お世話になっております。'.repeat(60), '絵文字 😀🇯🇵 𠮷野家 '.repeat(80), '\uffff\ufffe\u0000'.repeat(300)];
+    for (const text of texts) {
+      const raw = Buffer.from(`Subject: t\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}`, 'utf8');
+      expect(parseMessage(raw).textParts[0]).toBe(text);
+    }
+  });
+});
