@@ -84,8 +84,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
-  const dispatcher = new Dispatcher({ nextHop, store, outbox, logger, hostname: config.smtp.hostname, isInternal: (d) => internal.matchHost(d) !== undefined });
   const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
+  const dispatcher = new Dispatcher({ nextHop, store, outbox, logger, hostname: config.smtp.hostname, isInternal });
   // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
   const holds = new HoldService({
     store: holdStore,
