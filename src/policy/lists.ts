@@ -33,10 +33,6 @@ function normalizeAddress(address: string): string {
   return at < 0 ? a : a.slice(0, at + 1) + normalizeHost(a.slice(at + 1));
 }
 
-// Every recipient is looked up in several lists by several checks: normalise each once.
-const lookupHost = memoize(normalizeHost);
-const lookupAddress = memoize(normalizeAddress);
-
 /** The public suffix (ICANN section) of a host: co.jp for example.co.jp; the host itself when unknown. */
 const publicSuffix = memoize((host) => getPublicSuffix(host, { allowPrivateDomains: false }) ?? host);
 
@@ -92,7 +88,7 @@ export class DomainList implements List {
 
   // a list never changes once loaded (a reload makes new lists): remember its answers
   readonly matchAddress = memoize((address: string): string | undefined => {
-    const a = lookupAddress(address);
+    const a = normalizeAddress(address);
     if (this.entries.addresses.has(a)) return a;
     for (const p of this.entries.patterns) if (p.re.test(a)) return p.text;
     const at = a.lastIndexOf('@');
@@ -100,7 +96,7 @@ export class DomainList implements List {
   });
 
   readonly matchHost = memoize((host: string): string | undefined => {
-    const h = lookupHost(host);
+    const h = normalizeHost(host);
     if (this.entries.hosts.has(h)) return `=${h}`;
     const suffix = publicSuffix(h);
     // Walk up the parents, but stop before the public suffix: "co.jp" never matches anything.
