@@ -4,6 +4,14 @@ import path from 'node:path';
 /** The shared corpus of real and broken messages lives beside the checkout (../shared/corpus). */
 export const CORPUS_DIR = path.resolve('..', 'shared', 'corpus');
 
+/** Whether the shared corpus is beside this checkout (a user's clone has none). */
+export const HAS_CORPUS = fs.existsSync(CORPUS_DIR);
+
+/** One corpus message by its path under the corpus; use it in tests marked skipIf(!HAS_CORPUS). */
+export function corpusMessage(relative: string): Buffer {
+  return fs.readFileSync(path.join(CORPUS_DIR, relative));
+}
+
 export function corpusFiles(): string[] {
   if (!fs.existsSync(CORPUS_DIR)) {
     const note = `corpus not found at ${CORPUS_DIR}`;

@@ -29,7 +29,7 @@ import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { WebServer, type WebServerOptions } from '../../src/web/server.js';
 import { SEVEN_ZIP } from '../support/archives.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
-import { hasCommand } from '../support/tools.js';
+import { hasCommand, requireTool } from '../support/tools.js';
 
 /**
  * The hold backend the web tests run against, behind ONE factory: createHoldBackend().
@@ -125,6 +125,9 @@ export interface SentCopy {
    */
   zip?: { encrypted: boolean; passwordTo: string[]; files: HoldAttachment[] };
 }
+
+/** Whether released ZIPs can be opened here (with 7-Zip); the tests that check them skip without it. */
+export const CAN_UNZIP = requireTool(SEVEN_ZIP, '7zip');
 
 export const INTERNAL_DOMAIN = 'example.co.jp';
 const isInternal = (domain: string) => domain === INTERNAL_DOMAIN || domain.endsWith(`.${INTERNAL_DOMAIN}`);

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/message/parse.js';
@@ -7,7 +5,7 @@ import { readZipDirectory } from '../../src/message/zip-directory.js';
 import { DEFAULT_ENCRYPTION, type EncryptionSettings } from '../../src/policy/encryption.js';
 import { packAttachments } from '../../src/zip/transform.js';
 import { sevenZip, SEVEN_ZIP } from '../support/archives.js';
-import { CORPUS_DIR } from '../support/corpus.js';
+import { HAS_CORPUS, corpusMessage } from '../support/corpus.js';
 import { withAttachments } from '../support/mime.js';
 import { requireTool } from '../support/tools.js';
 
@@ -38,15 +36,23 @@ function iso2022jp(kanji: string, ascii: string): Buffer {
   return Buffer.concat([Buffer.from('\x1b$B', 'latin1'), Buffer.from(jis), Buffer.from(`\x1b(B${ascii}`, 'latin1')]);
 }
 
-const corpus = (name: string) => fs.readFileSync(path.join(CORPUS_DIR, 'mail-gem', name));
+const corpus = (name: string) => corpusMessage(`mail-gem/${name}`);
 
 describe('packAttachments: the real names go into the ZIP', () => {
-  it('decodes RFC 2047 / 2231 Japanese names from real mail', async () => {
+  it.skipIf(!HAS_CORPUS)('decodes RFC 2047 / 2231 Japanese names from real mail', async () => {
     expect(await entryNames(corpus('multi_charset/japanese_attachment.eml'))).toEqual(['てすと.txt']);
     expect(await entryNames(corpus('multi_charset/japanese_attachment_long_name.eml'))).toEqual(['かきくけこかきくけこかきくけこかきくけこかきくけこ.txt']);
   });
 
-  it('puts a forwarded message in as .eml', async () => {
+  it('puts a forwarded message in as .eml, named after its subject', async () => {
+    const raw = Buffer.from(
+      'From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@partner.example\r\nSubject: =?UTF-8?B?5Y+k44GE44Oh44O844Or?=\r\n\r\nold text\r\n--b--\r\n',
+    );
+    expect(await entryNames(raw)).toEqual(['古いメール.eml']);
+  });
+
+  it.skipIf(!HAS_CORPUS)('puts a forwarded message from real mail in as .eml', async () => {
     expect(await entryNames(corpus('attachment_emails/attachment_message_rfc822.eml'))).toEqual(['ForwardedMessage.eml']);
   });
 
@@ -108,6 +114,11 @@ describe('packAttachments: what cannot be packed', () => {
   });
 
   it('leaves a message without attachments alone', async () => {
+    const raw = Buffer.from('From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: hi\r\n\r\njust text\r\n');
+    expect(await packAttachments(parseMessage(raw), settings, profile)).toEqual({ kind: 'unchanged', passedAsIs: [] });
+  });
+
+  it.skipIf(!HAS_CORPUS)('leaves a real message without attachments alone', async () => {
     expect(await packAttachments(parseMessage(corpus('plain_emails/basic_email.eml')), settings, profile)).toEqual({ kind: 'unchanged', passedAsIs: [] });
   });
 });
