@@ -3,7 +3,7 @@
  * whole engine including MIME parsing. Prints microseconds per message. `npm run bench:checks`.
  */
 import { performance } from 'node:perf_hooks';
-import { parseMessage } from '../src/message/parse.js';
+import { MessageModel } from '../src/message/model.js';
 import { createContext } from '../src/policy/context.js';
 import { PolicyEngine } from '../src/policy/engine.js';
 import { loadPolicy } from '../src/policy/policy-file.js';
@@ -48,7 +48,7 @@ const envelope = { from: 'suzuki@example.co.jp', to: ['yamada@partner.co.jp', 't
 const policy = await loadPolicy(new URL('../policies/default.yaml', import.meta.url).pathname);
 const sources = { internalDomains: ['example.co.jp'], partnerDomains: ['partner.co.jp'], knownDomain: () => true, recentExternalMessages: () => 3 };
 const context = createContext({ ...sources, lists: policy.lists });
-const input = { message: parseMessage(raw), envelope };
+const input = { message: MessageModel.parse(raw), envelope };
 const N = 5000;
 
 function time(fn: () => unknown): number {
@@ -61,9 +61,9 @@ function time(fn: () => unknown): number {
 console.log(`message: ${raw.length} bytes, ${envelope.to.length} recipients, ${N} runs each (after warm-up)\n`);
 const rows: Record<string, number> = {};
 for (const rule of policy.rules) rows[`${rule.id} (${rule.checkName})`] = time(() => rule.check.run(input, context, rule.params));
-rows['parse MIME (parseMessage)'] = time(() => parseMessage(raw));
+rows['parse MIME (MessageModel.parse)'] = time(() => MessageModel.parse(raw));
 const engine = new PolicyEngine(policy, sources);
-rows['whole engine: parse + every rule'] = time(() => engine.evaluate({ message: parseMessage(raw), envelope }));
+rows['whole engine: parse + every rule'] = time(() => engine.evaluate({ message: MessageModel.parse(raw), envelope }));
 const width = Math.max(...Object.keys(rows).map((k) => k.length));
 for (const [name, us] of Object.entries(rows)) console.log(`${name.padEnd(width)}  ${us.toFixed(1).padStart(7)} µs`);
 console.log(JSON.stringify({ bench: 'checks', bytes: raw.length, microseconds: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Number(v.toFixed(1))])) }));

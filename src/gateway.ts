@@ -1,19 +1,18 @@
 import type { Logger } from './log.js';
-import type { NextHop } from './delivery/next-hop.js';
 import { NextHopError } from './delivery/next-hop.js';
-import { type Refusal, nonDeliveryNotice } from './delivery/non-delivery.js';
+import { planDelivery } from './delivery/plan.js';
+import type { DeliveryPipeline, DirectResult } from './delivery/pipeline.js';
 import type { Envelope } from './message/envelope.js';
 import { newMessageId } from './message/id.js';
-import { attachmentDigests } from './message/attachments.js';
-import { parseMessage } from './message/parse.js';
+import type { MessageModel } from './message/model.js';
 import { decisive } from './policy/engine.js';
+import { passedAsIsFinding } from './policy/encryption-gate.js';
 import type { Judge, Judgement } from './policy/judge.js';
 import type { HoldService } from './hold/service.js';
 import type { AuditWriter } from './audit/writer.js';
 import type { IncidentService } from './audit/incidents.js';
 import { findingFields } from './audit/events.js';
-import type { Finding, Verdict } from './policy/verdict.js';
-import type { DispatchResult, Dispatcher } from './dispatch.js';
+import type { Verdict } from './policy/verdict.js';
 
 export interface InboundMessage {
   raw: Buffer;
@@ -33,18 +32,19 @@ export interface Outcome {
 const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
 
 /**
- * Wires the stages for one message: id → policy verdict → next hop. A message is answered 250
- * only once the next hop has accepted it; anything else is a temporary failure so the client keeps it.
+ * Wires the stages for one message: id → policy verdict (on the one message model) → hold, or
+ * delivery plan → pipeline. A message is answered 250 only once every copy was accepted by the
+ * next hop or durably queued; anything else is a temporary failure so the client keeps it.
  */
 export class Gateway {
   constructor(
     private readonly deps: {
       judge: Judge;
-      dispatcher: Dispatcher;
+      pipeline: Pick<DeliveryPipeline, 'deliver'>;
       holds: Pick<HoldService, 'hold'>;
-      nextHop: NextHop;
       logger: Logger;
       hostname: string;
+      isInternal: (domain: string) => boolean;
       /** The audit log (特記事項 第9): one event per decision. */
       audit: Pick<AuditWriter, 'record'>;
       /** Incidents (遵守事項 第2): rules marked `incident: true` open one. */
@@ -52,165 +52,117 @@ export class Gateway {
     },
   ) {}
 
-  async process(message: InboundMessage): Promise<Outcome> {
+  async process(inbound: InboundMessage): Promise<Outcome> {
     const started = performance.now();
-    const id = newMessageId();
-    const { logger, judge, dispatcher } = this.deps;
-    const line = {
-      id,
-      client: message.client.address,
-      user: message.client.user,
-      from: message.envelope.from,
-      rcptCount: message.envelope.to.length,
-      size: message.raw.length,
-    };
+    let id = newMessageId();
+    const { logger, judge } = this.deps;
     let outcome: Outcome;
     let action: string;
-    let reply: string | undefined;
+    let judgement: Judgement | undefined;
     let verdict: Verdict | undefined;
-    let sent: { deliveries?: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] } = {};
-    let subject: string | undefined;
-    let attachmentCount = 0;
+    let sent: DirectResult | undefined;
+    let encrypted: { name: string; sha256: string }[] = [];
     try {
-      const judgement = await judge.evaluate(message.raw, message.envelope);
+      judgement = await judge.evaluate(inbound.raw, inbound.envelope);
       verdict = judgement.verdict;
-      subject = judgement.subject;
-      attachmentCount = judgement.attachments;
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
         outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: ${finding.reason}` };
       } else if (verdict.action === 'hold' && finding) {
-        outcome = await this.hold(id, message, verdict, judgement);
+        await this.deps.holds.hold({ id, message: judgement.message, envelope: inbound.envelope, verdict, encryption: judgement.encryption });
+        outcome = { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}` };
       } else {
-        const result = await dispatcher.dispatch(id, message.raw, message.envelope, judgement);
-        if (result.kind === 'refused') {
-          // the message cannot be encrypted as it is (signed, already encrypted): 第6-2
-          action = result.action;
-          verdict = { action: result.action, findings: [...verdict.findings, encryptionFinding(result)] };
-          outcome = result.action === 'hold' ? await this.hold(id, message, verdict, judgement) : { id, code: 550, text: `5.7.1 ${result.rule}: ${result.reason}` };
-        } else {
-          reply = result.accepted.map((a) => a.reply).join(' | ');
-          sent = { deliveries: result.deliveries };
-          if (result.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, alreadyEncryptedFinding(result.passedAsIs)] };
-          const ids = result.deliveries.map((d) => d.id).join(', ');
-          outcome = { id, code: 250, text: `2.0.0 Ok: delivered as ${ids}` };
-          const refused = result.accepted.flatMap((a) => a.rejected);
-          if (refused.length > 0) outcome = await this.partlyRefused(id, message.envelope.from, judgement.subject, refused);
-          await judge.delivered(message.envelope).catch((err: Error) => logger.error({ id, err: err.message }, 'cannot record delivery history'));
-        }
+        const plan = await planDelivery({ id, message: judgement.message, envelope: inbound.envelope, settings: judgement.encryption, isInternal: this.deps.isInternal, hostname: this.deps.hostname });
+        sent = await this.deps.pipeline.deliver(plan, inbound);
+        id = sent.messageId;
+        encrypted = plan.copies.flatMap((c) => c.encrypted?.files ?? []);
+        if (plan.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, passedAsIsFinding(plan.passedAsIs)] };
+        outcome = { id, code: 250, text: deliveredText(sent) };
       }
     } catch (err) {
       action = 'tempfail';
       if (err instanceof NextHopError) {
-        reply = err.reply;
         outcome = err.responseCode
           ? { id, code: 451, text: `4.4.0 Next hop refused the message, try again later (${quote(err.reply)})` }
           : { id, code: 451, text: `4.4.1 Next hop unavailable, try again later (${quote(err.reply)})` };
+        sent = { messageId: id, delivered: [], queued: [], refused: [], repeated: false, replies: [err.reply] };
       } else {
-        // parsing or a check failed: the message cannot be judged, so it must not leave
+        // parsing, a check or the encryption failed: the message cannot be handled, so it must not leave
         logger.error({ id, err: (err as Error).message }, 'message processing failed');
         outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
       }
     }
-    if (outcome.code === 451) action = 'tempfail';
-    const findings = verdict?.findings.map((f) => ({ rule: f.rule, clause: f.clause, severity: f.severity, value: f.value })) ?? [];
-    this.deps.audit.record({
-      type: auditType(action, sent.deliveries),
-      messageId: id,
-      sender: message.envelope.from,
-      recipients: message.envelope.to,
-      ...(subject !== undefined ? { subject } : {}),
-      attachments: sent.deliveries
-        ? sent.deliveries.flatMap((d) => d.encrypted?.files ?? [])
-        : (action === 'reject' || action === 'hold') && attachmentCount > 0
-          ? stoppedAttachments(message.raw)
-          : [],
-      ...findingFields(verdict?.findings ?? []),
-      action,
-      actor: message.client.user ?? message.client.address,
-      ...(outcome.code >= 400 ? { detail: `${outcome.code} ${outcome.text}` } : {}),
-    });
+    const message = judgement?.message;
+    this.record(inbound, outcome, action, verdict, message, sent, encrypted);
+    const findings = verdict?.findings ?? [];
     logger.info(
       {
-        ...line,
+        id,
+        client: inbound.client.address,
+        user: inbound.client.user,
+        from: inbound.envelope.from,
+        rcptCount: inbound.envelope.to.length,
+        size: inbound.raw.length,
         action,
         ms: Math.round(performance.now() - started),
-        reply,
-        ...sent,
+        ...(sent ? { reply: sent.replies.join(' | ') } : {}),
+        ...(sent && (sent.queued.length > 0 || sent.repeated || sent.delivered.length > 1) ? { delivered: sent.delivered, queued: sent.queued, repeated: sent.repeated } : {}),
+        ...(encrypted.length > 0 ? { encrypted: encrypted.length } : {}),
         ...(findings.length > 0
-          ? { rules: [...new Set(findings.map((f) => f.rule))], clauses: [...new Set(findings.map((f) => f.clause))], findings }
+          ? {
+              rules: [...new Set(findings.map((f) => f.rule))],
+              clauses: [...new Set(findings.map((f) => f.clause))],
+              findings: findings.map((f) => ({ rule: f.rule, clause: f.clause, severity: f.severity, value: f.value })),
+            }
           : {}),
       },
       'message',
     );
     // a final answer only: after a 451 the client sends the message again, and that opens it
-    if (action !== 'tempfail' && verdict?.findings.some((f) => f.incident)) {
-      this.deps.incidents?.ruleFired({ messageId: id, raw: message.raw, envelope: message.envelope, subject: subject ?? '', findings: verdict.findings, action: action as 'deliver' | 'hold' | 'reject' });
+    if (action !== 'tempfail' && message && verdict?.findings.some((f) => f.incident)) {
+      this.deps.incidents?.ruleFired({ messageId: id, message, envelope: inbound.envelope, findings: verdict.findings, action: action as 'deliver' | 'hold' | 'reject' });
     }
     return outcome;
   }
 
-  /** 第6-1: the message waits for its sender's confirmation; 250 once it is stored. */
-  private async hold(id: string, message: InboundMessage, verdict: Verdict, judgement: Judgement): Promise<Outcome> {
-    const result = await this.deps.holds.hold({ id, raw: message.raw, envelope: message.envelope, verdict, subject: judgement.subject, encryption: judgement.encryption });
-    return result.kind === 'held'
-      ? { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}` }
-      : { id, code: 550, text: `5.7.1 ${result.rule}: ${result.reason}` };
-  }
-
-  /**
-   * The next hop took the message for some recipients only. A temporary refusal must not lose
-   * the message: answer 451 so the sender retries (the accepted recipients may then get it twice,
-   * which beats never). Permanent refusals are final: 250, and the sender gets a non-delivery notice.
-   */
-  private async partlyRefused(id: string, sender: string, subject: string, refused: Refusal[]): Promise<Outcome> {
-    const { logger, nextHop, hostname } = this.deps;
-    const temporary = refused.filter((r) => r.reply.startsWith('4'));
-    logger.warn({ id, refused, retry: temporary.length > 0 }, 'next hop refused some recipients');
-    if (temporary.length > 0) {
-      return { id, code: 451, text: `4.4.0 Next hop deferred ${temporary.map((r) => r.address).join(', ')}, try again later` };
-    }
-    if (sender !== '') {
-      try {
-        const notice = await nonDeliveryNotice({ ref: id, sender, subject, refused, hostname });
-        await nextHop.deliver(notice);
-        logger.info({ id: notice.id, ref: id, to: sender }, 'non-delivery notice sent');
-      } catch (err) {
-        logger.error({ ref: id, err: (err as Error).message }, 'cannot send the non-delivery notice');
-      }
-    }
-    return { id, code: 250, text: `2.0.0 Ok: delivered as ${id} (${refused.length} recipient(s) refused, sender notified)` };
+  /** The decision's audit event (特記事項 第9); a repeated message's is not counted again. */
+  private record(inbound: InboundMessage, outcome: Outcome, action: string, verdict: Verdict | undefined, message: MessageModel | undefined, sent: DirectResult | undefined, encrypted: { name: string; sha256: string }[]): void {
+    if (outcome.code === 451) action = 'tempfail';
+    const stopped = (action === 'reject' || action === 'hold') && message ? message.files.map((f) => ({ name: f.filename, sha256: f.sha256 })) : [];
+    this.deps.audit.record({
+      type: sent?.repeated ? 'repeated' : auditType(action, encrypted.length > 0),
+      messageId: outcome.id,
+      sender: inbound.envelope.from,
+      recipients: inbound.envelope.to,
+      ...(message ? { subject: message.subject } : {}),
+      attachments: encrypted.length > 0 ? encrypted : stopped,
+      ...findingFields(verdict?.findings ?? []),
+      action,
+      actor: inbound.client.user ?? inbound.client.address,
+      ...(outcome.code >= 400
+        ? { detail: [`${outcome.code} ${outcome.text}`, verdict && decisive(verdict)?.detail].filter(Boolean).join('; ') }
+        : sent && sent.queued.length > 0
+          ? { detail: `queued for a later try: ${sent.queued.join(', ')}` }
+          : {}),
+    });
   }
 }
 
-const ENCRYPTION_CLAUSE = '遵守事項 第6-2';
-
-/** Names and SHA-256 of what a rejected or held message carried, for the reviewers (特記事項 第9). */
-function stoppedAttachments(raw: Buffer): { name: string; sha256: string }[] {
-  try {
-    return attachmentDigests(parseMessage(raw)).map(({ name, sha256 }) => ({ name, sha256 }));
-  } catch {
-    // the decision stands; its event then lacks only the attachment list
-    return [];
-  }
+function deliveredText(sent: DirectResult): string {
+  const ids = sent.delivered.join(', ');
+  const parts = [`2.0.0 Ok: delivered as ${ids || sent.queued.join(', ')}`];
+  if (sent.repeated) parts.push('(this message was accepted before; nothing was sent twice)');
+  else if (sent.queued.length > 0 && sent.delivered.length > 0) parts.push(`(queued for a later try: ${sent.queued.join(', ')})`);
+  else if (sent.queued.length > 0) parts.push('(queued: the next hop deferred it, outguard retries)');
+  if (sent.refused.length > 0) parts.push(`(${sent.refused.length} recipient(s) refused, sender notified)`);
+  return parts.join(' ');
 }
 
 /** The audit event type of a decision. */
-function auditType(action: string, deliveries: Extract<DispatchResult, { kind: 'sent' }>['deliveries'] | undefined): string {
+function auditType(action: string, encrypted: boolean): string {
   if (action === 'reject') return 'rejected';
   if (action === 'hold') return 'held';
   if (action === 'tempfail') return 'deferred';
-  return deliveries?.some((d) => d.encrypted) ? 'encrypted' : 'delivered';
-}
-
-function encryptionFinding(r: Extract<DispatchResult, { kind: 'refused' }>): Finding {
-  const ja = r.rule === 'signed-message' ? '署名付きメールの添付ファイルは、署名を壊さずに暗号化できません。' : '添付ファイルがすでに暗号化されています。';
-  return { rule: r.rule, clause: ENCRYPTION_CLAUSE, severity: r.action, message: `${ja} / ${r.reason}`, reason: r.reason, value: r.value };
-}
-
-/** Already password-protected files travel as they are; the log says which (第6-2 is met by their own encryption). */
-function alreadyEncryptedFinding(files: string[]): Finding {
-  const reason = 'attachment already encrypted, sent as it is';
-  return { rule: 'already-encrypted', clause: ENCRYPTION_CLAUSE, severity: 'monitor', message: `すでに暗号化された添付ファイルをそのまま送信しました。 / ${reason}`, reason, value: files.join(', ') };
+  return encrypted ? 'encrypted' : 'delivered';
 }

@@ -9,8 +9,11 @@ import { ThreadJudge } from './policy/thread-judge.js';
 import { SmtpListener } from './smtp/server.js';
 import { WebServer } from './web/server.js';
 import { ruleMessages } from './policy/rule-messages.js';
-import { Dispatcher } from './dispatch.js';
+import { BUILT_IN_RULES, builtInRule } from './policy/encryption-gate.js';
 import { Outbox } from './delivery/outbox.js';
+import { DeliveryEvents } from './delivery/events.js';
+import { DeliveryPipeline } from './delivery/pipeline.js';
+import { subscribeAfterDelivery } from './delivery/subscribers.js';
 import { listOf } from './policy/lists.js';
 import { deriveKey, loadSecretKey } from './store/secret-key.js';
 import { SqliteHoldStore } from './store/sqlite-holds.js';
@@ -72,26 +75,29 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw err;
   }
   const nextHop = createNextHop(config);
+  // after delivery: known domains and sender history, the audit log, incidents — one event, several listeners
+  const events = new DeliveryEvents((event, err) => logger.error({ event, err: (err as Error).message }, 'a reaction to a delivery failed'));
+  subscribeAfterDelivery(events, { judge, audit, incidents });
   const outbox = new Outbox({
     store,
     hop: nextHop,
     logger,
-    onSent: (job, accepted) => {
-      audit.record({ type: job.kind === 'message' ? 'delivered' : 'notice-sent', messageId: job.id, recipients: job.envelope.to, action: job.kind, actor: 'outbox', detail: `ref ${job.ref}` });
-      return incidents.noticeSent(job, accepted);
-    },
-    onFailed: (job, error) => incidents.noticeFailed(job, error),
+    onSent: (job, accepted) =>
+      job.kind === 'message'
+        ? events.emit('copy-delivered', { id: job.id, ref: job.ref, envelope: job.envelope, ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}), via: 'outbox', accepted })
+        : events.emit('notice-delivered', { job, accepted }),
+    onFailed: (job, error) => events.emit('job-failed', { job, error }),
   });
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
   const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
-  const dispatcher = new Dispatcher({ nextHop, store, outbox, logger, hostname: config.smtp.hostname, isInternal });
+  const pipeline = new DeliveryPipeline({ nextHop, store, outbox, events, logger, digestKey: deriveKey(key, 'message-digest'), hostname: config.smtp.hostname });
   // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
   const holds = new HoldService({
     store: holdStore,
     outboxStore: store,
     outbox,
-    dispatcher,
+    releaser: pipeline,
     logger,
     key,
     publicUrl: config.web.publicUrl,
@@ -108,7 +114,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   await holds.start();
   await incidents.start();
-  const gateway = new Gateway({ judge, dispatcher, holds, nextHop, logger, hostname: config.smtp.hostname, audit, incidents });
+  const gateway = new Gateway({ judge, pipeline, holds, logger, hostname: config.smtp.hostname, isInternal, audit, incidents });
   const smtp = new SmtpListener(config, gateway, logger);
   const rules = ruleMessages(config.policy);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
@@ -125,8 +131,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       auditStore,
       audit,
       holds,
-      ruleText: (id) => rules().get(id),
-      ruleIds: () => judge.rules(),
+      ruleText: (id) => rules().get(id) ?? builtInRule(id),
+      ruleIds: () => [...judge.rules(), ...Object.keys(BUILT_IN_RULES)],
       // 遵守事項 第2: reviewers and admins open incidents and record reports; 特記事項 第9: the monthly report
       incidents,
       incidentMinutes: config.compliance.incidentMinutes,

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { SmtpHop } from '../src/delivery/smtp-hop.js';
-import { Dispatcher } from '../src/dispatch.js';
+import { DeliveryEvents } from '../src/delivery/events.js';
+import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log.js';
 import { LocalJudge } from '../src/policy/judge.js';
@@ -28,16 +29,16 @@ describe('Gateway fails closed', () => {
     judge = await LocalJudge.create(config, logger, { watch: false });
     hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port: sink.port, secure: false, url: `smtp://127.0.0.1:${sink.port}` }, { maxConnections: 1, timeoutMs: 5000, tls: 'off', auth: null }, 'test');
     // The one fault a real store cannot be made to show on demand: it refuses to store the notice.
-    const brokenStore = { enqueue: () => Promise.reject(new Error('disk full')) } as unknown as OutboxStore;
-    const dispatcher = new Dispatcher({ nextHop: hop, store: brokenStore, outbox: { kick() {} } as unknown as Outbox, logger, hostname: 'test', isInternal: (d) => d === 'example.co.jp' });
+    const brokenStore = { findByDigest: async () => null, enqueueAll: () => Promise.reject(new Error('disk full')) } as unknown as OutboxStore;
+    const pipeline = new DeliveryPipeline({ nextHop: hop, store: brokenStore, outbox: { kick() {}, runnerId: 'test' } as unknown as Outbox, events: new DeliveryEvents(), logger, digestKey: Buffer.alloc(32), hostname: 'test' });
     // this policy holds nothing: the hold service is never asked
     gateway = new Gateway({
       judge,
-      dispatcher,
+      pipeline,
       holds: { hold: () => Promise.reject(new Error('no holds here')) },
-      nextHop: hop,
       logger,
       hostname: 'test',
+      isInternal: (d) => d === 'example.co.jp',
       audit: { record: (e) => events.push(e) },
     });
   });

@@ -44,6 +44,8 @@ export const AUDIT_EVENT_TYPES = [
   'discarded',
   'expired',
   'notice-sent',
+  // a client sent a message again that was accepted before (nothing sent twice, not counted twice)
+  'repeated',
   'policy-reloaded',
   'login',
   'purged',

@@ -1,12 +1,11 @@
 import type { Config } from '../config/schema.js';
 import type { Accepted } from '../delivery/next-hop.js';
-import { attachmentDigests } from '../message/attachments.js';
 import type { Hold } from '../hold/types.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
-import { parseMessage } from '../message/parse.js';
+import type { MessageModel } from '../message/model.js';
 import type { Finding } from '../policy/verdict.js';
 import type { JobInfo, OutboxStore } from '../store/outbox-store.js';
 import { InFlight } from '../util/in-flight.js';
@@ -59,9 +58,9 @@ export interface IncidentServiceOptions {
 /** What the gateway knows of a message whose findings include a rule marked `incident: true`. */
 export interface RuleIncidentInput {
   messageId: string;
-  raw: Buffer;
+  /** The message model the verdict was reached on: its subject and files go into the report. */
+  message: Pick<MessageModel, 'subject' | 'files'>;
   envelope: Envelope;
-  subject: string;
   findings: Finding[];
   /** What became of the message: sent (deliver, monitor), held, or refused. */
   action: 'deliver' | 'hold' | 'reject';
@@ -196,8 +195,8 @@ export class IncidentService implements IncidentActions {
       const message: IncidentMessage = {
         sender: input.envelope.from,
         recipients: [...input.envelope.to],
-        subject: input.subject,
-        attachments: attachmentDigests(parseMessage(input.raw)).map((a) => ({ name: a.name, sha256: a.sha256 })),
+        subject: input.message.subject,
+        attachments: input.message.files.map((a) => ({ name: a.filename, sha256: a.sha256 })),
         ...findingFields(input.findings),
         state,
         password: state === 'sent' ? await passwordState(this.outboxStore, input.messageId, input.envelope.to.length, false) : 'not-applicable',

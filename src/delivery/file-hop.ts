@@ -32,7 +32,8 @@ export class FileHop implements NextHop {
       await syncDir(this.dir);
     } catch (err) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw new NextHopError(`cannot write ${final}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      // written under a temporary name and removed: nothing was delivered
+      throw new NextHopError(`cannot write ${final}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, undefined, true);
     }
     return { reply: `written to ${final}`, accepted: [...message.envelope.to], rejected: [] };
   }

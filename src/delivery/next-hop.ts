@@ -15,6 +15,8 @@ export class NextHopError extends Error {
     /** The next hop's reply or the local error, safe to log and to quote to the client. */
     readonly reply: string,
     readonly responseCode?: number,
+    /** The failure came before any of the message was handed over (no connection, refused at connect): surely not delivered. */
+    readonly beforeData = responseCode !== undefined,
   ) {
     super(reply);
     this.name = 'NextHopError';

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import process from 'node:process';
 import type { Logger } from '../log.js';
 import type { ClaimedJob, JobInfo, OutboxStore, Transition } from '../store/outbox-store.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 import { InFlight } from '../util/in-flight.js';
+import { crashPoint } from '../util/crash-point.js';
 
 export interface OutboxOptions {
   store: OutboxStore;
@@ -21,10 +23,8 @@ export interface OutboxOptions {
    */
   maxAgeMs?: number;
   /**
-   * A 'waiting' job older than this whose message was never accepted is cancelled. Default 1 day.
-   * It must be longer than the time from enqueueing a waiting job to its markReady in the
-   * gateway (a synchronous send: minutes). Jobs waiting for another outbox job (NewJob.after)
-   * are kept while that job is still waiting or ready.
+   * A 'waiting' job older than this whose `after` job is gone (purged) is cancelled. Default 1
+   * day. Jobs waiting for another outbox job are kept while that job is still waiting or ready.
    */
   waitingMaxAgeMs?: number;
   /** How often the waiting jobs are swept (also once at start). Default 1 h. */
@@ -70,12 +70,10 @@ export function retryDelay(attempt: number, baseMs: number, capMs: number): numb
  * - On start, jobs left 'ready' by a crash are picked up (a job that was in flight when the
  *   process died is retried once its lease expires; the next hop may then get it twice — it
  *   carries its X-Outguard-Id and Message-ID to tell).
- * - 'waiting' jobs too old are cancelled: a job waits for the message it belongs to (the password
- *   notice for the ZIP it unlocks) to be accepted. If that never happened within the limit, the
- *   gateway crashed or the send failed, and the client got a 451 and will send again — under a
- *   new id with a new password. The old notice unlocks nothing that was delivered, so sending it
- *   would only spread a password, and keeping it would keep a secret at rest for nothing.
- *   (The gateway should cancel() it right away when the send fails; the sweep covers crashes.)
+ * - A job waiting for another (a password notice for the copy its ZIP is in) becomes due once
+ *   that job was sent, after its delay; it is cancelled when that job fails for good or is
+ *   cancelled (it would unlock nothing that was delivered).
+ * - Jobs leased by a runner of this host that is gone are taken over at start.
  *
  * Logs carry job id, kind, ref, attempt, next retry and the next hop's reply — never the
  * message bytes.
@@ -133,6 +131,7 @@ export class Outbox {
     if (this.started) return;
     if (this.stopped) throw new Error('the outbox was stopped; create a new one');
     this.started = true;
+    await this.track(this.takeOverDeadRunners());
     await this.track(this.sweep());
     const counts = await this.store.counts();
     this.logger.info({ runner: this.runnerId, ready: counts.ready, waiting: counts.waiting, nextHop: this.hop.description }, 'outbox started');
@@ -242,6 +241,20 @@ export class Outbox {
     }
   }
 
+  /**
+   * Jobs leased by a process of this host that is gone (killed, crashed) are due at once, not
+   * only when their lease runs out: a restarted gateway sends what its predecessor was sending.
+   */
+  private async takeOverDeadRunners(): Promise<void> {
+    const host = os.hostname();
+    for (const owner of await this.store.leaseOwners()) {
+      const [ownerHost, pid] = owner.split(':');
+      if (ownerHost !== host || owner === this.runnerId || !/^\d+$/.test(pid ?? '') || processAlive(Number(pid))) continue;
+      const n = await this.store.releaseLeases(owner);
+      this.logger.warn({ runner: this.runnerId, deadRunner: owner, jobs: n }, 'outbox: took over the jobs of a runner that is gone');
+    }
+  }
+
   private async sweep(): Promise<void> {
     const now = this.now();
     this.lastSweep = now;
@@ -280,8 +293,10 @@ export class Outbox {
       raw.fill(0);
     }
 
+    crashPoint('outbox:accepted');
     const now = this.now();
     const t = await this.store.markSent(job.id, now);
+    crashPoint('outbox:marked');
     this.logger.info({ ...fields, reply: accepted.reply, accepted: accepted.accepted.length, rejected: accepted.rejected.length, released: t.released }, 'outbox job sent');
     if (accepted.rejected.length > 0) {
       this.logger.warn({ ...fields, refused: accepted.rejected }, 'outbox: the next hop refused some recipients of a job it took');
@@ -347,4 +362,14 @@ function duration(ms: number): string {
 function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/** Whether a process with this id runs on this host (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -8,6 +8,8 @@ type SmtpNextHop = Extract<Config['nextHop'], { kind: 'smtp' }>;
 
 interface SmtpError extends Error {
   code?: string;
+  /** The SMTP command nodemailer was at: CONN, EHLO, MAIL FROM, RCPT TO, DATA, … */
+  command?: string;
   response?: string;
   responseCode?: number;
   rejectedErrors?: SmtpError[];
@@ -127,5 +129,7 @@ function toNextHopError(err: SmtpError): NextHopError {
   if (err.code === 'EENVELOPE') return new NextHopError(`553 5.1.3 ${err.message}`, 553);
   const firstRejected = err.rejectedErrors?.[0];
   if (firstRejected?.response) return new NextHopError(firstRejected.response, firstRejected.responseCode);
-  return new NextHopError(`${err.code ?? 'ERROR'} ${err.message}`);
+  // a connection that failed before DATA took nothing; one that broke later may have delivered
+  const beforeData = err.command !== undefined && !/^(DATA|message|BDAT)/i.test(err.command);
+  return new NextHopError(`${err.code ?? 'ERROR'} ${err.message}`, undefined, beforeData);
 }

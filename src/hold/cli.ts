@@ -6,11 +6,12 @@ import pino from 'pino';
 import type { Config } from '../config/schema.js';
 import { Outbox } from '../delivery/outbox.js';
 import { type NextHop, NextHopError } from '../delivery/next-hop.js';
-import { Dispatcher } from '../dispatch.js';
+import { DeliveryEvents } from '../delivery/events.js';
+import { DeliveryPipeline } from '../delivery/pipeline.js';
 import { createLogger } from '../log.js';
 import { listOf } from '../policy/lists.js';
 import { HOLD_STATES, type StoredHold } from '../store/hold-store.js';
-import { loadSecretKey } from '../store/secret-key.js';
+import { deriveKey, loadSecretKey } from '../store/secret-key.js';
 import { DATABASE_FILE_NAME, openDatabase } from '../store/sqlite.js';
 import { SqliteHoldStore } from '../store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../store/sqlite-outbox.js';
@@ -185,12 +186,12 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     const outbox = new Outbox({ store: outboxStore, hop: idleHop, logger });
     const internal = listOf('internal', config.organization.internalDomains);
     const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
-    const dispatcher = new Dispatcher({ nextHop: idleHop, store: outboxStore, outbox, logger, hostname: config.smtp.hostname, isInternal });
+    const releaser = new DeliveryPipeline({ nextHop: idleHop, store: outboxStore, outbox, events: new DeliveryEvents(), logger, digestKey: deriveKey(key, 'message-digest'), hostname: config.smtp.hostname });
     const service = new HoldService({
       store,
       outboxStore,
       outbox,
-      dispatcher,
+      releaser,
       logger,
       key,
       publicUrl: config.web.publicUrl,

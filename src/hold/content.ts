@@ -1,13 +1,13 @@
 import { getDomain } from 'tldts';
 import type { Envelope } from '../message/envelope.js';
-import type { ParsedMessage } from '../message/parse.js';
+import type { MessageModel } from '../message/model.js';
 import type { Finding } from '../policy/verdict.js';
 import type { HoldRecipient } from './types.js';
 
 /** What the confirmation shows of a message, worked out once when it is held. */
 
 /** The whole text body for the page: the text/plain parts, or the HTML reduced to text when there are none. */
-export function bodyTextOf(message: ParsedMessage): string {
+export function bodyTextOf(message: Pick<MessageModel, 'textParts' | 'htmlParts'>): string {
   const text = message.textParts.map(normalize).filter((t) => t.trim() !== '');
   if (text.length > 0) return text.join('\n\n');
   return message.htmlParts.map((h) => normalize(htmlToText(h))).filter((t) => t.trim() !== '').join('\n\n');
@@ -20,13 +20,6 @@ export function bodyStartOf(bodyText: string, chars = 400): string {
   const cut = text.slice(0, chars);
   const lastBreak = cut.lastIndexOf('\n');
   return `${(lastBreak > chars / 2 ? cut.slice(0, lastBreak) : cut).trimEnd()}…`;
-}
-
-const SIGNED = new Set(['multipart/signed', 'application/pkcs7-mime', 'application/x-pkcs7-mime']);
-
-/** A signed (S/MIME, PGP/MIME) message: its attachments cannot be re-packed without breaking the signature. */
-export function isSigned(message: ParsedMessage): boolean {
-  return SIGNED.has(message.root.contentType);
 }
 
 /**

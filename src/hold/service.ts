@@ -2,33 +2,26 @@ import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
-import { parseMessage } from '../message/parse.js';
-import type { EncryptionSettings } from '../policy/encryption.js';
+import { MessageModel } from '../message/model.js';
+import { type EncryptionSettings, mimeLimits } from '../policy/encryption.js';
+import type { DeliveryPlan } from '../delivery/plan.js';
+import { planDelivery } from '../delivery/plan.js';
+import { crashPoint } from '../util/crash-point.js';
 import type { Finding, Verdict } from '../policy/verdict.js';
 import type { ErasedBody, HoldStore, StoredHold } from '../store/hold-store.js';
 import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
-import { bodyStartOf, bodyTextOf, isSigned, recipientsOf } from './content.js';
-import { attachmentDigests } from '../message/attachments.js';
+import { bodyStartOf, bodyTextOf, recipientsOf } from './content.js';
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
 import { HoldTokens, approverAudience, approverIndex } from './token.js';
 import type { Actor, DeadlineAction, Hold, HoldActions, HoldAdmin, HoldRecipient, TokenProblem } from './types.js';
 import { InFlight } from '../util/in-flight.js';
 
 /**
- * What the hold service needs of the dispatcher: Dispatcher.enqueue (src/dispatch.ts) — the same
- * transformation as direct mail (encrypted ZIP for external recipients, internal/external split),
- * every copy through the durable outbox, each password notice after its message.
+ * Where a released hold goes: DeliveryPipeline.enqueue — the plan direct mail gets (planDelivery),
+ * every copy and password notice into the durable outbox in one transaction.
  */
-export interface HoldDispatcher {
-  enqueue(
-    id: string,
-    raw: Buffer,
-    envelope: Envelope,
-    judgement: { subject: string; attachments: number; encryption: EncryptionSettings },
-  ): Promise<
-    | { kind: 'sent'; deliveries: { id: string; to: string[]; encrypted?: { zip: string; files: unknown[] } }[] }
-    | { kind: 'refused'; rule: string; reason: string }
-  >;
+export interface HoldReleaser {
+  enqueue(plan: DeliveryPlan): Promise<void>;
 }
 
 /** The hold part of a policy verdict (Verdict.hold); absent: 24 hours, then discard, no approvers. */
@@ -38,22 +31,16 @@ export const DEFAULT_HOLD_RULE: HoldRule = { deadlineHours: 24, onDeadline: { ac
 export interface HoldInput {
   /** The gateway's message id; the hold's id, and the X-Outguard-Id of the (first) copy sent on release. */
   id: string;
-  raw: Buffer;
+  /** The message model the verdict was reached on (Judgement.message): stored are its bytes, shown its bodies and files. */
+  message: MessageModel;
   envelope: Envelope;
   /** The verdict: its findings (shown and stored) and its hold rule (deadline, action, approvers). */
   verdict: { findings: Finding[]; hold?: HoldRule };
-  /** The decoded subject (Judgement.subject); default: read from the message. */
-  subject?: string;
   /** The policy's encryption settings of the same policy version (Judgement.encryption); used on release. */
   encryption: EncryptionSettings;
   /** Recipients with their flags; default: worked out from the envelope, the findings and isInternal. */
   recipients?: HoldRecipient[];
 }
-
-export type HoldResult =
-  | { kind: 'held'; hold: Hold }
-  /** The message could never be released as the policy wants it sent: answer 550 with the reason. */
-  | { kind: 'refused'; rule: string; reason: string };
 
 export interface HoldServiceOptions {
   store: HoldStore;
@@ -61,7 +48,7 @@ export interface HoldServiceOptions {
   outboxStore: OutboxStore;
   /** The outbox runner, kicked after a notice was queued (the CLI passes an idle one). */
   outbox: { kick(): void };
-  dispatcher: HoldDispatcher;
+  releaser: HoldReleaser;
   logger: Logger;
   /** The data-at-rest key (loadSecretKey); the token key is derived from it. */
   key: Buffer;
@@ -91,23 +78,11 @@ export interface HoldServiceOptions {
   graceMs?: number;
 }
 
-/** A held message cannot be released as it is (see HoldService.hold: such messages are refused, not held). */
-export class HoldSendError extends Error {
-  constructor(
-    readonly rule: string,
-    readonly reason: string,
-  ) {
-    super(`${rule}: ${reason}`);
-    this.name = 'HoldSendError';
-  }
-}
-
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const MAX_TIMER = 2 ** 31 - 1;
 /** The shortest time a hold waits (and an escalation adds). */
 const MIN_DEADLINE_MS = 1000;
-const SIGNED_REASON = 'signed message with attachments cannot be encrypted without breaking the signature';
 
 type Checked = { stored: StoredHold; actor: Actor; audience: string };
 type DecideProblem = TokenProblem | 'not-held';
@@ -139,7 +114,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   private readonly store: HoldStore;
   private readonly outboxStore: OutboxStore;
   private readonly outbox: { kick(): void };
-  private readonly dispatcher: HoldDispatcher;
+  private readonly releaser: HoldReleaser;
   private readonly logger: Logger;
   private readonly onDecision: NonNullable<HoldServiceOptions['onDecision']>;
   private readonly onPurged: NonNullable<HoldServiceOptions['onPurged']>;
@@ -147,6 +122,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   private readonly tokens: HoldTokens;
   private readonly publicUrl: string;
   private readonly isInternal: (domain: string) => boolean;
+  private readonly hostname: string;
   private readonly now: () => number;
   private readonly format: NoticeFormat;
   private readonly bodyStartChars: number;
@@ -170,7 +146,8 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.store = options.store;
     this.outboxStore = options.outboxStore;
     this.outbox = options.outbox;
-    this.dispatcher = options.dispatcher;
+    this.releaser = options.releaser;
+    this.hostname = options.hostname;
     this.logger = options.logger;
     this.onDecision = options.onDecision ?? (() => undefined);
     this.onPurged = options.onPurged ?? (() => undefined);
@@ -214,26 +191,20 @@ export class HoldService implements HoldActions, HoldAdmin {
    * the sender — or, when the hold rule names approvers (上長承認), one to each approver (each with
    * a link of their own, so the audit says who released) and a short "waiting for approval"
    * notice without a link to the sender. Resolves once the hold is stored: then answer 250.
-   *
-   * A signed message with attachments for an external recipient is refused instead (while
-   * encryption is on): re-packing breaks the signature, and it must not leave with its
-   * attachments unencrypted (fail closed), so no release could ever send it.
+   * (A message that cannot be taken apart — ambiguous, signed over its files — is held like any
+   * other; released, it goes whole into the ZIP: see planDelivery.)
    */
-  async hold(input: HoldInput): Promise<HoldResult> {
-    const message = parseMessage(input.raw);
+  async hold(input: HoldInput): Promise<Hold> {
+    const { message } = input;
     const rule = input.verdict.hold ?? DEFAULT_HOLD_RULE;
-    const attachments = attachmentDigests(message);
+    const attachments = message.files.map((f) => ({ name: f.filename, size: f.size, sha256: f.sha256 }));
     const recipients = input.recipients ?? recipientsOf(input.envelope, input.verdict.findings, this.isInternal);
-    if (input.encryption.enabled && attachments.length > 0 && isSigned(message) && recipients.some((r) => r.external)) {
-      this.logger.warn({ hold: input.id }, 'not held: a signed message with attachments cannot be released encrypted');
-      return { kind: 'refused', rule: 'signed-message', reason: SIGNED_REASON };
-    }
     if (!(rule.deadlineHours > 0)) throw new RangeError(`hold ${input.id}: deadlineHours must be more than 0`);
     const createdAt = this.now();
     await this.store.create({
       id: input.id,
       envelope: { from: input.envelope.from, to: [...input.envelope.to] },
-      subject: input.subject ?? message.subject,
+      subject: message.subject,
       bodyStart: bodyStartOf(bodyTextOf(message), this.bodyStartChars),
       recipients,
       attachments,
@@ -242,7 +213,7 @@ export class HoldService implements HoldActions, HoldAdmin {
       deadline: createdAt + Math.max(MIN_DEADLINE_MS, Math.round(rule.deadlineHours * HOUR)),
       onDeadline: rule.onDeadline,
       approvers: [...new Set(rule.approvers)],
-      raw: input.raw,
+      raw: message.raw,
       releaseWith: { attachments: attachments.length, encryption: input.encryption },
     });
     const stored = (await this.store.get(input.id))!;
@@ -266,7 +237,7 @@ export class HoldService implements HoldActions, HoldAdmin {
       this.retryLater();
     }
     this.rearm(stored.deadline);
-    return { kind: 'held', hold: toHold(stored) };
+    return toHold(stored);
   }
 
   // ---- HoldActions (release links) ------------------------------------------------------------
@@ -281,7 +252,8 @@ export class HoldService implements HoldActions, HoldAdmin {
     const raw = await this.store.raw(checked.stored.id);
     if (!raw) return { problem: 'used' };
     try {
-      return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(parseMessage(raw)) };
+      const message = MessageModel.parse(raw, mimeLimits(checked.stored.releaseWith.encryption));
+      return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(message) };
     } finally {
       raw.fill(0);
     }
@@ -373,12 +345,11 @@ export class HoldService implements HoldActions, HoldAdmin {
         throw new Error(`hold ${stored.id} is held but its message is missing`);
       }
       try {
-        const refusal = this.releaseRefusal(raw, stored);
-        if (refusal) throw refusal;
         const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), ...(link !== undefined ? { link } : {}) });
         if (!decided) return await this.lost(stored.id, link);
         this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
         this.onDecision(toHold(decided), 'released', by);
+        crashPoint('release:decided');
         await this.completeRelease(decided, raw);
       } finally {
         raw.fill(0);
@@ -416,15 +387,6 @@ export class HoldService implements HoldActions, HoldAdmin {
     }
   }
 
-  /** Defensive: what hold() refuses can never be released (e.g. a store written by another build). */
-  private releaseRefusal(raw: Buffer, stored: StoredHold): HoldSendError | undefined {
-    const { encryption, attachments } = stored.releaseWith;
-    if (encryption.enabled && attachments > 0 && stored.recipients.some((r) => r.external) && isSigned(parseMessage(raw))) {
-      return new HoldSendError('signed-message', SIGNED_REASON);
-    }
-    return undefined;
-  }
-
   /**
    * Hands a released hold to the dispatcher unless its copies are in the outbox already, erases
    * the message, and tells the sender. On an error the hold stays released-not-queued and the
@@ -441,16 +403,11 @@ export class HoldService implements HoldActions, HoldAdmin {
         // The hold itself was the confirmation: attachments that are already encrypted travel
         // as they are even where the policy holds them (alreadyEncrypted: hold).
         const encryption: EncryptionSettings = { ...hold.releaseWith.encryption, alreadyEncrypted: 'pass' };
-        const result = await this.dispatcher.enqueue(id, raw, hold.envelope, { subject: hold.subject, attachments: hold.releaseWith.attachments, encryption });
-        if (result.kind === 'refused') {
-          const error = `refused: ${result.rule}: ${result.reason}`;
-          await this.store.markDispatched(id, this.now(), error);
-          this.logger.error({ hold: id, rule: result.rule, reason: result.reason }, 'released hold cannot be sent');
-          await this.tellSender(hold, 'failed');
-          return true;
-        }
-        encrypted = result.deliveries.some((d) => d.encrypted);
-        this.logger.info({ hold: id, deliveries: result.deliveries.map((d) => ({ id: d.id, to: d.to, encrypted: d.encrypted !== undefined })) }, 'released hold queued');
+        const message = MessageModel.parse(raw, mimeLimits(encryption));
+        const plan = await planDelivery({ id, message, envelope: hold.envelope, settings: encryption, isInternal: this.isInternal, hostname: this.hostname });
+        await this.releaser.enqueue(plan);
+        encrypted = plan.copies.some((c) => c.encrypted);
+        this.logger.info({ hold: id, copies: plan.copies.map((c) => ({ id: c.id, to: c.envelope.to, encrypted: c.encrypted?.form ?? false })) }, 'released hold queued');
       }
       await this.store.markDispatched(id, this.now());
     } catch (err) {
@@ -625,14 +582,8 @@ export class HoldService implements HoldActions, HoldAdmin {
   private async onDeadline(hold: StoredHold): Promise<void> {
     const action: DeadlineAction = hold.onDeadline;
     if (action.action === 'send') {
-      try {
-        const r = await this.releaseHold(hold, 'deadline', 'deadline');
-        if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
-      } catch (err) {
-        if (!(err instanceof HoldSendError)) throw err;
-        this.logger.error({ hold: hold.id, rule: err.rule }, 'deadline: the hold cannot be sent; discarding it');
-        await this.discardHold(hold, 'expired', 'deadline', 'deadline', {});
-      }
+      const r = await this.releaseHold(hold, 'deadline', 'deadline');
+      if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
       return;
     }
     if (action.action === 'escalate') return this.escalate(hold, action.to);

@@ -16,14 +16,14 @@ export interface NewPart {
  */
 export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Buffer {
   const eol = lineEnding(raw);
-  if (root.contentType === 'multipart/mixed' && root.children.length > 0 && root.params.boundary && !remove.has(root)) {
+  if (root.contentType === 'multipart/mixed' && root.children.length > 0 && root.boundary && !remove.has(root)) {
     return Buffer.concat(container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol));
   }
   // Not multipart/mixed at the top: wrap. The top-level header block keeps every line but the
   // Content-* ones, which move down with the original content to become its first part.
   const boundary = newBoundary(raw);
   const headerEnd = root.bodyStart;
-  const headerLines = splitHeaderLines(raw.subarray(root.start, headerEnd));
+  const headerLines = splitHeaderLines(raw.subarray(root.start + bomLength(raw), headerEnd));
   const isContent = (line: string) => /^content-/i.test(line);
   const top = headerLines.filter((l) => !isContent(l) && l.trim() !== '');
   const parts: Buffer[] = [];
@@ -48,9 +48,38 @@ export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<Mi
   return Buffer.concat(out);
 }
 
+/**
+ * A new message that carries none of the original's content: its ordinary header fields (well
+ * formed ones only: a junk line or a stray CR of the original must not shape the new message),
+ * then the `add` parts in a new multipart/mixed.
+ */
+export function wrapWhole(raw: Buffer, root: MimeNode, add: NewPart[]): Buffer {
+  const eol = lineEnding(raw);
+  const boundary = newBoundary(raw);
+  const kept: string[] = [];
+  let keeping = false;
+  // a byte-order mark before the first header is not carried over
+  const start = root.start + bomLength(raw);
+  for (const line of raw.subarray(start, root.bodyStart).toString('latin1').split('\n')) {
+    const text = line.replace(/\r$/, '');
+    if (/^[ \t]/.test(text)) {
+      if (keeping && !text.includes('\r')) kept.push(text);
+      continue;
+    }
+    const name = /^([\x21-\x39\x3b-\x7e]+):/.exec(text)?.[1];
+    keeping = name !== undefined && !/^(content-|mime-version$)/i.test(name) && !text.includes('\r');
+    if (keeping) kept.push(text);
+  }
+  const head = [...kept, 'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`].join(eol) + eol + eol;
+  const out: Buffer[] = [Buffer.from(head, 'latin1')];
+  for (const p of add) out.push(Buffer.from(`--${boundary}${eol}`, 'latin1'), encodePart(p, eol), Buffer.from(eol, 'latin1'));
+  out.push(Buffer.from(`--${boundary}--${eol}`, 'latin1'));
+  return Buffer.concat(out);
+}
+
 /** A multipart rebuilt: its own header, preamble and first delimiter as they were, kept children, added parts. */
 function container(raw: Buffer, node: MimeNode, remove: ReadonlySet<MimeNode>, added: Buffer[], eol: string): Buffer[] {
-  const boundary = node.params.boundary!;
+  const boundary = node.boundary!;
   const kept: Buffer[] = [];
   for (const child of node.children) {
     if (remove.has(child)) continue;
@@ -63,7 +92,8 @@ function container(raw: Buffer, node: MimeNode, remove: ReadonlySet<MimeNode>, a
   }
   kept.push(...added);
   const delimiter = Buffer.from(`${eol}--${boundary}${eol}`, 'latin1');
-  const out: Buffer[] = [raw.subarray(node.start, node.children[0]!.start)];
+  // a byte-order mark before the message's first header is dropped: strict parsers read no headers after it
+  const out: Buffer[] = [raw.subarray(node.start + (node.id === 0 ? bomLength(raw) : 0), node.children[0]!.start)];
   kept.forEach((part, i) => {
     if (i > 0) out.push(delimiter);
     out.push(part);
@@ -111,4 +141,8 @@ function newBoundary(raw: Buffer): string {
     const b = `----=_outguard_${randomBytes(12).toString('hex')}`;
     if (!raw.includes(b)) return b;
   }
+}
+
+function bomLength(raw: Buffer): number {
+  return raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
 }

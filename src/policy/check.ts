@@ -1,5 +1,5 @@
 import type { Envelope } from '../message/envelope.js';
-import type { ParsedMessage } from '../message/parse.js';
+import type { MessageModel } from '../message/model.js';
 
 /** A named list from policies/lists/, loaded once into sets. */
 export interface List {
@@ -33,7 +33,7 @@ export interface Hit {
 }
 
 export interface CheckInput {
-  message: ParsedMessage;
+  message: MessageModel;
   envelope: Envelope;
 }
 

@@ -17,6 +17,16 @@ export interface EncryptionSettings {
   signed: 'hold' | 'reject';
   /** An attachment that is already password-protected: pass it as it is (with a finding), or hold. */
   alreadyEncrypted: 'pass' | 'hold';
+  /**
+   * A message clients could read differently (see message/mime.ts AmbiguityCode) never goes to
+   * an outside recipient as it is: it is held (released: the whole message inside the ZIP) or
+   * rejected. There is no monitor: this is built in, not a rule a policy can drop.
+   */
+  ambiguous: 'hold' | 'reject';
+  /** Multipart nesting deeper than this is ambiguous. */
+  maxDepth: number;
+  /** More MIME parts than this are ambiguous. */
+  maxParts: number;
   default: ZipProfile;
   profiles: { domains: string[]; profile: ZipProfile }[];
 }
@@ -27,6 +37,9 @@ export const DEFAULT_ENCRYPTION: EncryptionSettings = {
   passwordLength: 12,
   signed: 'hold',
   alreadyEncrypted: 'pass',
+  ambiguous: 'hold',
+  maxDepth: 32,
+  maxParts: 1000,
   default: { cipher: 'aes256', names: 'utf8', password: { to: 'sender' } },
   profiles: [],
 };
@@ -38,6 +51,16 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 function oneOf<T extends string>(value: unknown, choices: readonly T[], fallback: T, where: string, fail: Fail): T {
   if (value === undefined) return fallback;
   return choices.includes(value as T) ? (value as T) : fail(where, choices.join(' or '), value);
+}
+
+function wholeNumber(value: unknown, fallback: number, min: number, max: number, where: string, fail: Fail): number {
+  if (value === undefined) return fallback;
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fail(where, `a whole number from ${min} to ${max}`, value);
+}
+
+/** The MIME parser's limits from the encryption settings. */
+export function mimeLimits(settings: Pick<EncryptionSettings, 'maxDepth' | 'maxParts'>): { maxDepth: number; maxParts: number } {
+  return { maxDepth: settings.maxDepth, maxParts: settings.maxParts };
 }
 
 function profile(raw: unknown, base: ZipProfile, where: string, fail: Fail): ZipProfile {
@@ -64,7 +87,7 @@ function profile(raw: unknown, base: ZipProfile, where: string, fail: Fail): Zip
 export function parseEncryption(raw: unknown, fail: Fail): EncryptionSettings {
   if (raw === undefined || raw === null) return DEFAULT_ENCRYPTION;
   if (!isMap(raw)) return fail('encryption', 'a mapping');
-  const known = ['enabled', 'zipName', 'passwordLength', 'signed', 'alreadyEncrypted', 'default', 'profiles'];
+  const known = ['enabled', 'zipName', 'passwordLength', 'signed', 'alreadyEncrypted', 'ambiguous', 'maxDepth', 'maxParts', 'default', 'profiles'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`encryption.${k}`, `a known key (${known.join(', ')})`, k);
   const d = DEFAULT_ENCRYPTION;
   const zipName = raw.zipName ?? d.zipName;
@@ -80,6 +103,9 @@ export function parseEncryption(raw: unknown, fail: Fail): EncryptionSettings {
     passwordLength: length as number,
     signed: oneOf(raw.signed, ['hold', 'reject'] as const, d.signed, 'encryption.signed', fail),
     alreadyEncrypted: oneOf(raw.alreadyEncrypted, ['pass', 'hold'] as const, d.alreadyEncrypted, 'encryption.alreadyEncrypted', fail),
+    ambiguous: oneOf(raw.ambiguous, ['hold', 'reject'] as const, d.ambiguous, 'encryption.ambiguous', fail),
+    maxDepth: wholeNumber(raw.maxDepth, d.maxDepth, 1, 1000, 'encryption.maxDepth', fail),
+    maxParts: wholeNumber(raw.maxParts, d.maxParts, 2, 1_000_000, 'encryption.maxParts', fail),
     default: base,
     profiles: (profiles as unknown[]).map((p, i) => {
       const where = `encryption.profiles[${i}]`;

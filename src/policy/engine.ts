@@ -1,6 +1,7 @@
 import type { CheckContext, CheckInput } from './check.js';
 import { type ContextSources, createContext } from './context.js';
-import type { Policy, Rule } from './policy-file.js';
+import { encryptionFindings } from './encryption-gate.js';
+import { DEFAULT_HOLD, type Policy, type Rule } from './policy-file.js';
 import type { Finding, Verdict } from './verdict.js';
 
 /** Where the engine reads what checks may consult besides lists: organisation and state. */
@@ -42,8 +43,10 @@ export class PolicyEngine {
     this.state = { policy, context: createContext({ ...this.sources, lists: policy.lists }) };
   }
 
-  evaluate(input: CheckInput): Verdict {
-    const { policy, context } = this.state;
+  /** Judges by the policy in force, or by `policy` when it is the one in force (so the caller parsed with its limits). */
+  evaluate(input: CheckInput, policy: Policy = this.state.policy): Verdict {
+    const state = this.state.policy === policy ? this.state : { policy, context: createContext({ ...this.sources, lists: policy.lists }) };
+    const { context } = state;
     const findings: Finding[] = [];
     const holdRules: Rule[] = [];
     let action: Verdict['action'] = 'deliver';
@@ -58,9 +61,14 @@ export class PolicyEngine {
       if (hits.length > 0 && rule.action === 'hold') holdRules.push(rule);
       if (hits.length > 0 && rule.action !== 'monitor' && RANK[rule.action] > RANK[action]) action = rule.action;
     }
+    // 第6-2's built-in part: what must not leave for outside as the encryption step would send it
+    for (const f of encryptionFindings(input, context, policy.encryption)) {
+      findings.push(f);
+      if (f.severity !== 'monitor' && RANK[f.severity] > RANK[action]) action = f.severity;
+    }
     if (action !== 'hold') return { action, findings };
     // The first hold rule that fired sets the deadline; every one of them may add approvers.
-    const first = holdRules[0]!.hold;
+    const first = holdRules[0]?.hold ?? DEFAULT_HOLD;
     return {
       action,
       findings,

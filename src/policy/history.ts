@@ -23,11 +23,11 @@ export class DeliveryHistory {
 
   readonly recentExternalMessages = (sender: string, windowMinutes: number): number => this.activity.recent(sender, windowMinutes);
 
-  /** Learns from a message the next hop accepted. */
-  async delivered(envelope: Envelope): Promise<void> {
+  /** Learns from a copy the next hop accepted; the sender's message is counted when countSender. */
+  async delivered(envelope: Envelope, countSender = true): Promise<void> {
     const external = envelope.to.map(domainOf).filter((d) => d !== '' && this.internal.matchHost(d) === undefined);
     if (external.length === 0) return;
-    if (envelope.from !== '') this.activity.record(envelope.from);
+    if (countSender && envelope.from !== '') this.activity.record(envelope.from);
     const fresh = external.map(registrableDomain).filter((d) => !this.domains.has(d));
     if (fresh.length > 0) await this.domains.add(fresh);
   }

@@ -1,20 +1,18 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
-import { parseMessage } from '../message/parse.js';
+import { MessageModel } from '../message/model.js';
 import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
 import { PolicyReloader, type ReloadOutcome } from './reloader.js';
-import type { EncryptionSettings } from './encryption.js';
+import { type EncryptionSettings, mimeLimits } from './encryption.js';
 import type { Verdict } from './verdict.js';
 
 export interface Judgement {
   verdict: Verdict;
-  /** The decoded Subject, for notices about the message. */
-  subject: string;
-  /** Attachments that are not inline images: what the encryption step must pack. */
-  attachments: number;
+  /** The message model the verdict was reached on: every later stage reads this one. */
+  message: MessageModel;
   /** The policy's encryption settings, from the same policy version as the verdict. */
   encryption: EncryptionSettings;
 }
@@ -25,7 +23,8 @@ export interface Judgement {
  */
 export interface Judge {
   evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement>;
-  delivered(envelope: Envelope): Promise<void>;
+  /** Learns from a copy the next hop accepted; countSender once per message (sender-burst). */
+  delivered(envelope: Envelope, options?: { countSender: boolean }): Promise<void>;
   /** Loads the policy again; false when the new version was refused and the old one stays. */
   reload(reason: string): Promise<boolean>;
   /** Ids of the rules in force. */
@@ -57,18 +56,14 @@ export class LocalJudge implements Judge {
   }
 
   async evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
-    const message = parseMessage(raw);
-    const verdict = this.engine.evaluate({ message, envelope });
-    return {
-      verdict,
-      subject: message.subject,
-      attachments: message.attachments.filter((a) => !a.inline).length,
-      encryption: this.engine.current.encryption,
-    };
+    // one policy version for the parse limits, the verdict and the encryption settings
+    const policy = this.engine.current;
+    const message = MessageModel.parse(raw, mimeLimits(policy.encryption));
+    return { verdict: this.engine.evaluate({ message, envelope }, policy), message, encryption: policy.encryption };
   }
 
-  delivered(envelope: Envelope): Promise<void> {
-    return this.history.delivered(envelope);
+  delivered(envelope: Envelope, options = { countSender: true }): Promise<void> {
+    return this.history.delivered(envelope, options.countSender);
   }
 
   reload(reason: string): Promise<boolean> {

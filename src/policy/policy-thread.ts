@@ -38,12 +38,12 @@ LocalJudge.create((workerData as { config: Config }).config, logger, {
       switch (m.type) {
         case 'evaluate':
           judge.evaluate(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), m.envelope).then(
-            (j) => send({ type: 'result', seq: m.seq, ...j }),
+            ({ message, ...j }) => send({ type: 'result', seq: m.seq, ...j, shape: message.shape }),
             (err: Error) => send({ type: 'failed', seq: m.seq, error: err.message }),
           );
           break;
         case 'delivered':
-          writes = writes.then(() => judge.delivered(m.envelope)).catch((err: Error) => logger.error({ err: err.message }, 'cannot record delivery history'));
+          writes = writes.then(() => judge.delivered(m.envelope, { countSender: m.countSender })).catch((err: Error) => logger.error({ err: err.message }, 'cannot record delivery history'));
           break;
         case 'reload':
           void judge.reload(m.reason).then((ok) => send({ type: 'reloaded', seq: m.seq, ok, rules: judge.rules() }));

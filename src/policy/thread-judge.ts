@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
+import { MessageModel, type MessageShape } from '../message/model.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
 import { siblingModule, workerEntry } from '../util/worker-entry.js';
@@ -11,14 +12,14 @@ import type { ReloadOutcome } from './reloader.js';
 
 export type ToThread =
   | { type: 'evaluate'; seq: number; raw: Uint8Array; envelope: Envelope }
-  | { type: 'delivered'; envelope: Envelope }
+  | { type: 'delivered'; envelope: Envelope; countSender: boolean }
   | { type: 'reload'; seq: number; reason: string }
   | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; rules: string[] }
   | { type: 'init-failed'; name: string; error: string }
-  | ({ type: 'result'; seq: number } & Judgement)
+  | ({ type: 'result'; seq: number; shape: MessageShape } & Omit<Judgement, 'message'>)
   | { type: 'failed'; seq: number; error: string }
   | { type: 'reloaded'; seq: number; ok: boolean; rules: string[] }
   | { type: 'log'; line: string }
@@ -41,6 +42,8 @@ export class ThreadJudge implements Judge {
   private readonly outbox = new Batcher<ToThread>((batch) => this.worker.postMessage(batch));
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  /** The bytes of each message being judged, to rebuild its model around when the answer comes. */
+  private readonly raws = new Map<number, Buffer>();
   private ruleIds: string[] = [];
   private closing = false;
 
@@ -91,7 +94,7 @@ export class ThreadJudge implements Judge {
             this.settle(m.seq, m.ok);
             break;
           case 'result':
-            this.settle(m.seq, { verdict: m.verdict, subject: m.subject, attachments: m.attachments, encryption: m.encryption });
+            this.settleResult(m);
             break;
           case 'failed':
             this.fail(m.seq, new Error(m.error));
@@ -127,6 +130,14 @@ export class ThreadJudge implements Judge {
     });
   }
 
+  /** The model crosses as plain data and is rebuilt here over the bytes this thread still holds. */
+  private settleResult(m: Extract<FromThread, { type: 'result' }>): void {
+    const pending = this.raws.get(m.seq);
+    this.raws.delete(m.seq);
+    if (!pending) return;
+    this.settle(m.seq, { verdict: m.verdict, message: MessageModel.fromShape(pending, m.shape), encryption: m.encryption } satisfies Judgement);
+  }
+
   private settle(seq: number, value: unknown): void {
     this.pending.get(seq)?.resolve(value as never);
     this.pending.delete(seq);
@@ -138,12 +149,14 @@ export class ThreadJudge implements Judge {
   }
 
   evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
-    return this.request({ type: 'evaluate', seq: ++this.seq, raw, envelope });
+    const seq = ++this.seq;
+    this.raws.set(seq, raw);
+    return this.request<Judgement>({ type: 'evaluate', seq, raw, envelope }).finally(() => this.raws.delete(seq));
   }
 
-  async delivered(envelope: Envelope): Promise<void> {
+  async delivered(envelope: Envelope, options = { countSender: true }): Promise<void> {
     // nobody waits for it: it travels with the next message to evaluate
-    this.outbox.later({ type: 'delivered', envelope });
+    this.outbox.later({ type: 'delivered', envelope, countSender: options.countSender });
   }
 
   reload(reason: string): Promise<boolean> {

@@ -7,10 +7,10 @@ import type { Envelope } from '../message/envelope.js';
  *
  * Life of a job:
  *
- *   enqueue 'waiting' ──markReady──► 'ready' ──claim──► (leased, being sent) ──markSent──► 'sent'
- *   enqueue 'ready' ───────────────►   ▲                     │
- *                                      └── markFailed(retryAt)┘   markFailed(null) ──► 'failed'
- *   'waiting' | 'ready' ──cancel──► 'cancelled'
+ *   enqueue 'waiting' (after job X) ──X sent──► 'ready' ──claim──► (leased, being sent) ──markSent──► 'sent'
+ *   enqueue 'ready' ────────────────────────►   ▲                     │
+ *                                               └── markFailed(retryAt)┘   markFailed(null) ──► 'failed'
+ *   'waiting' | 'ready' ──cancel──► 'cancelled'  (and so are the jobs waiting for it)
  *
  * The message bytes (`raw`) are stored sealed (AES-256-GCM, see sealed.ts) because notices
  * carry passwords and messages carry bodies, and they are erased as soon as the job reaches a
@@ -46,6 +46,28 @@ export interface NewJob {
   after?: string;
   /** Creation time (ms). Default: now. */
   createdAt?: number;
+  /** For a job with `after`: it becomes due this long after that job was sent (a password notice's delay). */
+  delayMs?: number;
+  /** What the job carries, for the audit event once it is sent (never secrets: names and digests only). */
+  meta?: JobMeta;
+}
+
+/** A job's description for reactions to its delivery: a message copy's encrypted files. */
+export interface JobMeta {
+  encrypted?: { zip: string; form: 'attachments' | 'whole'; files: { name: string; sha256: string }[] };
+}
+
+/** A job and the state it is stored in, for enqueueAll. */
+export type NewJobIn = NewJob & { state: 'ready' | 'waiting' };
+
+export interface EnqueueOptions {
+  /**
+   * A keyed digest of the message the jobs come from (its envelope and bytes): a client that
+   * sends the same message again is recognised (findByDigest) and gets no second copy.
+   */
+  digest?: string;
+  /** The 'ready' jobs are leased to this runner from the start: it sends them itself, now. */
+  lease?: { owner: string; until: number };
 }
 
 /** A job as stored, without its message bytes. */
@@ -60,7 +82,7 @@ export interface JobInfo {
   attempts: number;
   lastError: string | null;
   createdAt: number;
-  /** When the job became 'ready' (enqueued ready, or markReady); the outbox's maximum age counts from here. */
+  /** When the job became 'ready' (enqueued ready, or when the job it waited for was sent); the outbox's maximum age counts from here. */
   readyAt: number | null;
   sentAt: number | null;
   /** When the job reached its final state. */
@@ -71,6 +93,7 @@ export interface JobInfo {
   leaseUntil: number | null;
   /** Whether the sealed message bytes are still stored (false once erased). */
   hasRaw: boolean;
+  meta?: JobMeta;
 }
 
 /** A job with its message bytes opened (get() is for tests and the CLI). */
@@ -109,16 +132,19 @@ export interface JobFilter {
 
 export interface OutboxStore {
   /**
-   * Stores a new job ('ready' by default, or 'waiting' until markReady). Throws
+   * Stores a new job ('ready' by default, or 'waiting' for its `after` job to be sent). Throws
    * DuplicateJobError if the id exists. A 'waiting' job whose `after` job was already sent is
    * stored 'ready'; one whose `after` job failed or was cancelled is stored 'cancelled'.
    */
   enqueue(job: NewJob, state?: 'ready' | 'waiting'): Promise<void>;
   /**
-   * 'waiting' → 'ready', due at `notBefore` (default now) or at the notBefore given to enqueue,
-   * whichever is later. changed is false for any other state (e.g. already cancelled).
+   * Stores several jobs in one transaction — all of them, or (on any error, such as a duplicate
+   * id) none: everything one message produces (its copies and their password notices) is queued
+   * at once, so a crash never leaves a copy without its notice.
    */
-  markReady(id: string, notBefore?: number, now?: number): Promise<Transition>;
+  enqueueAll(jobs: readonly NewJobIn[], options?: EnqueueOptions): Promise<void>;
+  /** The ref of the jobs stored with this digest, unless they were all cancelled; null when none. */
+  findByDigest(digest: string): Promise<string | null>;
   /** Ready jobs with notBefore ≤ now and no live lease, oldest first. Read-only. */
   due(now: number, limit: number): Promise<JobInfo[]>;
   /**
@@ -129,6 +155,10 @@ export interface OutboxStore {
   claimDue(owner: string, now: number, limit: number, leaseMs: number): Promise<ClaimedJob[]>;
   /** Leases one job if it is due and not leased; null otherwise. */
   claim(id: string, owner: string, now: number, leaseMs: number): Promise<ClaimedJob | null>;
+  /** The runners holding leases on ready jobs now. */
+  leaseOwners(): Promise<string[]>;
+  /** Drops every lease `owner` holds (a runner known to be dead), so its jobs are due at once. */
+  releaseLeases(owner: string): Promise<number>;
   /** Extends the leases `owner` holds on `ids` to `until`; returns the ids still held. */
   renew(ids: readonly string[], owner: string, until: number): Promise<string[]>;
   /**

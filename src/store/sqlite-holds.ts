@@ -1,3 +1,4 @@
+import { DEFAULT_ENCRYPTION } from '../policy/encryption.js';
 import type { DeadlineAction, HoldAttachment, HoldRecipient, HoldState } from '../hold/types.js';
 import type { Finding } from '../policy/verdict.js';
 import {
@@ -249,7 +250,7 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
       ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
       ...(row.mistake !== null ? { mistake: row.mistake === 1 } : {}),
       hasRaw: row.raw !== null,
-      releaseWith: JSON.parse(row.release_with) as ReleaseSettings,
+      releaseWith: releaseSettings(row.release_with),
       ...(row.decided_link !== null ? { decidedWithLink: row.decided_link } : {}),
       ...(row.dispatched_at !== null ? { dispatchedAt: row.dispatched_at } : {}),
       ...(row.dispatch_error !== null ? { dispatchError: row.dispatch_error } : {}),
@@ -301,4 +302,10 @@ function validate(hold: NewHold): void {
   }
   if (!Buffer.isBuffer(hold.raw)) throw new TypeError(`hold ${hold.id}: raw must be a Buffer`);
   if (!Number.isFinite(hold.createdAt) || !Number.isFinite(hold.deadline)) throw new TypeError(`hold ${hold.id}: createdAt and deadline must be times in ms`);
+}
+
+/** Stored release settings, with the encryption keys a hold stored by an older build lacks at their defaults. */
+function releaseSettings(json: string): ReleaseSettings {
+  const stored = JSON.parse(json) as ReleaseSettings;
+  return { ...stored, encryption: { ...DEFAULT_ENCRYPTION, ...stored.encryption } };
 }

@@ -7,8 +7,11 @@ import {
   type JobFilter,
   type JobInfo,
   type JobKind,
+  type JobMeta,
   type JobState,
+  type EnqueueOptions,
   type NewJob,
+  type NewJobIn,
   type OutboxStore,
   type Transition,
 } from './outbox-store.js';
@@ -44,6 +47,14 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_jobs_after ON outbox_jobs (after_id) WHERE after_id IS NOT NULL;
       CREATE INDEX outbox_jobs_finished ON outbox_jobs (finished_at) WHERE finished_at IS NOT NULL;
     `),
+  // one plan per message: a notice's delay after its copy, what a copy carries, retries recognised
+  (db) =>
+    db.exec(`
+      ALTER TABLE outbox_jobs ADD COLUMN delay_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox_jobs ADD COLUMN meta TEXT;     -- JSON (JobMeta): file names and digests, no secrets
+      ALTER TABLE outbox_jobs ADD COLUMN digest TEXT;   -- keyed digest of the message a copy came from
+      CREATE INDEX outbox_jobs_digest ON outbox_jobs (digest) WHERE digest IS NOT NULL;
+    `),
 ];
 
 interface Row {
@@ -64,6 +75,9 @@ interface Row {
   after_id: string | null;
   lease_owner: string | null;
   lease_until: number | null;
+  delay_ms: number;
+  meta: string | null;
+  digest: string | null;
 }
 
 const aadFor = (id: string) => `outbox:${id}`;
@@ -90,47 +104,74 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   }
 
   async enqueue(job: NewJob, state: 'ready' | 'waiting' = 'ready'): Promise<void> {
-    validateNewJob(job);
+    return this.enqueueAll([{ ...job, state }]);
+  }
+
+  async enqueueAll(jobs: readonly NewJobIn[], options: EnqueueOptions = {}): Promise<void> {
+    jobs.forEach(validateNewJob);
     const now = Date.now();
-    const createdAt = job.createdAt ?? now;
-    const notBefore = job.notBefore ?? createdAt;
+    // sealed before the transaction: the write lock is held only for the inserts
+    const sealed = jobs.map((job) => seal(this.key, job.raw, aadFor(job.id)));
     this.db
       .transaction(() => {
-        if (this.stmt.state.get(job.id)) throw new DuplicateJobError(job.id);
-        let effective: JobState = state;
-        let lastError: string | null = null;
-        if (job.after !== undefined && state === 'waiting') {
-          // the job it waits for may have finished already
-          const parent = this.stmt.state.get(job.after) as { state: JobState } | undefined;
-          if (!parent) throw new Error(`outbox job ${job.id} waits for job ${job.after}, which does not exist`);
-          if (parent.state === 'sent') effective = 'ready';
-          else if (parent.state === 'failed' || parent.state === 'cancelled') {
-            effective = 'cancelled';
-            lastError = `job ${job.after} it waits for was ${parent.state}`;
-          }
-        }
-        this.stmt.insert.run({
-          id: job.id,
-          kind: job.kind,
-          ref: job.ref,
-          env_from: job.envelope.from,
-          env_to: JSON.stringify(job.envelope.to),
-          raw: effective === 'cancelled' ? null : seal(this.key, job.raw, aadFor(job.id)),
-          state: effective,
-          not_before: effective === 'ready' ? Math.max(notBefore, state === 'waiting' ? now : notBefore) : notBefore,
-          last_error: lastError,
-          created_at: createdAt,
-          ready_at: effective === 'ready' ? now : null,
-          finished_at: effective === 'cancelled' ? now : null,
-          after_id: job.after ?? null,
-        });
+        jobs.forEach((job, i) => this.insert(job, sealed[i]!, now, options));
       })
       .immediate();
   }
 
-  async markReady(id: string, notBefore?: number, now = Date.now()): Promise<Transition> {
-    const r = this.stmt.markReady.run({ id, now, not_before: notBefore ?? now });
-    return r.changes === 1 ? { changed: true, released: [], cancelled: [] } : noChange;
+  private insert(job: NewJobIn, sealed: Buffer, now: number, options: EnqueueOptions): void {
+    if (this.stmt.state.get(job.id)) throw new DuplicateJobError(job.id);
+    const createdAt = job.createdAt ?? now;
+    const notBefore = job.notBefore ?? createdAt;
+    const delay = Math.max(0, Math.round(job.delayMs ?? 0));
+    let effective: JobState = job.state;
+    let lastError: string | null = null;
+    let due = notBefore;
+    if (job.after !== undefined && job.state === 'waiting') {
+      // the job it waits for may have finished already
+      const parent = this.stmt.get.get(job.after) as Row | undefined;
+      if (!parent) throw new Error(`outbox job ${job.id} waits for job ${job.after}, which does not exist`);
+      if (parent.state === 'sent') {
+        effective = 'ready';
+        due = Math.max(notBefore, (parent.sent_at ?? now) + delay);
+      } else if (parent.state === 'failed' || parent.state === 'cancelled') {
+        effective = 'cancelled';
+        lastError = `job ${job.after} it waits for was ${parent.state}`;
+      }
+    }
+    const leased = effective === 'ready' && options.lease !== undefined;
+    this.stmt.insert.run({
+      id: job.id,
+      kind: job.kind,
+      ref: job.ref,
+      env_from: job.envelope.from,
+      env_to: JSON.stringify(job.envelope.to),
+      raw: effective === 'cancelled' ? null : sealed,
+      state: effective,
+      not_before: due,
+      last_error: lastError,
+      created_at: createdAt,
+      ready_at: effective === 'ready' ? now : null,
+      finished_at: effective === 'cancelled' ? now : null,
+      after_id: job.after ?? null,
+      lease_owner: leased ? options.lease!.owner : null,
+      lease_until: leased ? options.lease!.until : null,
+      delay_ms: delay,
+      meta: job.meta ? JSON.stringify(job.meta) : null,
+      digest: job.kind === 'message' ? (options.digest ?? null) : null,
+    });
+  }
+
+  async findByDigest(digest: string): Promise<string | null> {
+    return (this.stmt.byDigest.get(digest) as { ref: string } | undefined)?.ref ?? null;
+  }
+
+  async leaseOwners(): Promise<string[]> {
+    return (this.stmt.leaseOwners.all() as { owner: string }[]).map((r) => r.owner);
+  }
+
+  async releaseLeases(owner: string): Promise<number> {
+    return this.stmt.releaseLeases.run(owner).changes;
   }
 
   async due(now: number, limit: number): Promise<JobInfo[]> {
@@ -289,11 +330,17 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
 
 function prepareStatements(db: SqliteDatabase) {
   return {
-    insert: db.prepare(`INSERT INTO outbox_jobs (id, kind, ref, env_from, env_to, raw, state, not_before, attempts, last_error, created_at, ready_at, finished_at, after_id)
-      VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id)`),
+    insert: db.prepare(`INSERT INTO outbox_jobs (id, kind, ref, env_from, env_to, raw, state, not_before, attempts, last_error, created_at, ready_at, finished_at, after_id,
+        lease_owner, lease_until, delay_ms, meta, digest)
+      VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id,
+        @lease_owner, @lease_until, @delay_ms, @meta, @digest)`),
+    byDigest: db.prepare(`SELECT ref FROM outbox_jobs WHERE digest = ? AND state <> 'cancelled' ORDER BY created_at LIMIT 1`),
+    leaseOwners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM outbox_jobs WHERE lease_owner IS NOT NULL AND state = 'ready'`),
+    releaseLeases: db.prepare(`UPDATE outbox_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'ready'`),
     get: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
     state: db.prepare('SELECT state FROM outbox_jobs WHERE id = ?'),
-    markReady: db.prepare(`UPDATE outbox_jobs SET state = 'ready', ready_at = @now, not_before = MAX(not_before, @not_before) WHERE id = @id AND state = 'waiting'`),
+    // a dependent becomes due its own delay after the job it waited for was sent
+    markReady: db.prepare(`UPDATE outbox_jobs SET state = 'ready', ready_at = @now, not_before = MAX(not_before, @not_before + delay_ms) WHERE id = @id AND state = 'waiting'`),
     due: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'ready' AND not_before <= @now AND (lease_until IS NULL OR lease_until <= @now)
       ORDER BY created_at, id LIMIT @limit`),
     lease: db.prepare(`UPDATE outbox_jobs SET lease_owner = @owner, lease_until = @until
@@ -335,6 +382,7 @@ function toInfo(row: Row): JobInfo {
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
     hasRaw: row.raw !== null,
+    ...(row.meta ? { meta: JSON.parse(row.meta) as JobMeta } : {}),
   };
 }
 

@@ -120,7 +120,7 @@ function messageContent(v: MessageView): SafeHtml {
     const policy = v.ruleText?.(rule);
     const reason = finding ? splitMessage(finding.message) : policy;
     const clause = finding?.clause ?? policy?.clause ?? '';
-    return html`<tr><td class="mono">${rule}</td><td>${clause}</td><td>${reason ? html`${reason.ja}${reason.en ? html`<span class="en" lang="en">${reason.en}</span>` : ''}` : html`<span class="en">—</span>`}${finding?.value ? html`<div class="mono">${finding.value}</div>` : ''}</td></tr>`;
+    return html`<tr><td class="mono">${rule}</td><td>${clause}</td><td>${reason ? html`${reason.ja}${reason.en ? html`<span class="en" lang="en">${reason.en}</span>` : ''}` : html`<span class="en">—</span>`}${finding?.value ? html`<div class="mono">${finding.value}</div>` : ''}${finding?.detail ? html`<div>${finding.detail}</div>` : ''}</td></tr>`;
   };
 
   return html`<h1>メールの記録<span class="en" lang="en">Message record</span></h1>

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import libmime from 'libmime';
-import { detectEncryption } from '../message/encrypted.js';
-import type { Attachment, ParsedMessage } from '../message/parse.js';
-import { base64Lines, rewriteParts } from '../message/rewrite.js';
+import type { Attachment, MessageModel } from '../message/model.js';
+import { base64Lines, rewriteParts, wrapWhole } from '../message/rewrite.js';
 import type { EncryptionSettings, ZipProfile } from '../policy/encryption.js';
 import { generatePassword } from './password.js';
 import { zipToBuffer } from './writer.js';
@@ -13,58 +11,47 @@ export interface PackedFile {
   sha256: string;
 }
 
-export type Packing =
-  /** Nothing to encrypt: no attachments (inline images stay inline). */
-  | { kind: 'unchanged'; passedAsIs: string[] }
-  | { kind: 'packed'; raw: Buffer; password: string; zipName: string; files: PackedFile[]; passedAsIs: string[] }
-  /** The message cannot be encrypted as it is: the policy holds or rejects it. */
-  | { kind: 'refused'; action: 'hold' | 'reject'; rule: 'signed-message' | 'already-encrypted'; reason: string; value: string };
-
-const SIGNED = new Set(['multipart/signed', 'application/pkcs7-mime', 'application/x-pkcs7-mime']);
+/** One copy of a message with its files in an encrypted ZIP (第6-2). */
+export interface Packing {
+  raw: Buffer;
+  password: string;
+  zipName: string;
+  /** What went into the ZIP, as the sender attached it. */
+  files: PackedFile[];
+  /** 'attachments': the files replaced by the ZIP, the rest byte for byte; 'whole': the message itself is the ZIP's one file. */
+  form: 'attachments' | 'whole';
+}
 
 /**
- * 第6-2 for external recipients: every attachment goes into one encrypted ZIP that replaces them;
- * the text and HTML bodies, inline images and headers stay byte for byte, and a short note part
- * says the password follows separately. A forwarded message goes in as .eml.
+ * Replaces `files` with one encrypted ZIP: the text and HTML bodies, inline images and headers
+ * stay byte for byte, and a short note part says the password follows separately. A forwarded
+ * message goes in as .eml.
  */
-export async function packAttachments(message: ParsedMessage, settings: EncryptionSettings, profile: ZipProfile): Promise<Packing> {
-  const files = message.attachments.filter((a) => !a.inline);
-  if (files.length === 0) return { kind: 'unchanged', passedAsIs: [] };
-  if (SIGNED.has(message.root.contentType)) {
-    return {
-      kind: 'refused',
-      action: settings.signed,
-      rule: 'signed-message',
-      reason: 'signed message with attachments cannot be encrypted without breaking the signature',
-      value: files.map((f) => f.filename).join(', '),
-    };
-  }
-  const encrypted = files.filter((a) => detectEncryption(a.content()) !== undefined);
-  if (encrypted.length > 0 && settings.alreadyEncrypted === 'hold') {
-    return {
-      kind: 'refused',
-      action: 'hold',
-      rule: 'already-encrypted',
-      reason: 'attachment is already encrypted',
-      value: encrypted.map((a) => a.filename).join(', '),
-    };
-  }
-  // already protected files are not zipped a second time: they travel as they are
-  const toPack = files.filter((a) => !encrypted.includes(a));
-  const passedAsIs = encrypted.map((a) => a.filename);
-  if (toPack.length === 0) return { kind: 'unchanged', passedAsIs };
-
+export async function packAttachments(message: MessageModel, files: Attachment[], settings: EncryptionSettings, profile: ZipProfile): Promise<Packing> {
   const password = generatePassword(settings.passwordLength);
-  const entries = toPack.map((a) => ({ name: entryName(a), content: a.content() }));
+  const entries = files.map((a) => ({ name: entryName(a), content: a.content(), size: a.size, sha256: a.sha256 }));
   const zip = await zipToBuffer(entries, { password, cipher: profile.cipher, names: profile.names });
-  const raw = rewriteParts(message.raw, message.root, new Set(toPack.map((a) => a.node)), [notePart(settings.zipName), zipPart(settings.zipName, zip)]);
+  const raw = rewriteParts(message.raw, message.root, new Set(files.map((a) => a.node)), [notePart(settings.zipName, 'attachments'), zipPart(settings.zipName, zip)]);
+  return { raw, password, zipName: settings.zipName, files: entries.map(({ name, size, sha256 }) => ({ name, size, sha256 })), form: 'attachments' };
+}
+
+/**
+ * The safe form for a message that cannot be taken apart as it is — ambiguous, signed over its
+ * files, or carrying files inside its text: the original message, whole, is the ZIP's one file
+ * (`<subject>.eml`), and the copy keeps only the original's ordinary headers.
+ */
+export async function packWhole(message: MessageModel, settings: EncryptionSettings, profile: ZipProfile): Promise<Packing> {
+  const password = generatePassword(settings.passwordLength);
+  const raw = message.raw;
+  const name = `${fileSafe(message.subject) || 'message'}.eml`;
+  const zip = await zipToBuffer([{ name, content: raw }], { password, cipher: profile.cipher, names: profile.names });
+  const files = message.files.map((a) => ({ name: a.filename, size: a.size, sha256: a.sha256 }));
   return {
-    kind: 'packed',
-    raw,
+    raw: wrapWhole(message.raw, message.root, [notePart(settings.zipName, 'whole'), zipPart(settings.zipName, zip)]),
     password,
     zipName: settings.zipName,
-    files: entries.map((e) => ({ name: e.name, size: e.content.length, sha256: createHash('sha256').update(e.content).digest('hex') })),
-    passedAsIs,
+    files,
+    form: 'whole',
   };
 }
 
@@ -72,15 +59,24 @@ function entryName(a: Attachment): string {
   return a.contentType === 'message/rfc822' && !/\.eml$/i.test(a.filename) ? `${a.filename}.eml` : a.filename;
 }
 
-function notePart(zipName: string) {
-  const text = [
-    `このメールの添付ファイルは暗号化ZIP（${zipName}）にまとめて送信されました。パスワードは別途お知らせします。`,
-    `The attachments of this message were packed into an encrypted ZIP file (${zipName}). The password will be sent separately.`,
-    '',
-  ].join('\r\n');
+const fileSafe = (s: string) => s.replace(/[\\/:*?"<>|\x00-\x1f\x7f]/g, '_').trim().slice(0, 100);
+
+function notePart(zipName: string, form: Packing['form']) {
+  const text =
+    form === 'attachments'
+      ? [
+          `このメールの添付ファイルは暗号化ZIP（${zipName}）にまとめて送信されました。パスワードは別途お知らせします。`,
+          `The attachments of this message were packed into an encrypted ZIP file (${zipName}). The password will be sent separately.`,
+          '',
+        ]
+      : [
+          `このメールは、本文と添付ファイルを含めて全体を暗号化ZIP（${zipName}）に入れて送信されました。ZIP内の .eml ファイルをメールソフトで開いてください。パスワードは別途お知らせします。`,
+          `This message was sent whole, body and attachments, inside an encrypted ZIP file (${zipName}). Open the .eml file in it with your mail program. The password will be sent separately.`,
+          '',
+        ];
   return {
     headers: ['Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: base64', 'Content-Disposition: inline'],
-    body: base64Lines(Buffer.from(text, 'utf8')),
+    body: base64Lines(Buffer.from(text.join('\r\n'), 'utf8')),
   };
 }
 

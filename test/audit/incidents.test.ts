@@ -8,7 +8,7 @@ import { AuditWriter } from '../../src/audit/writer.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 import { createLogger } from '../../src/log.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import type { Finding } from '../../src/policy/verdict.js';
 import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
@@ -78,7 +78,7 @@ async function incidentWhen(s: Setup, id: string, ready: (i: Incident) => boolea
   });
 }
 
-const textOf = (m: Received) => parseMessage(m.raw).textParts.join('\n');
+const textOf = (m: Received) => MessageModel.parse(m.raw).textParts.join('\n');
 
 /** A message the gateway delivered encrypted, as its audit event and its password notice (sent) record it. */
 async function deliveredEncrypted(s: Setup, id: string, passwordJob: 'sent' | 'ready' | 'none' = 'sent') {
@@ -257,12 +257,12 @@ describe('IncidentService', () => {
   it('a rule marked incident: true opens one off the SMTP path, with the attachments hashed', async () => {
     const s = await start();
     const content = Buffer.from('社外秘の名簿\n');
-    const raw = withAttachments({ files: [{ name: '名簿.csv', content }] });
+    const raw = withAttachments({ headers: ['From: taro@example.co.jp', 'To: x@partner.example', 'Subject: =?UTF-8?B?5ZCN57C/?='], files: [{ name: '名簿.csv', content }] });
     const findings: Finding[] = [
       { rule: 'confidential-word', clause: '遵守事項 第2', severity: 'reject', message: '社外秘 / confidential', reason: 'confidential', value: '社外秘', incident: true },
       { rule: 'external-attachment', clause: '遵守事項 第6-1', severity: 'hold', message: '添付 / attachment', reason: 'attachment', value: 'x' },
     ];
-    s.service.ruleFired({ messageId: 'msg-5', raw, envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] }, subject: '名簿', findings, action: 'reject' });
+    s.service.ruleFired({ messageId: 'msg-5', message: MessageModel.parse(raw), envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] }, findings, action: 'reject' });
     const [incident] = await until(async () => {
       const list = await s.service.list();
       return list.length > 0 ? list : undefined;

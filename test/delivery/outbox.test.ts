@@ -100,14 +100,15 @@ describe('retryDelay', () => {
 });
 
 describe('Outbox', () => {
-  it('does not send a waiting job until it is made ready, then sends it', async () => {
+  it('does not send a password notice until the copy it unlocks was sent, then sends it', async () => {
     const dir = dataDir();
     const s = await sink();
     const store = openStore(dir);
     const { log } = logger();
     const ob = outbox({ store, hop: hop(s.port), logger: log });
     const job = notice('n-wait');
-    await store.enqueue(job, 'waiting');
+    // the copy is sent by someone else (the SMTP session): leased away from this outbox
+    await store.enqueueAll([{ id: 'main-1', kind: 'message', ref: 'main-1', envelope: job.envelope, raw: Buffer.from('Subject: x\r\n\r\nzip\r\n'), state: 'ready' }, { ...job, after: 'main-1', state: 'waiting' }], { lease: { owner: 'smtp-session', until: Date.now() + 60_000 } });
     await ob.start();
     ob.kick();
     await sleep(500);
@@ -115,7 +116,7 @@ describe('Outbox', () => {
     expect(s.messages).toHaveLength(0);
     expect(await store.get('n-wait')).toMatchObject({ state: 'waiting', hasRaw: true });
 
-    expect(await store.markReady('n-wait')).toMatchObject({ changed: true });
+    expect(await store.markSent('main-1')).toMatchObject({ changed: true, released: ['n-wait'] });
     ob.kick();
     await s.waitFor(1);
     await until(async () => (await store.get('n-wait'))?.state === 'sent', 5000, 'state sent');

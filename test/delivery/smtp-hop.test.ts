@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
+import { loadSecretKey } from '../../src/store/secret-key.js';
+import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 
 describe('SMTP next hop failures', () => {
   it('answers 451 while the next hop is down, and delivers once it is back', async () => {
@@ -88,18 +90,29 @@ describe('SMTP next hop failures', () => {
       const text = notice.raw.toString();
       expect(text).toMatch(/^X-Outguard-Notice: non-delivery$/m);
       expect(text).toMatch(new RegExp(`^X-Outguard-Ref: ${/delivered as (\S+)/.exec(result.response)![1]}$`, 'm'));
-      const body = parseMessage(notice.raw).textParts.join('');
+      const body = MessageModel.parse(notice.raw).textParts.join('');
       expect(body).toContain('配信できなかった宛先');
       expect(body).toContain('gone@partner.example');
       expect(body).toContain('契約書の件');
     });
 
-    it('answers 451 when a recipient was only deferred, so nothing is lost', async () => {
+    it('queues the copy for a recipient that was only deferred, so nothing is lost and nobody gets it twice', async () => {
       const t = client(gw.smtp.port);
+      const before = sink.messages.length;
       const result = await sendRaw(t, 'taro@example.co.jp', ['ok@partner.example', 'busy@partner.example'], sampleMessage());
       t.close();
-      expect(result.code).toBe(451);
-      expect(result.response).toContain('busy@partner.example');
+      expect(result.code).toBe(250);
+      expect(result.response).toContain('queued for a later try');
+      const id = /delivered as (\S+)/.exec(result.response)![1]!.replace(/,$/, '');
+      expect(sink.messages.slice(before).map((m) => m.to)).toEqual([['ok@partner.example']]);
+      // the outbox keeps the same bytes for busy@ alone and tries again later
+      const store = SqliteOutboxStore.open(gw.dataDir, loadSecretKey(gw.dataDir, {}).key);
+      try {
+        const jobs = await store.list({ ref: id });
+        expect(jobs.map((j) => [j.kind, j.envelope.to, j.state])).toEqual([['message', ['busy@partner.example'], 'ready']]);
+      } finally {
+        await store.close();
+      }
     });
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sendRaw } from '../support/client.js';
 import { CORPUS_DIR, asSmtpSees, corpusFiles } from '../support/corpus.js';
 import { detectEncryption } from '../../src/message/encrypted.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { DEFAULT_POLICY, gatewayWithSink } from '../support/gateway.js';
 
 const files = corpusFiles();
@@ -19,17 +19,26 @@ describe.skipIf(files.length === 0)('the shared corpus through the gateway', () 
     expect(result.code).toBeDefined();
     expect([250, 451, 550]).toContain(result.code);
     if (!result.ok) return;
-    const id = /delivered as (\S+)/.exec(result.response)![1];
+    if (/held for confirmation/.test(result.response)) {
+      // no rule holds anything here: only what cannot leave as it is (ambiguous, signed) is held
+      const line = f.gw.logs.filter((l) => l.msg === 'message').at(-1)!;
+      expect(line.rules).toEqual(expect.arrayContaining([expect.stringMatching(/^(ambiguous-mime|signed-message)$/)]));
+      return;
+    }
+    // some corpus files are byte for byte another one once SMTP made every line end CRLF: the
+    // gateway knows the message and sends nothing twice
+    if (/accepted before/.test(result.response)) return;
+    const id = /delivered as (\S+)/.exec(result.response)![1]!.replace(/,$/, '');
     await f.sink.waitFor(f.sink.messages.length);
     const got = f.sink.messages.filter((m) => m.to.includes('recipient@partner.example'))[before]!;
-    const original = parseMessage(asSmtpSees(raw));
+    const original = MessageModel.parse(asSmtpSees(raw));
     const files = original.attachments.filter((a) => !a.inline);
     if (files.length === 0) {
       // nothing to encrypt: the bytes leave as they came
       expect(got.raw.equals(Buffer.concat([Buffer.from(`X-Outguard-Id: ${id}\r\n`), asSmtpSees(raw)]))).toBe(true);
       return;
     }
-    const sent = parseMessage(got.raw);
+    const sent = MessageModel.parse(got.raw);
     for (const a of sent.attachments.filter((x) => !x.inline)) {
       expect(detectEncryption(a.content()), `${a.filename} left in the clear`).toBeDefined();
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { type Browser, launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { detectEncryption } from '../../src/message/encrypted.js';
 import { client, run, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, type TestGateway, startGateway, writeConfig, tempDir } from '../support/gateway.js';
@@ -20,7 +20,7 @@ const noticeKind = (m: Received) => /^X-Outguard-Notice: (\S+)/m.exec(m.raw.toSt
 
 /** The release link in a confirmation notice. */
 function linkIn(notice: Received): string {
-  const text = parseMessage(notice.raw).textParts.join('\n');
+  const text = MessageModel.parse(notice.raw).textParts.join('\n');
   return /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(text)![1]!;
 }
 
@@ -70,7 +70,7 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
     const confirms = sink.messages.filter((m) => noticeKind(m) === 'confirm' && m.raw.includes(id));
     expect(confirms).toHaveLength(1);
     expect(confirms[0]!.to).toEqual(['taro@example.co.jp']);
-    const text = parseMessage(confirms[0]!.raw).textParts.join('\n');
+    const text = MessageModel.parse(confirms[0]!.raw).textParts.join('\n');
     for (const s of ['suzuki@partner.example', '作業報告書.txt', '【要確認】作業報告書']) expect(text).toContain(s);
     expect(text).toMatch(/[0-9a-f]{64}/); // the attachment's SHA-256
     expect(sink.messages.some((m) => m.to.includes('suzuki@partner.example'))).toBe(false);
@@ -90,7 +90,7 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
     await page.getByRole('button', { name: /送信/ }).click();
     await page.getByText('送信しました').first().waitFor();
     const copy = await until(() => sink.messages.find((m) => m.to.includes('suzuki@partner.example') && m.raw.includes(id)));
-    const sent = parseMessage(copy.raw);
+    const sent = MessageModel.parse(copy.raw);
     expect(sent.attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
     expect(detectEncryption(sent.attachments[0]!.content())).toBe('zip');
     const password = await until(() => sink.messages.find((m) => noticeKind(m) === 'password' && m.raw.includes(`X-Outguard-Ref: ${/^X-Outguard-Id: (\S+)/m.exec(copy.raw.toString())![1]}`)));
@@ -185,7 +185,7 @@ describe('a hold deadline after a restart', () => {
     expect(sink.messages.some((m) => m.to.includes('suzuki@partner.example'))).toBe(false);
     g = await start();
     const copy = await until(() => sink.messages.find((m) => m.to.includes('suzuki@partner.example')));
-    expect(parseMessage(copy.raw).attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
+    expect(MessageModel.parse(copy.raw).attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
     await until(() => sink.messages.find((m) => noticeKind(m) === 'hold-expired' || noticeKind(m) === 'hold-released'));
     g.child.kill('SIGTERM');
     await new Promise((r) => g.child.once('exit', r));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/audit/incident-types.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
 import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
@@ -17,7 +17,7 @@ import { until } from '../support/wait.js';
 const CONTACT = 'madoguchi@client.example.lg.jp';
 const noticeKind = (m: Received) => /^X-Outguard-Notice: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
 const incidentOf = (m: Received) => /^X-Outguard-Incident: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
-const textOf = (m: Received) => parseMessage(m.raw).textParts.join('\n');
+const textOf = (m: Received) => MessageModel.parse(m.raw).textParts.join('\n');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // executables are refused and open an incident; other attachments to outside are held for the sender

@@ -7,7 +7,7 @@ import { tempDir, writeConfig } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { type Harness, SENDER, compose, firstTime, holdInput, noticeKind, openHarness, sleep, tokenOf, zipEntriesEncrypted } from './fixtures.js';
 import { until } from '../support/wait.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 
 // Runs the built CLI (npm run build, as `npm test` does) against a data dir a running "gateway"
 // (the hold service and outbox of this process) shares with it.
@@ -34,7 +34,7 @@ describe('outguard held', () => {
     const c = holdInput((await compose({ to: [PARTNER], subject: '見積書 C' })).raw, [PARTNER]);
     for (const input of [a, b, c]) await gw.service.hold(input);
     await sink.waitFor(3);
-    const cToken = tokenOf(sink.messages.find((m) => parseMessage(m.raw).subject.includes('見積書 C'))!);
+    const cToken = tokenOf(sink.messages.find((m) => MessageModel.parse(m.raw).subject.includes('見積書 C'))!);
     await gw.service.discard(cToken, { mistake: false });
     ids = { a: a.id, b: b.id, c: c.id };
     await sink.waitFor(4);
@@ -116,7 +116,7 @@ describe('outguard held', () => {
     expect(fresh.map((m) => noticeKind(m) ?? 'message').sort()).toEqual(['hold-released', 'message', 'password']);
     const message = fresh.find((m) => noticeKind(m) === undefined)!;
     expect(message.to).toEqual([PARTNER]);
-    expect(zipEntriesEncrypted(parseMessage(message.raw).attachments[0]!.content())).toEqual([true, true]);
+    expect(zipEntriesEncrypted(MessageModel.parse(message.raw).attachments[0]!.content())).toEqual([true, true]);
     expect(fresh.indexOf(fresh.find((m) => noticeKind(m) === 'password')!)).toBeGreaterThan(fresh.indexOf(message));
 
     const again = await outguard('held', 'release', ids.a, '--config', file);

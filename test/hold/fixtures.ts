@@ -5,11 +5,12 @@ import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
-import { Dispatcher } from '../../src/dispatch.js';
+import { DeliveryEvents } from '../../src/delivery/events.js';
+import { DeliveryPipeline } from '../../src/delivery/pipeline.js';
 import { type HoldInput, HoldService, type HoldServiceOptions } from '../../src/hold/service.js';
 import type { DeadlineAction } from '../../src/hold/types.js';
 import { createLogger } from '../../src/log.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
 import type { Finding } from '../../src/policy/verdict.js';
 import { loadSecretKey } from '../../src/store/secret-key.js';
@@ -94,13 +95,12 @@ export const holdId = () => `h${Date.now().toString(36)}-${(counter++).toString(
 export function holdInput(raw: Buffer, to: string[], extra: { findings?: Finding[]; hours?: number; onDeadline?: DeadlineAction; approvers?: string[]; from?: string } = {}): HoldInput {
   return {
     id: holdId(),
-    raw,
+    message: MessageModel.parse(raw),
     envelope: { from: extra.from ?? SENDER, to },
     verdict: {
       findings: extra.findings ?? [externalAttachment(to[0]!)],
       hold: { deadlineHours: extra.hours ?? 24, onDeadline: extra.onDeadline ?? { action: 'discard' }, approvers: extra.approvers ?? [] },
     },
-    subject: parseMessage(raw).subject,
     encryption: DEFAULT_ENCRYPTION,
   };
 }
@@ -116,7 +116,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The hold service as the gateway builds it: real SQLite stores, a real outbox and dispatcher, the next hop a real SMTP sink. */
+/** The hold service as the gateway builds it: real SQLite stores, a real outbox and pipeline, the next hop a real SMTP sink. */
 export async function openHarness(
   dir: string,
   sink: Sink,
@@ -133,12 +133,12 @@ export async function openHarness(
   );
   const logs = capture();
   const outbox = new Outbox({ store: outboxStore, hop, logger: logs.logger, retryBaseMs: 100, retryCapMs: 400, retryJitter: 0, pollMs: 100 });
-  const dispatcher = new Dispatcher({ nextHop: hop, store: outboxStore, outbox, logger: logs.logger, hostname: 'gw.example.co.jp', isInternal });
+  const releaser = new DeliveryPipeline({ nextHop: hop, store: outboxStore, outbox, events: new DeliveryEvents(), logger: logs.logger, digestKey: key, hostname: 'gw.example.co.jp' });
   const service = new HoldService({
     store: holds,
     outboxStore,
     outbox,
-    dispatcher,
+    releaser,
     logger: logs.logger,
     key,
     publicUrl: PUBLIC_URL,
@@ -172,7 +172,7 @@ export function header(raw: Buffer, name: string): string | undefined {
 }
 
 export const noticeKind = (m: Received) => header(m.raw, 'X-Outguard-Notice');
-export const textOf = (m: Received) => parseMessage(m.raw).textParts.join('\n');
+export const textOf = (m: Received) => MessageModel.parse(m.raw).textParts.join('\n');
 
 /** The token in a confirmation notice's link. */
 export function tokenOf(m: Received): string {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/message/parse.js';
+import { planDelivery } from '../../src/delivery/plan.js';
+import { MessageModel } from '../../src/message/model.js';
 import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
 import { type Sink, startSink } from '../support/sink.js';
 import {
@@ -15,6 +16,7 @@ import {
   firstTime,
   header,
   holdInput,
+  isInternal,
   lookalike,
   noticeKind,
   openHarness,
@@ -60,17 +62,15 @@ describe('HoldService: holding', () => {
     const { raw, marker } = await compose({ to, subject: '【ご確認】見積書 <script>' });
     const input = holdInput(raw, to, { findings: [externalAttachment(PARTNER), firstTime('partner.example'), lookalike('someone@examp1e.co.jp', 'example.co.jp')] });
     const r = await h.service.hold(input);
-    expect(r.kind).toBe('held');
-    if (r.kind !== 'held') return;
-    expect(r.hold).toMatchObject({ id: input.id, state: 'held', envelope: input.envelope, subject: '【ご確認】見積書 <script>', approvers: [], onDeadline: { action: 'discard' } });
-    expect(r.hold.recipients).toEqual([
+    expect(r).toMatchObject({ id: input.id, state: 'held', envelope: input.envelope, subject: '【ご確認】見積書 <script>', approvers: [], onDeadline: { action: 'discard' } });
+    expect(r.recipients).toEqual([
       { address: PARTNER, external: true, firstTimeDomain: true },
       { address: 'someone@examp1e.co.jp', external: true, firstTimeDomain: false, lookalikeOf: 'example.co.jp' },
       { address: COLLEAGUE, external: false, firstTimeDomain: false },
     ]);
-    expect(r.hold.attachments).toEqual(Object.entries(FILES).map(([name, c]) => ({ name, size: c.length, sha256: sha256(c) })));
-    expect(r.hold.deadline - r.hold.createdAt).toBe(24 * 3_600_000);
-    expect(r.hold.bodyStart).toContain(marker);
+    expect(r.attachments).toEqual(Object.entries(FILES).map(([name, c]) => ({ name, size: c.length, sha256: sha256(c) })));
+    expect(r.deadline - r.createdAt).toBe(24 * 3_600_000);
+    expect(r.bodyStart).toContain(marker);
 
     await s.waitFor(1);
     await settle();
@@ -81,7 +81,7 @@ describe('HoldService: holding', () => {
     expect(header(notice.raw, 'X-Outguard-Notice')).toBe('confirm');
     expect(header(notice.raw, 'X-Outguard-Ref')).toBe(input.id);
     expect(header(notice.raw, 'X-Outguard-Id')).toMatch(/^[0-9a-z]{9}-[a-z2-9]{10}$/);
-    expect(parseMessage(notice.raw).subject).toContain('【ご確認】見積書 <script>');
+    expect(MessageModel.parse(notice.raw).subject).toContain('【ご確認】見積書 <script>');
 
     const text = textOf(notice);
     const link = `${PUBLIC_URL}/hold/${tokenOf(notice)}`;
@@ -123,8 +123,7 @@ describe('HoldService: holding', () => {
     const h = await harness(s);
     const { raw } = await compose({ to: [PARTNER] });
     const input = holdInput(raw, [PARTNER], { approvers: [BOSS, 'deputy@example.co.jp'] });
-    const r = await h.service.hold(input);
-    if (r.kind !== 'held') throw new Error('not held');
+    await h.service.hold(input);
     await s.waitFor(3);
     await settle();
     expect(s.messages).toHaveLength(3);
@@ -152,7 +151,7 @@ describe('HoldService: holding', () => {
     expect(textOf(told)).toContain(`承認者 (${BOSS})`);
   });
 
-  it('refuses a signed message with attachments for external recipients: no release could send it encrypted', async () => {
+  it('holds a signed message with attachments; released, it leaves whole inside the ZIP, signature intact, never in the clear', async () => {
     const s = await sink();
     const h = await harness(s);
     const raw = Buffer.from(
@@ -187,10 +186,18 @@ describe('HoldService: holding', () => {
       ].join('\r\n'),
     );
     const input = holdInput(raw, [PARTNER]);
-    expect(await h.service.hold(input)).toEqual({ kind: 'refused', rule: 'signed-message', reason: expect.stringContaining('signature') });
-    expect(await h.holds.get(input.id)).toBeNull();
-    // the same message to internal recipients only is held as usual
-    expect((await h.service.hold(holdInput(raw, [COLLEAGUE]))).kind).toBe('held');
+    await h.service.hold(input);
+    await s.waitFor(1);
+    expect(await h.service.releaseById(input.id)).toMatchObject({ hold: { state: 'released' } });
+    await until(() => s.messages.some((m) => noticeKind(m) === 'password'), 10_000, 'password notice');
+    const copy = s.messages.find((m) => m.to.includes(PARTNER))!;
+    const sent = MessageModel.parse(copy.raw);
+    expect(sent.files.map((f) => f.filename)).toEqual(['attachments.zip']);
+    expect(zipEntriesEncrypted(sent.files[0]!.content())).toEqual([true]);
+    expect(sent.textParts.join('')).toContain('全体を暗号化ZIP');
+    // neither the signed content nor the signature is left in the copy
+    expect(copy.raw.includes('JVBERi0xLjQK')).toBe(false);
+    expect(copy.raw.includes('smime.p7s')).toBe(false);
   });
 });
 
@@ -221,7 +228,7 @@ describe('HoldService: decisions through the release link', () => {
     expect(header(internal.raw, 'X-Outguard-Id')).toBe(input.id);
     expect(header(external.raw, 'X-Outguard-Id')).toBe(`${input.id}-2`);
     expect(internal.raw.equals(Buffer.concat([Buffer.from(`X-Outguard-Id: ${input.id}\r\n`), raw]))).toBe(true);
-    const sent = parseMessage(external.raw);
+    const sent = MessageModel.parse(external.raw);
     expect(sent.attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
     const zip = sent.attachments[0]!.content();
     expect(zipEntriesEncrypted(zip)).toEqual([true, true]);
@@ -287,7 +294,7 @@ describe('HoldService: decisions through the release link', () => {
     await s.waitFor(2);
     await settle();
     expect(kinds(s).sort()).toEqual(['hold-released', 'message']);
-    const sent = parseMessage(s.messages.find((m) => noticeKind(m) === undefined)!.raw);
+    const sent = MessageModel.parse(s.messages.find((m) => noticeKind(m) === undefined)!.raw);
     expect(sent.attachments.map((a) => a.filename)).toEqual(['protected.zip']);
   });
 
@@ -378,7 +385,7 @@ describe('HoldService: deadlines', () => {
     expect(textOf(s.messages[0]!)).toContain('期限までに操作がない場合: 送信されます');
     expect(await h.holds.get(input.id)).toMatchObject({ state: 'released', decidedBy: 'deadline', dispatchedAt: expect.any(Number) });
     const message = s.messages.find((m) => noticeKind(m) === undefined)!;
-    expect(zipEntriesEncrypted(parseMessage(message.raw).attachments[0]!.content())).toEqual([true, true]);
+    expect(zipEntriesEncrypted(MessageModel.parse(message.raw).attachments[0]!.content())).toEqual([true, true]);
     expect(s.messages.findIndex((m) => noticeKind(m) === 'password')).toBeGreaterThan(s.messages.indexOf(message));
     expect(textOf(s.messages.find((m) => noticeKind(m) === 'hold-released')!)).toContain('期限までに操作がなかったため');
   });
@@ -389,7 +396,6 @@ describe('HoldService: deadlines', () => {
     const { raw } = await compose({ to: [PARTNER] });
     const input = holdInput(raw, [PARTNER], { hours: 1.5 * SECOND, onDeadline: { action: 'escalate', to: BOSS } });
     const r = await h.service.hold(input);
-    if (r.kind !== 'held') throw new Error('not held');
     await s.waitFor(3, 15_000);
     // the new deadline is the original duration (1.5 s) after the escalation: act on the fresh link at once
     const escalation = s.messages.slice(1).find((m) => noticeKind(m) === 'confirm')!;
@@ -400,7 +406,7 @@ describe('HoldService: deadlines', () => {
     expect('hold' in released && released.hold).toMatchObject({ state: 'released', decidedBy: BOSS });
 
     expect(stored).toMatchObject({ state: 'held', approvers: [BOSS], onDeadline: { action: 'discard' }, escalations: 1 });
-    expect(stored.deadline).toBeGreaterThan(r.hold.deadline);
+    expect(stored.deadline).toBeGreaterThan(r.deadline);
     expect(kinds(s)[0]).toBe('confirm');
     expect(kinds(s).slice(1, 3).sort()).toEqual(['confirm', 'hold-escalated']);
     expect(textOf(s.messages[0]!)).toContain(`${BOSS} に確認を依頼します`);
@@ -494,9 +500,9 @@ describe('HoldService: deadlines', () => {
     await s.waitFor(1);
     await h.holds.transition(input.id, 'released', { by: 'cli', at: Date.now() - 60_000 });
     // the copies reached the outbox, then the process died before marking the hold
-    const { Dispatcher } = await import('../../src/dispatch.js');
-    const d = new Dispatcher({ nextHop: { description: 'x', deliver: () => Promise.reject(new Error('x')), close: async () => {} }, store: h.outboxStore, outbox: h.outbox, logger: h.logs.logger, hostname: 'gw', isInternal: () => true });
-    await d.enqueue(input.id, raw, input.envelope, { subject: 's', attachments: 2, encryption: DEFAULT_ENCRYPTION });
+    const plan = await planDelivery({ id: input.id, message: input.message, envelope: input.envelope, settings: DEFAULT_ENCRYPTION, isInternal, hostname: 'gw' });
+    await h.outboxStore.enqueueAll(plan.copies.map((c) => ({ id: c.id, kind: 'message' as const, ref: input.id, envelope: c.envelope, raw: c.raw, state: 'ready' as const })));
+    h.outbox.kick();
     await s.waitFor(2);
     await h.close();
 

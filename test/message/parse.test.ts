@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import libmime from 'libmime';
-import { decodeWords } from '../../src/message/mime.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { decodeWords } from '../../src/message/words.js';
+import { MessageModel } from '../../src/message/model.js';
 import { withAttachments } from '../support/mime.js';
 
 describe('decoding base64 bodies (RFC 2045: characters outside the alphabet are ignored)', () => {
@@ -12,7 +12,7 @@ describe('decoding base64 bodies (RFC 2045: characters outside the alphabet are 
         .replace(/(filename="a\.bin"\r\n\r\n)[^\r]*/, `$1${encoded}`),
       'latin1',
     );
-    return parseMessage(raw).attachments[0]!.content().toString('latin1');
+    return MessageModel.parse(raw).attachments[0]!.content().toString('latin1');
   };
 
   it('reads line breaks, spaces and stray characters as nothing', () => {
@@ -46,7 +46,7 @@ describe('decoding UTF-8 text', () => {
     const texts = ['\ufeff' + 'お世話になっております。'.repeat(60), '絵文字 😀🇯🇵 𠮷野家 '.repeat(80), '\uffff\ufffe\u0000'.repeat(300)];
     for (const text of texts) {
       const raw = Buffer.from(`Subject: t\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}`, 'utf8');
-      expect(parseMessage(raw).textParts[0]).toBe(text);
+      expect(MessageModel.parse(raw).textParts[0]).toBe(text);
     }
   });
 });

@@ -76,7 +76,7 @@ describe('SqliteHoldStore', () => {
         const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
         expect(versions).toEqual([
           { component: 'holds', version: 2 },
-          { component: 'outbox', version: 1 },
+          { component: 'outbox', version: 2 },
         ]);
       } finally {
         db.close();

@@ -63,7 +63,7 @@ describe('SqliteOutboxStore', () => {
       expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
       expect(db.pragma('secure_delete', { simple: true })).toBe(1);
       expect(db.pragma('busy_timeout', { simple: true })).toBe(10000);
-      expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'outbox'").get()).toEqual({ version: 1 });
+      expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'outbox'").get()).toEqual({ version: 2 });
     } finally {
       db.close();
     }
@@ -74,7 +74,7 @@ describe('SqliteOutboxStore', () => {
     const db = openDatabase(dir);
     db.prepare("UPDATE schema_versions SET version = 99 WHERE component = 'outbox'").run();
     db.close();
-    expect(() => SqliteOutboxStore.open(dir, key)).toThrow(/outbox tables are at schema version 99, but this build of outguard knows only up to 1/);
+    expect(() => SqliteOutboxStore.open(dir, key)).toThrow(/outbox tables are at schema version 99, but this build of outguard knows only up to 2/);
     store = SqliteOutboxStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-outbox-store-')), key);
   });
 
@@ -108,15 +108,45 @@ describe('SqliteOutboxStore', () => {
     expect(() => claimed!.openRaw()).toThrow(/failed authentication/);
   });
 
-  it('keeps a waiting job out of due() until markReady', async () => {
-    await store.enqueue(job('w'), 'waiting');
-    await store.enqueue(job('r', { createdAt: T0 + 1 }));
-    expect((await store.due(T0 + 10, 10)).map((j) => j.id)).toEqual(['r']);
-    expect(await store.markReady('w', T0 + 5, T0 + 2)).toMatchObject({ changed: true });
-    expect((await store.due(T0 + 4, 10)).map((j) => j.id)).toEqual(['r']);
-    expect((await store.due(T0 + 5, 10)).map((j) => j.id)).toEqual(['w', 'r']); // oldest first
-    expect(await store.get('w')).toMatchObject({ state: 'ready', readyAt: T0 + 2, notBefore: T0 + 5 });
-    expect(await store.markReady('w')).toMatchObject({ changed: false });
+  it('keeps a waiting job out of due() until the job it waits for is sent, then for its delay', async () => {
+    await store.enqueueAll(
+      [
+        { ...job('m', { kind: 'message' }), state: 'ready' },
+        { ...job('w', { after: 'm', delayMs: 5 }), state: 'waiting' },
+        { ...job('r', { createdAt: T0 + 1 }), state: 'ready' },
+      ],
+      { lease: { owner: 'session', until: T0 + 1000 } },
+    );
+    expect((await store.due(T0 + 10, 10)).map((j) => j.id)).toEqual([]);
+    expect(await store.markSent('m', T0 + 2)).toMatchObject({ changed: true, released: ['w'] });
+    expect((await store.due(T0 + 6, 10)).map((j) => j.id)).toEqual([]);
+    expect(await store.get('w')).toMatchObject({ state: 'ready', readyAt: T0 + 2, notBefore: T0 + 7 });
+    expect((await store.due(T0 + 7, 10)).map((j) => j.id)).toEqual(['w']);
+    expect((await store.due(T0 + 1000, 10)).map((j) => j.id)).toEqual(['w', 'r']); // oldest first, once the lease is over
+  });
+
+  it('stores everything of one message or nothing: a duplicate id refuses the whole batch', async () => {
+    await store.enqueue(job('dup'));
+    await expect(store.enqueueAll([{ ...job('new-1'), state: 'ready' }, { ...job('dup'), state: 'ready' }])).rejects.toThrow(DuplicateJobError);
+    expect(await store.get('new-1')).toBeNull();
+  });
+
+  it('finds the jobs of a message by its digest until they are all cancelled', async () => {
+    await store.enqueueAll([{ ...job('c1', { kind: 'message', ref: 'msg' }), state: 'ready' }, { ...job('c2', { kind: 'message', ref: 'msg' }), state: 'ready' }], { digest: 'd1' });
+    expect(await store.findByDigest('d1')).toBe('msg');
+    expect(await store.findByDigest('d2')).toBeNull();
+    await store.cancel('c1');
+    expect(await store.findByDigest('d1')).toBe('msg');
+    await store.cancel('c2');
+    expect(await store.findByDigest('d1')).toBeNull();
+  });
+
+  it('drops the leases of a runner known to be gone', async () => {
+    await store.enqueueAll([{ ...job('l1'), state: 'ready' }], { lease: { owner: 'host:1:x', until: T0 + 60_000 } });
+    expect(await store.leaseOwners()).toEqual(['host:1:x']);
+    expect((await store.due(T0, 10)).map((j) => j.id)).toEqual([]);
+    expect(await store.releaseLeases('host:1:x')).toBe(1);
+    expect((await store.due(T0, 10)).map((j) => j.id)).toEqual(['l1']);
   });
 
   it('leases a job to one runner until the lease expires or is renewed', async () => {

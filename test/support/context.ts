@@ -1,7 +1,7 @@
 import type { CheckContext, CheckInput } from '../../src/policy/check.js';
 import { createContext } from '../../src/policy/context.js';
 import { listOf } from '../../src/policy/lists.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 
 export interface ContextOptions {
   /** List name → entries, in the policies/lists/ syntax. */
@@ -30,7 +30,7 @@ export function makeInput(opts: { headers?: string[]; body?: string; raw?: strin
   const raw = opts.raw
     ? Buffer.isBuffer(opts.raw) ? opts.raw : Buffer.from(opts.raw)
     : Buffer.from([...(opts.headers ?? ['From: taro@example.co.jp', 'To: partner@partner.example', 'Subject: test']), '', opts.body ?? 'hello', ''].join('\r\n'));
-  const message = parseMessage(raw);
+  const message = MessageModel.parse(raw);
   const to = opts.to ?? [...message.to, ...message.cc, ...message.bcc].map((a) => a.address);
   return { message, envelope: { from: opts.from ?? 'taro@example.co.jp', to } };
 }

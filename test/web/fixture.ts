@@ -9,15 +9,15 @@ import { expect } from 'vitest';
 import { type NextHop, NextHopError } from '../../src/delivery/next-hop.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
-import { Dispatcher } from '../../src/dispatch.js';
-import { attachmentDigests } from '../../src/message/attachments.js';
+import { DeliveryEvents } from '../../src/delivery/events.js';
+import { DeliveryPipeline } from '../../src/delivery/pipeline.js';
 import { NOTICE_HEADER, REF_HEADER } from '../../src/hold/notices.js';
 import { HoldService } from '../../src/hold/service.js';
 import type { DeadlineAction, Hold, HoldActions, HoldAttachment, HoldRecipient, HoldState } from '../../src/hold/types.js';
 import { type Logger, createLogger } from '../../src/log.js';
 import { ID_HEADER } from '../../src/message/headers.js';
 import { newMessageId } from '../../src/message/id.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
 import { registrableDomain } from '../../src/policy/lists.js';
 import type { Finding } from '../../src/policy/verdict.js';
@@ -36,7 +36,7 @@ import { hasCommand, requireTool } from '../support/tools.js';
  *
  * It is the real one, built the way src/service.ts builds it, in a temp data dir: the data-at-rest
  * key (loadSecretKey), SqliteOutboxStore and SqliteHoldStore, an Outbox whose next hop is a real
- * SMTP server (the sink, via SmtpHop), a Dispatcher and the HoldService, started. Holds are made
+ * SMTP server (the sink, via SmtpHop), a DeliveryPipeline and the HoldService, started. Holds are made
  * the way the gateway makes them: a real MIME message, held with holds.hold() and a verdict's
  * findings and hold rule; the release link is the one in the confirmation notice that reached the
  * sink. The tests assert through this interface: the hold's state as stored, and what reached
@@ -292,10 +292,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FINAL: readonly JobInfo['state'][] = ['sent', 'failed', 'cancelled'];
 
 /** A header of a received message (parsed once). */
-const parsed = new WeakMap<Received, ReturnType<typeof parseMessage>>();
+const parsed = new WeakMap<Received, MessageModel>();
 function headerOf(m: Received, name: string): string | undefined {
   let p = parsed.get(m);
-  if (!p) parsed.set(m, (p = parseMessage(m.raw)));
+  if (!p) parsed.set(m, (p = MessageModel.parse(m.raw)));
   return p.header(name)?.trim();
 }
 
@@ -320,8 +320,8 @@ class RealHoldBackend implements HoldBackend {
     private readonly logger: Logger,
     private readonly logs: string[],
   ) {
-    const dispatcher = new Dispatcher({ nextHop: hop, store: outboxStore, outbox, logger, hostname: HOSTNAME, isInternal });
-    this.holds = this.service({ store: holdStore, outboxStore, outbox, dispatcher, now: this.now });
+    const releaser = new DeliveryPipeline({ nextHop: hop, store: outboxStore, outbox, events: new DeliveryEvents(), logger, digestKey: key, hostname: HOSTNAME });
+    this.holds = this.service({ store: holdStore, outboxStore, outbox, releaser, now: this.now });
     const holds = this.holds;
     // counts the calls, and passes them on to the real service unchanged
     this.actions = {
@@ -362,7 +362,7 @@ class RealHoldBackend implements HoldBackend {
     return backend;
   }
 
-  private service(parts: Pick<ConstructorParameters<typeof HoldService>[0], 'store' | 'outboxStore' | 'outbox' | 'dispatcher' | 'now'>): HoldService {
+  private service(parts: Pick<ConstructorParameters<typeof HoldService>[0], 'store' | 'outboxStore' | 'outbox' | 'releaser' | 'now'>): HoldService {
     return new HoldService({ ...parts, logger: this.logger, key: this.key, publicUrl: PUBLIC_URL, hostname: HOSTNAME, isInternal });
   }
 
@@ -372,21 +372,19 @@ class RealHoldBackend implements HoldBackend {
     const id = newMessageId();
     const raw = await compose(s);
     this.originals.set(id, raw);
-    const result = await this.holds.hold({
+    const hold = await this.holds.hold({
       id,
-      raw,
+      message: MessageModel.parse(raw),
       envelope: { from: s.from, to: s.recipients.map((r) => r.address) },
       verdict: {
         findings: withRecipientFindings(s.findings, s.recipients),
         hold: { deadlineHours: s.deadlineInMs / HOUR, onDeadline: s.onDeadline, approvers },
       },
-      subject: parseMessage(raw).subject,
       encryption: DEFAULT_ENCRYPTION,
     });
-    if (result.kind !== 'held') throw new Error(`the service refused to hold the message: ${result.rule}: ${result.reason}`);
     // the service worked the flags out from the envelope and the findings, as for a real verdict
-    expect(result.hold.recipients, 'recipients as the service sees them').toEqual(s.recipients);
-    const token = await this.confirmationToken(result.hold, approvers[0] ?? s.from, approvers.length > 0 ? 'a0' : 's');
+    expect(hold.recipients, 'recipients as the service sees them').toEqual(s.recipients);
+    const token = await this.confirmationToken(hold, approvers[0] ?? s.from, approvers.length > 0 ? 'a0' : 's');
     return { token, id };
   }
 
@@ -405,7 +403,7 @@ class RealHoldBackend implements HoldBackend {
       refused = jobs.some((j) => j.kind === 'notice' && j.envelope.to.includes(to));
       return refused;
     }, `the confirmation notice of ${hold.id} to reach the sink`);
-    const link = notice ? parseMessage(notice.raw).textParts.join('\n') : this.holds.linkFor(hold, audience);
+    const link = notice ? MessageModel.parse(notice.raw).textParts.join('\n') : this.holds.linkFor(hold, audience);
     const token = new RegExp(`${PUBLIC_URL.replace(/\./g, '\\.')}/hold/([A-Za-z0-9_.-]+)`).exec(link)?.[1];
     if (!token) throw new Error(`no release link in the confirmation notice of ${hold.id}`);
     return token;
@@ -470,7 +468,7 @@ class RealHoldBackend implements HoldBackend {
 
   private copy(holdId: string, m: Received): SentCopy {
     const id = headerOf(m, ID_HEADER)!;
-    const message = parseMessage(m.raw);
+    const message = MessageModel.parse(m.raw);
     const original = this.originals.get(holdId);
     const idLine = Buffer.from(`${ID_HEADER}: ${id}\r\n`, 'latin1');
     const copy: SentCopy = {
@@ -478,12 +476,12 @@ class RealHoldBackend implements HoldBackend {
       to: m.to,
       subject: message.subject,
       untouched: original !== undefined && m.raw.equals(Buffer.concat([idLine, original])),
-      attachments: attachmentDigests(message),
+      attachments: message.files.map((f) => ({ name: f.filename, size: f.size, sha256: f.sha256 })),
     };
     const zip = message.attachments.find((a) => a.filename === DEFAULT_ENCRYPTION.zipName);
     if (zip) {
       const notice = this.sink.messages.find((n) => headerOf(n, NOTICE_HEADER) === 'password' && headerOf(n, REF_HEADER) === id);
-      const password = notice && /^Password: (\S+)$/m.exec(parseMessage(notice.raw).textParts.join('\n'))?.[1];
+      const password = notice && /^Password: (\S+)$/m.exec(MessageModel.parse(notice.raw).textParts.join('\n'))?.[1];
       const bytes = zip.content();
       copy.zip = {
         encrypted: zipEntries(bytes).every((e) => e.encrypted),
@@ -547,8 +545,8 @@ class RealHoldBackend implements HoldBackend {
       close: async () => {},
     };
     const outbox = new Outbox({ store: outboxStore, hop: idle, logger: this.logger });
-    const dispatcher = new Dispatcher({ nextHop: idle, store: outboxStore, outbox, logger: this.logger, hostname: HOSTNAME, isInternal });
-    const service = this.service({ store, outboxStore, outbox, dispatcher, now });
+    const releaser = new DeliveryPipeline({ nextHop: idle, store: outboxStore, outbox, events: new DeliveryEvents(), logger: this.logger, digestKey: this.key, hostname: HOSTNAME });
+    const service = this.service({ store, outboxStore, outbox, releaser, now });
     try {
       await work(service);
     } finally {

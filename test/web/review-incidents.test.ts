@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newIncidentId } from '../../src/audit/incident-types.js';
 import { hashPassword } from '../../src/crypto/password-hash.js';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
@@ -95,7 +95,7 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     const notice = await until(async () => sink.messages.find((m) => headerOf(m, 'X-Outguard-Incident') === id));
     expect(notice.to).toEqual([CONTACT]);
     expect(headerOf(notice, 'X-Outguard-Notice')).toBe('incident');
-    expect(parseMessage(notice.raw).textParts.join('\n')).toContain('宛先を誤って送信した <b>至急</b>');
+    expect(MessageModel.parse(notice.raw).textParts.join('\n')).toContain('宛先を誤って送信した <b>至急</b>');
     const reported = await until(async () => {
       const p = await (await reviewer.get(`/review/incidents/${id}`)).text();
       return p.includes('data-status="reported"') ? p : undefined;

@@ -1,9 +1,9 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/message/parse.js';
+import { MessageModel } from '../../src/message/model.js';
 import { readZipDirectory } from '../../src/message/zip-directory.js';
 import { DEFAULT_ENCRYPTION, type EncryptionSettings } from '../../src/policy/encryption.js';
-import { packAttachments } from '../../src/zip/transform.js';
+import { type DeliveryPlan, planDelivery } from '../../src/delivery/plan.js';
 import { sevenZip, SEVEN_ZIP } from '../support/archives.js';
 import { HAS_CORPUS, corpusMessage } from '../support/corpus.js';
 import { withAttachments } from '../support/mime.js';
@@ -12,10 +12,15 @@ import { requireTool } from '../support/tools.js';
 const settings = DEFAULT_ENCRYPTION;
 const profile = settings.default;
 
-async function entryNames(raw: Buffer, s: EncryptionSettings = settings, p = profile): Promise<string[]> {
-  const packing = await packAttachments(parseMessage(raw), s, p);
-  if (packing.kind !== 'packed') throw new Error(`not packed: ${packing.kind}`);
-  const zip = parseMessage(packing.raw).attachments.find((a) => a.filename === 'attachments.zip')!;
+/** The plan for one outside recipient (partner.example; example.co.jp is internal). */
+function plan(raw: Buffer, s: EncryptionSettings = settings, to = ['b@partner.example']): Promise<DeliveryPlan> {
+  return planDelivery({ id: 'm1', message: MessageModel.parse(raw), envelope: { from: 'a@example.co.jp', to }, settings: s, isInternal: (d) => d === 'example.co.jp', hostname: 'gw' });
+}
+
+async function entryNames(raw: Buffer, s: EncryptionSettings = settings): Promise<string[]> {
+  const copy = (await plan(raw, s)).copies[0]!;
+  if (!copy.encrypted) throw new Error('not packed');
+  const zip = MessageModel.parse(copy.raw).attachments.find((a) => a.filename === 'attachments.zip')!;
   return readZipDirectory(zip.content())!.map((e) => e.name);
 }
 
@@ -81,12 +86,12 @@ describe('packAttachments: the real names go into the ZIP', () => {
 
   it('writes CP932 names without the UTF-8 flag for a cp932 profile', async () => {
     const raw = withAttachments({ files: [{ name: '見積書.txt', content: Buffer.from('x') }] });
-    const [name] = await entryNames(raw, settings, { ...profile, names: 'cp932' });
+    const [name] = await entryNames(raw, { ...settings, default: { ...profile, names: 'cp932' } });
     expect(iconv.decode(Buffer.from(name!, 'latin1'), 'cp932')).toBe('見積書.txt');
   });
 });
 
-describe('packAttachments: what cannot be packed', () => {
+describe('planDelivery: what cannot be taken apart, and what need not be', () => {
   const signed = Buffer.from(
     [
       'From: a@example.co.jp', 'To: b@partner.example', 'Subject: signed', 'MIME-Version: 1.0',
@@ -97,28 +102,49 @@ describe('packAttachments: what cannot be packed', () => {
     ].join('\r\n'),
   );
 
-  it('refuses to break a signature: hold by default, reject when the policy says so', async () => {
-    expect(await packAttachments(parseMessage(signed), settings, profile)).toMatchObject({ kind: 'refused', action: 'hold', rule: 'signed-message' });
-    expect(await packAttachments(parseMessage(signed), { ...settings, signed: 'reject' }, profile)).toMatchObject({ kind: 'refused', action: 'reject' });
+  it('never breaks a signature: a signed message goes whole, as one .eml, into the ZIP (once a person released it)', async () => {
+    const p = await plan(signed);
+    expect(p.copies).toHaveLength(1);
+    expect(p.copies[0]!.encrypted).toMatchObject({ form: 'whole', files: [{ name: 'a.pdf' }] });
+    expect(await entryNames(signed)).toEqual(['signed.eml']);
+    expect(p.notices).toHaveLength(1);
   });
 
-  it.skipIf(!requireTool(SEVEN_ZIP, '7zip'))('passes an already encrypted file as it is, or holds it', async () => {
+  it('gives internal recipients the original and outside ones the ZIP, each with its own password notice', async () => {
+    const raw = withAttachments({ files: [{ name: 'a.txt', content: Buffer.from('secret data') }] });
+    const p = await plan(raw, settings, ['c@example.co.jp', 'b@partner.example']);
+    expect(p.copies.map((c) => [c.id, c.envelope.to, c.encrypted?.form])).toEqual([
+      ['m1', ['c@example.co.jp'], undefined],
+      ['m1-2', ['b@partner.example'], 'attachments'],
+    ]);
+    expect(p.notices.map((n) => [n.after, n.envelope.to, n.delayMs])).toEqual([['m1-2', ['a@example.co.jp'], 0]]);
+  });
+
+  it("sends the password to the recipients after the profile's delay", async () => {
+    const raw = withAttachments({ files: [{ name: 'a.txt', content: Buffer.from('secret data') }] });
+    const later = { ...settings, default: { ...settings.default, password: { to: 'recipients' as const, delayMinutes: 10 } } };
+    expect((await plan(raw, later)).notices.map((n) => [n.envelope.to, n.delayMs])).toEqual([[['b@partner.example'], 600_000]]);
+  });
+
+  it.skipIf(!requireTool(SEVEN_ZIP, '7zip'))('passes an already encrypted file as it is; packs the others', async () => {
     const locked = sevenZip({ 'a.txt': 'secret' }, ['-tzip', '-pX7kq2Lmnb', '-mem=AES256']);
     const raw = withAttachments({ files: [{ name: '暗号化済み.zip', content: locked }] });
-    expect(await packAttachments(parseMessage(raw), settings, profile)).toEqual({ kind: 'unchanged', passedAsIs: ['暗号化済み.zip'] });
-    expect(await packAttachments(parseMessage(raw), { ...settings, alreadyEncrypted: 'hold' }, profile)).toMatchObject({ kind: 'refused', action: 'hold', rule: 'already-encrypted' });
+    expect(await plan(raw)).toMatchObject({ copies: [{ id: 'm1' }], notices: [], passedAsIs: ['暗号化済み.zip'] });
     const mixed = withAttachments({ files: [{ name: '暗号化済み.zip', content: locked }, { name: 'plain.txt', content: Buffer.from('p') }] });
-    const packed = await packAttachments(parseMessage(mixed), settings, profile);
-    expect(packed).toMatchObject({ kind: 'packed', passedAsIs: ['暗号化済み.zip'] });
-    expect(parseMessage((packed as { raw: Buffer }).raw).attachments.map((a) => a.filename)).toEqual(['暗号化済み.zip', 'attachments.zip']);
+    const packed = await plan(mixed);
+    expect(packed.passedAsIs).toEqual(['暗号化済み.zip']);
+    expect(MessageModel.parse(packed.copies[0]!.raw).attachments.map((a) => a.filename)).toEqual(['暗号化済み.zip', 'attachments.zip']);
   });
 
-  it('leaves a message without attachments alone', async () => {
+  it('leaves a message without attachments alone: one copy for everyone', async () => {
     const raw = Buffer.from('From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: hi\r\n\r\njust text\r\n');
-    expect(await packAttachments(parseMessage(raw), settings, profile)).toEqual({ kind: 'unchanged', passedAsIs: [] });
+    const p = await plan(raw, settings, ['c@example.co.jp', 'b@partner.example']);
+    expect(p.copies).toHaveLength(1);
+    expect(p.copies[0]!.raw.toString()).toBe(`X-Outguard-Id: m1\r\n${raw}`);
+    expect(p.notices).toEqual([]);
   });
 
   it.skipIf(!HAS_CORPUS)('leaves a real message without attachments alone', async () => {
-    expect(await packAttachments(parseMessage(corpus('plain_emails/basic_email.eml')), settings, profile)).toEqual({ kind: 'unchanged', passedAsIs: [] });
+    expect((await plan(corpus('plain_emails/basic_email.eml'))).notices).toEqual([]);
   });
 });

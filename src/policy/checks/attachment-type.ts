@@ -1,4 +1,4 @@
-import type { Attachment } from '../../message/parse.js';
+import type { Attachment } from '../../message/model.js';
 import { readZipDirectory } from '../../message/zip-directory.js';
 import { type Check, param } from '../check.js';
 

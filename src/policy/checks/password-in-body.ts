@@ -1,4 +1,3 @@
-import { detectEncryption } from '../../message/encrypted.js';
 import { htmlToText } from '../../message/urls.js';
 import { type Check } from '../check.js';
 
@@ -28,7 +27,7 @@ export const passwordInBody: Check<Record<string, never>> = {
       if (line) break;
     }
     if (!line) return [];
-    const encrypted = message.attachments.find((a) => detectEncryption(a.content()) !== undefined);
+    const encrypted = message.attachments.find((a) => a.encryption !== undefined);
     if (!encrypted) return [];
     // never echo the password itself: show the label only
     const label = PASSWORD_LINE.exec(line)![1]!;

@@ -1,0 +1,217 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Envelope } from '../message/envelope.js';
+import type { JobInfo, NewJobIn, OutboxStore } from '../store/outbox-store.js';
+import { crashPoint } from '../util/crash-point.js';
+import type { DeliveryEvents } from './events.js';
+import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
+import { type Refusal, nonDeliveryNotice } from './non-delivery.js';
+import type { DeliveryPlan, PlannedCopy } from './plan.js';
+
+/** What became of direct mail: the client's answer is made from this. */
+export interface DirectResult {
+  /** The message's id: the one just given, or, for a message sent again, the id it got the first time. */
+  messageId: string;
+  /** Copies the next hop accepted now (or before, for a recognised retry). */
+  delivered: string[];
+  /** Copies (or recipients of a copy) left to the durable outbox, which sends them later. */
+  queued: string[];
+  /** Recipients the next hop refused for good; the sender gets a non-delivery notice. */
+  refused: Refusal[];
+  /** The client sent a message it had sent before (same envelope and bytes): nothing was sent twice. */
+  repeated: boolean;
+  /** The replies of the next hop, for the log line. */
+  replies: string[];
+}
+
+export interface PipelineOptions {
+  nextHop: NextHop;
+  store: OutboxStore;
+  /** The outbox runner: its id leases the copies sent here, kick() wakes it for what is left. */
+  outbox: { kick(): void; readonly runnerId: string };
+  events: DeliveryEvents;
+  logger: Logger;
+  /** Keys the digest that recognises a message sent again (derived from the data-at-rest key). */
+  digestKey: Buffer;
+  /** smtp.hostname, for non-delivery notices. */
+  hostname: string;
+  /** How long copies stay leased to the SMTP session sending them (renewed while it does). Default 2 min. */
+  leaseMs?: number;
+  /** When a copy the next hop deferred is tried again by the outbox. Default 30 s. */
+  retryMs?: number;
+}
+
+/**
+ * The one way out for accepted mail, direct and released alike (DESIGN: "transform → next hop →
+ * password notice queued separately"), built on the durable outbox:
+ *
+ * - A plan with one plain copy (no ZIP: most mail) is sent while the client waits, and answered
+ *   250 only once the next hop accepted it; any failure throws NextHopError (451).
+ * - A plan with a ZIP is first stored whole — every copy and every password notice in one
+ *   transaction, each notice waiting for its copy — with the copies leased to this session, then
+ *   sent while the client waits. A notice becomes due only once its copy was accepted (after its
+ *   delay), so no password travels before its ZIP, and no ZIP is ever without its password: a
+ *   crash anywhere leaves the rest to the outbox (a restarted gateway takes over the leases).
+ *   A copy the next hop defers stays queued (250: it is durably enqueued); only when no copy was
+ *   taken and every refusal was definite is the plan cancelled and the client told 451.
+ * - A client that sends the same message again (same envelope and bytes: a retry after a lost
+ *   answer or a crash) is recognised by a keyed digest and gets the first plan's answer: no second
+ *   copy with another password.
+ * - Released holds (nobody waits) put the plan in the outbox in one transaction.
+ * Every accepted copy is a 'copy-delivered' event, whichever way it went.
+ */
+export class DeliveryPipeline {
+  private readonly leaseMs: number;
+  private readonly retryMs: number;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.leaseMs = o.leaseMs ?? 120_000;
+    this.retryMs = o.retryMs ?? 30_000;
+  }
+
+  /** Direct mail. Throws NextHopError when nothing was delivered or queued (answer 451). */
+  async deliver(plan: DeliveryPlan, original: { envelope: Envelope; raw: Buffer }): Promise<DirectResult> {
+    if (plan.copies.length === 1 && plan.notices.length === 0) return this.deliverPlain(plan.copies[0]!, plan.messageId, plan.subject);
+    const digest = this.digest(original.envelope, original.raw);
+    const earlier = await this.o.store.findByDigest(digest);
+    if (earlier !== null) return this.resume(earlier, plan.subject);
+    crashPoint('direct:planned');
+    await this.o.store.enqueueAll(jobsOf(plan), { digest, lease: { owner: this.o.outbox.runnerId, until: Date.now() + this.leaseMs } });
+    crashPoint('direct:enqueued');
+    const result = emptyResult(plan.messageId);
+    const failures: { copy: PlannedCopy; err: NextHopError }[] = [];
+    for (const copy of plan.copies) {
+      try {
+        await this.sendCopy(copy, plan.messageId, result);
+      } catch (err) {
+        if (!(err instanceof NextHopError)) throw err;
+        failures.push({ copy, err });
+      }
+    }
+    if (result.delivered.length === 0 && failures.length > 0 && failures.every((f) => definite(f.err))) {
+      // nothing left the gateway: drop the plan (its notices go with it), and let the client retry
+      for (const copy of plan.copies) await this.o.store.cancel(copy.id, `not accepted: ${failures[0]!.err.reply}`);
+      throw failures[0]!.err;
+    }
+    for (const { copy, err } of failures) {
+      await this.o.store.markFailed(copy.id, err.reply, Date.now() + this.retryMs, this.o.outbox.runnerId);
+      result.queued.push(copy.id);
+      this.o.logger.warn({ id: copy.id, ref: plan.messageId, err: err.reply }, 'copy not accepted now; the outbox sends it later');
+    }
+    crashPoint('direct:sent');
+    await this.afterSend(plan.messageId, plan.subject, original.envelope.from, result);
+    return result;
+  }
+
+  /** A released hold: every copy and notice into the outbox at once; the outbox sends them. */
+  async enqueue(plan: DeliveryPlan): Promise<void> {
+    await this.o.store.enqueueAll(jobsOf(plan));
+    crashPoint('release:enqueued');
+    this.o.outbox.kick();
+  }
+
+  private async deliverPlain(copy: PlannedCopy, ref: string, subject: string): Promise<DirectResult> {
+    const accepted = await this.o.nextHop.deliver(copy);
+    const result = emptyResult(ref);
+    result.delivered.push(copy.id);
+    result.replies.push(accepted.reply);
+    await this.o.events.emit('copy-delivered', { id: copy.id, ref, envelope: copy.envelope, via: 'direct', accepted });
+    await this.refusals(copy, ref, accepted, result, false);
+    await this.afterSend(ref, subject, copy.envelope.from, result);
+    return result;
+  }
+
+  /** Sends one stored copy now; marking it sent releases its password notice. */
+  private async sendCopy(copy: PlannedCopy, ref: string, result: DirectResult): Promise<void> {
+    const renew = setInterval(() => void this.o.store.renew([copy.id], this.o.outbox.runnerId, Date.now() + this.leaseMs).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
+    renew.unref();
+    let accepted: Accepted;
+    try {
+      accepted = await this.o.nextHop.deliver(copy);
+    } finally {
+      clearInterval(renew);
+    }
+    crashPoint('direct:copy-accepted');
+    await this.o.store.markSent(copy.id);
+    crashPoint('direct:copy-marked');
+    this.o.outbox.kick();
+    result.delivered.push(copy.id);
+    result.replies.push(accepted.reply);
+    await this.o.events.emit('copy-delivered', { id: copy.id, ref, envelope: copy.envelope, ...(copy.encrypted ? { encrypted: copy.encrypted } : {}), via: 'direct', accepted });
+    await this.refusals(copy, ref, accepted, result, true);
+  }
+
+  /**
+   * Recipients the next hop refused while it took the copy: refused for good, they are reported
+   * to the sender; deferred, the copy goes to them again from the outbox — the same bytes, so the
+   * same password.
+   */
+  private async refusals(copy: PlannedCopy, ref: string, accepted: Accepted, result: DirectResult, stored: boolean): Promise<void> {
+    const deferred = accepted.rejected.filter((r) => r.reply.startsWith('4'));
+    result.refused.push(...accepted.rejected.filter((r) => !r.reply.startsWith('4')));
+    if (deferred.length === 0) return;
+    const id = `${copy.id}-r${Date.now().toString(36)}`;
+    await this.o.store.enqueue({ id, kind: 'message', ref, envelope: { from: copy.envelope.from, to: deferred.map((r) => r.address) }, raw: copy.raw, ...(copy.encrypted ? { meta: { encrypted: copy.encrypted } } : {}) });
+    this.o.outbox.kick();
+    result.queued.push(id);
+    this.o.logger.warn({ id: copy.id, ref, deferred: deferred.map((r) => r.address), stored }, 'next hop deferred some recipients; the outbox sends them the copy later');
+  }
+
+  /** The sender hears of recipients refused for good, by a notice from the outbox. */
+  private async afterSend(ref: string, subject: string, sender: string, result: DirectResult): Promise<void> {
+    if (result.refused.length === 0 || sender === '') return;
+    const notice = await nonDeliveryNotice({ ref, sender, subject, refused: result.refused, hostname: this.o.hostname });
+    await this.o.store.enqueue({ id: notice.id, kind: 'notice', ref, envelope: notice.envelope, raw: notice.raw });
+    this.o.outbox.kick();
+  }
+
+  /** The message was seen before: report its copies, and send now any the outbox has not. */
+  private async resume(ref: string, subject: string): Promise<DirectResult> {
+    const result = emptyResult(ref);
+    result.repeated = true;
+    const copies = (await this.o.store.list({ ref, limit: 1000 })).filter((j: JobInfo) => j.kind === 'message');
+    for (const job of copies) {
+      if (job.state === 'sent' || job.state === 'failed' || job.state === 'cancelled') {
+        if (job.state === 'sent') result.delivered.push(job.id);
+        continue;
+      }
+      const claimed = await this.o.store.claim(job.id, this.o.outbox.runnerId, Date.now(), this.leaseMs);
+      if (!claimed) {
+        result.queued.push(job.id); // being sent right now, or waiting for its retry
+        continue;
+      }
+      const copy: PlannedCopy = { id: job.id, envelope: job.envelope, raw: claimed.openRaw(), ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}) };
+      try {
+        await this.sendCopy(copy, ref, result);
+      } catch (err) {
+        if (!(err instanceof NextHopError)) throw err;
+        await this.o.store.markFailed(job.id, err.reply, Date.now() + this.retryMs, this.o.outbox.runnerId);
+        result.queued.push(job.id);
+      }
+    }
+    await this.afterSend(ref, subject, copies[0]?.envelope.from ?? '', result);
+    this.o.logger.info({ ref, delivered: result.delivered, queued: result.queued }, 'the client sent a message again that was accepted before; nothing sent twice');
+    return result;
+  }
+
+  private digest(envelope: Envelope, raw: Buffer): string {
+    return createHmac('sha256', this.o.digestKey).update(`${envelope.from}\0${envelope.to.join('\n')}\0`).update(raw).digest('hex');
+  }
+}
+
+function emptyResult(messageId: string): DirectResult {
+  return { messageId, delivered: [], queued: [], refused: [], repeated: false, replies: [] };
+}
+
+/** The plan as outbox jobs: the copies ready, each notice waiting for its copy (and its delay). */
+function jobsOf(plan: DeliveryPlan): NewJobIn[] {
+  return [
+    ...plan.copies.map((c): NewJobIn => ({ id: c.id, kind: 'message', ref: plan.messageId, envelope: c.envelope, raw: c.raw, state: 'ready', ...(c.encrypted ? { meta: { encrypted: c.encrypted } } : {}) })),
+    ...plan.notices.map((n): NewJobIn => ({ id: n.id, kind: 'password-notice', ref: n.after, envelope: n.envelope, raw: n.raw, state: 'waiting', after: n.after, delayMs: n.delayMs })),
+  ];
+}
+
+/** The next hop surely did not take the message: it said so, or could not even be reached. */
+function definite(err: NextHopError): boolean {
+  return err.responseCode !== undefined || err.beforeData === true;
+}

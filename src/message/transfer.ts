@@ -1,0 +1,91 @@
+import { findEncodedBlocks } from './embedded.js';
+
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/g;
+
+/** A body with its Content-Transfer-Encoding undone (unknown encodings: the bytes as they are). */
+export function decodeTransfer(body: Buffer, encoding: string): Buffer {
+  switch (encoding) {
+    case 'base64': {
+      // Node's decoder skips whatever is outside the alphabet, except that it reads - and _ as
+      // base64url digits: only then must they be removed first (they are not base64, RFC 2045)
+      const text = body.toString('latin1');
+      return Buffer.from(body.includes(0x2d) || body.includes(0x5f) ? text.replace(NOT_BASE64, '') : text, 'base64');
+    }
+    case 'quoted-printable':
+      return decodeQuotedPrintable(body);
+    case 'x-uuencode':
+    case 'uuencode':
+    case 'x-uue':
+      // what Outlook writes for uuencoded parts: the body is one uuencode block
+      return findEncodedBlocks(body).find((b) => b.kind === 'uuencode')?.content ?? body;
+    default:
+      return body;
+  }
+}
+
+/**
+ * Whether base64 data goes on after padding (`QUI=QUJD`): Node stops at the first `=`, other
+ * decoders read on, so clients would show different bytes.
+ */
+export function base64GoesOnAfterPadding(body: Buffer): boolean {
+  let pad = body.indexOf(0x3d);
+  while (pad >= 0) {
+    for (let i = pad + 1; i < body.length; i++) {
+      const c = body[i]!;
+      if (c === 0x3d) continue;
+      if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** Quoted-printable in one pass: soft breaks removed, =XX decoded, a broken escape kept as written. */
+function decodeQuotedPrintable(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(body.length);
+  let n = 0;
+  // white space at the end of a line is transport padding (RFC 2045), unless it was written as =20
+  let floor = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === 0x0a) {
+      const cr = n > floor && out[n - 1] === 0x0d;
+      let e = cr ? n - 1 : n;
+      while (e > floor && (out[e - 1] === 0x20 || out[e - 1] === 0x09)) e--;
+      n = e;
+      if (cr) out[n++] = 0x0d;
+      out[n++] = 0x0a;
+      floor = n;
+      continue;
+    }
+    if (c === 0x3d) {
+      const h = HEX[body[i + 1] ?? 0]!;
+      const l = HEX[body[i + 2] ?? 0]!;
+      if (h >= 0 && l >= 0) {
+        out[n++] = (h << 4) | l;
+        floor = n;
+        i += 2;
+        continue;
+      }
+      // a soft line break: `=`, optional white space, the line end
+      let j = i + 1;
+      while (body[j] === 0x20 || body[j] === 0x09) j++;
+      if (body[j] === 0x0d && body[j + 1] === 0x0a) {
+        i = j + 1;
+        continue;
+      }
+      if (body[j] === 0x0a) {
+        i = j;
+        continue;
+      }
+    }
+    out[n++] = c;
+  }
+  return out.subarray(0, n);
+}
