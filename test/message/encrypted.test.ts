@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -421,8 +422,16 @@ describe.skipIf(!requireTool('qpdf', 'qpdf'))('PDF documents encrypted by qpdf',
     expect(detectEncryption(lateTrailer)).toBeUndefined();
     // a trailer naming an object that does not exist
     expect(detectEncryption(simplePdf({ trailer: `/Encrypt 9 0 R ${id} ` }))).toBeUndefined();
-    // control: referenced from the trailer, the same dictionary counts (streams are not checked)
+    // control: referenced from the trailer, the same dictionary counts (its one stream is too short to judge)
     expect(detectEncryption(simplePdf({ objects: [genuine.dict], trailer: `/Encrypt 6 0 R ${id} ` }))).toBe('pdf');
+    // but not on a clear document: a readable text stream, or a FlateDecode stream that inflates
+    const page = 'BT /F1 12 Tf 20 100 Td (the whole contract, readable without any password) Tj ET\n'.repeat(20);
+    const plain = `<< /Length ${page.length} >>\nstream\n${page}\nendstream`;
+    const flate = zlib.deflateSync(Buffer.from(page)).toString('latin1');
+    const deflated = `<< /Length ${flate.length} /Filter /FlateDecode >>\nstream\n${flate}\nendstream`;
+    for (const stream of [plain, deflated]) {
+      expect(detectEncryption(simplePdf({ objects: [genuine.dict, stream], trailer: `/Encrypt 6 0 R ${id} ` }))).toBeUndefined();
+    }
     // CFM /None: nothing is encrypted, whatever the password
     const none = Buffer.from(needPassword['R4 AES-128']!.toString('latin1').replace('/CFM /AESV2', '/CFM /None '), 'latin1');
     expect(detectEncryption(none)).toBeUndefined();

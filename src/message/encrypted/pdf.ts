@@ -1,3 +1,5 @@
+import { compressible } from './ciphertext.js';
+import zlib from 'node:zlib';
 import { createCipheriv, createHash } from 'node:crypto';
 
 class Malformed extends Error {}
@@ -198,10 +200,46 @@ export function isEncryptedPdf(buf: Buffer): boolean {
     const id = Array.isArray(ids) && Buffer.isBuffer(ids[0]) ? ids[0] : undefined;
     const dicts = encrypt instanceof Map ? [encrypt] : encrypt instanceof Ref ? definitions(buf, encrypt) : [];
     // Readers take the last definition; should several exist, all must agree.
-    return dicts.length > 0 && dicts.every((d) => needsUserPassword(d, id));
+    return dicts.length > 0 && dicts.every((d) => needsUserPassword(d, id)) && !clearStream(buf);
   } catch (e) {
     if (e instanceof Malformed) return false;
     throw e;
+  }
+}
+
+/** Streams looked at, at most: enough to catch a clear document under a borrowed Encrypt dictionary. */
+const MAX_STREAMS = 200;
+
+/**
+ * A stream whose data is readable without the password — it inflates as zlib, or it compresses —
+ * in a PDF that claims to be encrypted: someone put an Encrypt dictionary on a clear document.
+ * Cross-reference streams are never encrypted, metadata may be left clear: both are skipped.
+ */
+function clearStream(buf: Buffer): boolean {
+  let at = buf.indexOf('stream');
+  for (let n = 0; at >= 0 && n < MAX_STREAMS; n++, at = buf.indexOf('stream', at + 6)) {
+    if (buf.toString('latin1', at - 3, at) === 'end') continue;
+    let start = at + 6;
+    if (buf[start] === 0x0d) start++;
+    if (buf[start] !== 0x0a) continue;
+    start++;
+    const end = buf.indexOf('endstream', start);
+    if (end < 0) break;
+    const dict = buf.toString('latin1', Math.max(0, buf.lastIndexOf('obj', at)), at);
+    if (/\/Type\s*\/(XRef|Metadata)\b/.test(dict)) continue;
+    const data = buf.subarray(start, end);
+    if (compressible(data) || (data[0] === 0x78 && zlibInflates(data))) return true;
+    at = end;
+  }
+  return false;
+}
+
+/** Whether data is a zlib stream that yields output (ciphertext fails its header or its first block). */
+function zlibInflates(data: Buffer): boolean {
+  try {
+    return zlib.inflateSync(data.subarray(0, 64 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).length > 0;
+  } catch (e) {
+    return (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
   }
 }
 

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageModel } from '../../src/message/model.js';
+import { loadSecretKey } from '../../src/store/secret-key.js';
+import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { client, sendRaw } from '../support/client.js';
+import { DEFAULT_POLICY, type TestGateway, startGateway, tempDir } from '../support/gateway.js';
+import { withAttachments } from '../support/mime.js';
+import { freePort } from '../support/net.js';
+import { type Received, type Sink, startSink } from '../support/sink.js';
+import { until } from '../support/wait.js';
+
+const header = (m: Received, name: string) => new RegExp(`^${name}: (\\S+)`, 'mi').exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
+const CONFIRMED = { confirm: { recipients: true, body: true, attachments: true } };
+
+/**
+ * A released hold goes out the way direct mail does (one plan, one pipeline): the policy learns
+ * its domain, the profile's password delay holds, and the audit log records it as encrypted.
+ */
+describe('a released hold takes the path direct mail takes', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    sink = await startSink();
+    // the shipped policy, plus a profile: the password goes to the recipients 30 minutes after the ZIP
+    const policy = path.join(tempDir(), 'policy.yaml');
+    const shipped = fs.readFileSync(DEFAULT_POLICY, 'utf8').replace(/lists\/([a-z-]+\.txt)/g, (_m, f: string) => path.join(path.dirname(DEFAULT_POLICY), 'lists', f));
+    fs.writeFileSync(policy, `${shipped}\nencryption:\n  profiles:\n    - domains: [newcorp.example]\n      password: { to: recipients, delayMinutes: 30 }\n`);
+    const webPort = await freePort();
+    gw = await startGateway({
+      nextHop: `smtp://127.0.0.1:${sink.port}`,
+      policy,
+      organization: { internalDomains: ['example.co.jp'] },
+      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
+    });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await sink.close();
+  });
+
+  async function send(raw: Buffer): Promise<string> {
+    const t = client(gw.smtp.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['yamada@newcorp.example'], raw);
+    t.close();
+    return result.response;
+  }
+
+  async function release(id: string): Promise<void> {
+    const confirm = await until(() => sink.messages.find((m) => header(m, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id)));
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(confirm.raw).textParts.join('\n'))![1]!;
+    const res = await fetch(link.replace('/hold/', '/api/holds/') + '/release', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-outguard-request': '1' },
+      body: JSON.stringify(CONFIRMED),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  it('learns the domain: after one released message, the next one to that domain is not held as first-time', async () => {
+    const first = await send(Buffer.from('From: taro@example.co.jp\r\nTo: yamada@newcorp.example\r\nSubject: はじめまして\r\n\r\nよろしくお願いします。\r\n'));
+    expect(first).toMatch(/held for confirmation as/);
+    const id = /as (\S+)$/.exec(first)![1]!;
+    expect(gw.logs.find((l) => l.msg === 'message' && l.id === id)).toMatchObject({ rules: expect.arrayContaining(['first-time-domain']) });
+    await release(id);
+    await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    // the history learns from the outbox's delivery event: give it the moment it takes
+    const second = await until(async () => {
+      const r = await send(Buffer.from(`From: taro@example.co.jp\r\nTo: yamada@newcorp.example\r\nSubject: 二通目 ${Date.now()}\r\n\r\n続きです。\r\n`));
+      return /delivered as/.test(r) ? r : undefined;
+    }, 5000, 'the second message delivered without a hold');
+    expect(second).toMatch(/^250 /);
+  });
+
+  it("sends the ZIP at once and the password to the recipients only after the profile's delay, and records it as encrypted", async () => {
+    const raw = withAttachments({ headers: ['From: taro@example.co.jp', 'To: yamada@newcorp.example', 'Subject: 見積書'], files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.4 見積 '.repeat(40)) }] });
+    const response = await send(raw);
+    expect(response).toMatch(/held for confirmation as/);
+    const id = /as (\S+)$/.exec(response)![1]!;
+    await release(id);
+    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    expect(MessageModel.parse(copy.raw).files.map((f) => f.filename)).toEqual(['attachments.zip']);
+    // the notice waits in the outbox, due 30 minutes after its copy was accepted
+    const store = SqliteOutboxStore.open(gw.dataDir, loadSecretKey(gw.dataDir, {}).key);
+    const audit = SqliteAuditStore.open(gw.dataDir);
+    try {
+      const sentCopy = await until(async () => (await store.list({ ref: id })).find((j) => j.kind === 'message' && j.state === 'sent'));
+      const notice = (await store.list({ ref: id })).find((j) => j.kind === 'password-notice')!;
+      expect(notice).toMatchObject({ state: 'ready', envelope: { to: ['yamada@newcorp.example'] } });
+      expect(notice.notBefore - sentCopy.sentAt!).toBe(30 * 60_000);
+      expect(sink.messages.some((m) => header(m, 'X-Outguard-Notice') === 'password' && header(m, 'X-Outguard-Ref') === id)).toBe(false);
+      // the audit log: released by the sender, then delivered encrypted by the outbox, with the file's SHA-256
+      const events = await until(async () => {
+        const list = await audit.list({ messageId: id });
+        return list.some((e) => e.type === 'encrypted') ? list : undefined;
+      });
+      expect(events.map((e) => e.type)).toEqual(['held', 'released', 'encrypted']);
+      expect(events.at(-1)!.attachments).toEqual([{ name: '見積書.pdf', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    } finally {
+      await store.close();
+      await audit.close();
+    }
+  });
+});
