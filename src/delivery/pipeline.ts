@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
-import type { JobInfo, NewJobIn, OutboxStore } from '../store/outbox-store.js';
+import { type JobInfo, KnownMessageError, type NewJobIn, type OutboxStore } from '../store/outbox-store.js';
 import { crashPoint } from '../util/crash-point.js';
 import type { DeliveryEvents } from './events.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
@@ -76,7 +76,12 @@ export class DeliveryPipeline {
     const earlier = await this.o.store.findByDigest(digest);
     if (earlier !== null) return this.resume(earlier, plan.subject);
     crashPoint('direct:planned');
-    await this.o.store.enqueueAll(jobsOf(plan), { digest, lease: { owner: this.o.outbox.runnerId, until: Date.now() + this.leaseMs } });
+    try {
+      await this.o.store.enqueueAll(jobsOf(plan), { digest, lease: { owner: this.o.outbox.runnerId, until: Date.now() + this.leaseMs } });
+    } catch (err) {
+      if (err instanceof KnownMessageError) return this.resume(err.ref, plan.subject);
+      throw err;
+    }
     crashPoint('direct:enqueued');
     const result = emptyResult(plan.messageId);
     const failures: { copy: PlannedCopy; err: NextHopError }[] = [];

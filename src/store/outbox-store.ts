@@ -143,7 +143,7 @@ export interface OutboxStore {
    * at once, so a crash never leaves a copy without its notice.
    */
   enqueueAll(jobs: readonly NewJobIn[], options?: EnqueueOptions): Promise<void>;
-  /** The ref of the jobs stored with this digest, unless they were all cancelled; null when none. */
+  /** The ref of the jobs stored with this digest (the plan's first copy carries it, until cancelled); null when none. */
   findByDigest(digest: string): Promise<string | null>;
   /** Ready jobs with notBefore ≤ now and no live lease, oldest first. Read-only. */
   due(now: number, limit: number): Promise<JobInfo[]>;
@@ -194,6 +194,14 @@ export interface OutboxStore {
    */
   scrub(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** enqueueAll() was given the digest of a message whose jobs are stored already (under `ref`). */
+export class KnownMessageError extends Error {
+  constructor(readonly ref: string) {
+    super(`the jobs of this message are stored already, as ${ref}`);
+    this.name = 'KnownMessageError';
+  }
 }
 
 /** enqueue() was given an id that is already stored. */

@@ -1,6 +1,7 @@
 import {
   type ClaimedJob,
   DuplicateJobError,
+  KnownMessageError,
   JOB_KINDS,
   JOB_STATES,
   type Job,
@@ -52,8 +53,8 @@ const MIGRATIONS: readonly Migration[] = [
     db.exec(`
       ALTER TABLE outbox_jobs ADD COLUMN delay_ms INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE outbox_jobs ADD COLUMN meta TEXT;     -- JSON (JobMeta): file names and digests, no secrets
-      ALTER TABLE outbox_jobs ADD COLUMN digest TEXT;   -- keyed digest of the message a copy came from
-      CREATE INDEX outbox_jobs_digest ON outbox_jobs (digest) WHERE digest IS NOT NULL;
+      ALTER TABLE outbox_jobs ADD COLUMN digest TEXT;   -- keyed digest of the message, on its first copy
+      CREATE UNIQUE INDEX outbox_jobs_digest ON outbox_jobs (digest) WHERE digest IS NOT NULL;
     `),
 ];
 
@@ -114,7 +115,12 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     const sealed = jobs.map((job) => seal(this.key, job.raw, aadFor(job.id)));
     this.db
       .transaction(() => {
-        jobs.forEach((job, i) => this.insert(job, sealed[i]!, now, options));
+        if (options.digest !== undefined) {
+          // two sessions delivering the same message at once: the second one learns of the first
+          const known = this.stmt.byDigest.get(options.digest) as { ref: string } | undefined;
+          if (known) throw new KnownMessageError(known.ref);
+        }
+        jobs.forEach((job, i) => this.insert(job, sealed[i]!, now, i === 0 ? options : { ...options, digest: undefined }));
       })
       .immediate();
   }
@@ -334,7 +340,7 @@ function prepareStatements(db: SqliteDatabase) {
         lease_owner, lease_until, delay_ms, meta, digest)
       VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id,
         @lease_owner, @lease_until, @delay_ms, @meta, @digest)`),
-    byDigest: db.prepare(`SELECT ref FROM outbox_jobs WHERE digest = ? AND state <> 'cancelled' ORDER BY created_at LIMIT 1`),
+    byDigest: db.prepare(`SELECT ref FROM outbox_jobs WHERE digest = ?`),
     leaseOwners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM outbox_jobs WHERE lease_owner IS NOT NULL AND state = 'ready'`),
     releaseLeases: db.prepare(`UPDATE outbox_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'ready'`),
     get: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
@@ -352,7 +358,8 @@ function prepareStatements(db: SqliteDatabase) {
       WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
     fail: db.prepare(`UPDATE outbox_jobs SET state = 'failed', attempts = attempts + 1, last_error = @error, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
       WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
-    cancel: db.prepare(`UPDATE outbox_jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+    // a cancelled copy forgets its message's digest: the message may be sent afresh
+    cancel: db.prepare(`UPDATE outbox_jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL, digest = NULL
       WHERE id = @id AND state IN ('waiting', 'ready')`),
     waitingDependents: db.prepare(`SELECT id FROM outbox_jobs WHERE after_id = ? AND state = 'waiting' ORDER BY created_at, id`),
     staleWaiting: db.prepare(`SELECT j.id FROM outbox_jobs j WHERE j.state = 'waiting' AND j.created_at < @before

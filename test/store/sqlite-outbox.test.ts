@@ -131,14 +131,18 @@ describe('SqliteOutboxStore', () => {
     expect(await store.get('new-1')).toBeNull();
   });
 
-  it('finds the jobs of a message by its digest until they are all cancelled', async () => {
-    await store.enqueueAll([{ ...job('c1', { kind: 'message', ref: 'msg' }), state: 'ready' }, { ...job('c2', { kind: 'message', ref: 'msg' }), state: 'ready' }], { digest: 'd1' });
+  it('knows a message by its digest: a second plan for it is refused, until the first is cancelled', async () => {
+    const plan = (ref: string) => [{ ...job(`${ref}-c1`, { kind: 'message', ref }), state: 'ready' as const }, { ...job(`${ref}-c2`, { kind: 'message', ref }), state: 'ready' as const }];
+    await store.enqueueAll(plan('msg'), { digest: 'd1' });
     expect(await store.findByDigest('d1')).toBe('msg');
     expect(await store.findByDigest('d2')).toBeNull();
-    await store.cancel('c1');
-    expect(await store.findByDigest('d1')).toBe('msg');
-    await store.cancel('c2');
+    await expect(store.enqueueAll(plan('again'), { digest: 'd1' })).rejects.toMatchObject({ name: 'KnownMessageError', ref: 'msg' });
+    expect(await store.get('again-c1')).toBeNull();
+    await store.cancel('msg-c1');
+    await store.cancel('msg-c2');
     expect(await store.findByDigest('d1')).toBeNull();
+    await store.enqueueAll(plan('again'), { digest: 'd1' });
+    expect(await store.findByDigest('d1')).toBe('again');
   });
 
   it('drops the leases of a runner known to be gone', async () => {

@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeliveryEvents, type CopyDelivered } from '../../src/delivery/events.js';
+import { NextHopError } from '../../src/delivery/next-hop.js';
+import { Outbox } from '../../src/delivery/outbox.js';
+import { DeliveryPipeline } from '../../src/delivery/pipeline.js';
+import { planDelivery } from '../../src/delivery/plan.js';
+import { SmtpHop } from '../../src/delivery/smtp-hop.js';
+import { createLogger } from '../../src/log.js';
+import { MessageModel } from '../../src/message/model.js';
+import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
+import { loadSecretKey } from '../../src/store/secret-key.js';
+import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+import { withAttachments } from '../support/mime.js';
+import { type Received, type SinkOptions, startSink } from '../support/sink.js';
+import { until } from '../support/wait.js';
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const SENDER = 'taro@example.co.jp';
+const isInternal = (d: string) => d === 'example.co.jp';
+const header = (m: Received, name: string) => new RegExp(`^${name}: (\\S+)`, 'mi').exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
+/** Two outside profiles: partner-a (password to the sender), partner-b (to its recipients). */
+const SETTINGS = { ...DEFAULT_ENCRYPTION, profiles: [{ domains: ['partner-b.example'], profile: { ...DEFAULT_ENCRYPTION.default, password: { to: 'recipients' as const, delayMinutes: 0 } } }] };
+
+async function setup(sinkOptions: SinkOptions = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-pipeline-'));
+  const sink = await startSink(sinkOptions);
+  const key = loadSecretKey(dir, {}).key;
+  const store = SqliteOutboxStore.open(dir, key);
+  const hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port: sink.port, secure: false, url: `smtp://127.0.0.1:${sink.port}` }, { maxConnections: 2, timeoutMs: 5000, tls: 'off', auth: null }, 'test');
+  const logger = createLogger('debug', { write: () => undefined });
+  const outbox = new Outbox({ store, hop, logger, retryBaseMs: 100, retryCapMs: 400, retryJitter: 0, pollMs: 100 });
+  const delivered: CopyDelivered[] = [];
+  const events = new DeliveryEvents().on('copy-delivered', (e) => void delivered.push(e));
+  const pipeline = new DeliveryPipeline({ nextHop: hop, store, outbox, events, logger, digestKey: key, hostname: 'gw.example.co.jp', retryMs: 200 });
+  await outbox.start();
+  cleanup.push(() => sink.close(), () => fs.rmSync(dir, { recursive: true, force: true }), () => store.close(), () => hop.close(), () => outbox.stop());
+  return { sink, store, pipeline, delivered, outbox };
+}
+
+const RAW = withAttachments({ headers: [`From: ${SENDER}`, 'To: a@partner-a.example', 'Subject: 見積書'], files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.4 見積 '.repeat(50)) }] });
+
+async function planFor(to: string[], id = `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`) {
+  const message = MessageModel.parse(RAW);
+  return { plan: await planDelivery({ id, message, envelope: { from: SENDER, to }, settings: SETTINGS, isInternal, hostname: 'gw.example.co.jp' }), envelope: { from: SENDER, to } };
+}
+
+describe('DeliveryPipeline: direct mail', () => {
+  it('sends a message with nothing to pack while the client waits: one copy, no store, one event', async () => {
+    const { sink, store, pipeline, delivered } = await setup();
+    const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
+    const plan = await planDelivery({ id: 'plain1', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example', 'c@example.co.jp'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
+    const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, raw });
+    expect(result).toMatchObject({ messageId: 'plain1', delivered: ['plain1'], queued: [], repeated: false });
+    expect(sink.messages).toHaveLength(1);
+    expect(await store.counts()).toMatchObject({ ready: 0, sent: 0, waiting: 0 });
+    expect(delivered.map((e) => [e.id, e.via, e.encrypted])).toEqual([['plain1', 'direct', undefined]]);
+  });
+
+  it('stores every copy and notice first, sends the copies, and each password only after its copy', async () => {
+    const { sink, store, pipeline, delivered } = await setup();
+    const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example', 'b@partner-b.example']);
+    expect(plan.copies.map((c) => c.envelope.to)).toEqual([['c@example.co.jp'], ['a@partner-a.example'], ['b@partner-b.example']]);
+    const result = await pipeline.deliver(plan, { envelope, raw: RAW });
+    expect(result.delivered).toEqual(plan.copies.map((c) => c.id));
+    await sink.waitFor(5);
+    // every notice arrived after the copy it unlocks, to the right people
+    for (const notice of sink.messages.filter((m) => header(m, 'X-Outguard-Notice') === 'password')) {
+      const ref = header(notice, 'X-Outguard-Ref')!;
+      const copyAt = sink.messages.findIndex((m) => header(m, 'X-Outguard-Id') === ref);
+      expect(copyAt).toBeGreaterThanOrEqual(0);
+      expect(copyAt).toBeLessThan(sink.messages.indexOf(notice));
+      expect(notice.to).toEqual(ref.endsWith('-3') ? ['b@partner-b.example'] : [SENDER]);
+    }
+    await until(async () => (await store.counts()).sent === 5);
+    expect(delivered.filter((e) => e.via === 'direct').map((e) => e.encrypted?.form)).toEqual([undefined, 'attachments', 'attachments']);
+  });
+
+  it('recognises the same message sent again: nothing is sent twice, the first id is named', async () => {
+    const { sink, store, pipeline } = await setup();
+    const first = await planFor(['a@partner-a.example']);
+    await pipeline.deliver(first.plan, { envelope: first.envelope, raw: RAW });
+    await sink.waitFor(2);
+    // the client did not get the answer and sends the same bytes again: a new id, a new plan
+    const again = await planFor(['a@partner-a.example']);
+    const result = await pipeline.deliver(again.plan, { envelope: again.envelope, raw: RAW });
+    expect(result).toMatchObject({ messageId: first.plan.messageId, repeated: true, delivered: [first.plan.messageId] });
+    expect(sink.messages).toHaveLength(2);
+    expect(await store.list({ ref: again.plan.messageId })).toEqual([]);
+  });
+
+  it('two sessions with the same message at the same moment: the second one does not make a second plan', async () => {
+    const { sink, pipeline } = await setup({ delayMs: 300 });
+    const a = await planFor(['a@partner-a.example']);
+    const b = await planFor(['a@partner-a.example']);
+    const [ra, rb] = await Promise.all([pipeline.deliver(a.plan, { envelope: a.envelope, raw: RAW }), pipeline.deliver(b.plan, { envelope: b.envelope, raw: RAW })]);
+    expect([ra.repeated, rb.repeated].sort()).toEqual([false, true]);
+    expect(rb.messageId).toBe(ra.messageId);
+    await until(() => sink.messages.length >= 2);
+    const ids = new Set(sink.messages.filter((m) => !header(m, 'X-Outguard-Notice')).map((m) => header(m, 'X-Outguard-Id')));
+    expect(ids.size).toBe(1);
+  });
+
+  it('a copy the next hop defers stays queued (250): the outbox sends it later, with its password', async () => {
+    // the next hop defers partner-b's recipient now (450 at RCPT TO), takes it later
+    const deferred = ['b@partner-b.example'];
+    const { sink, store, pipeline } = await setup({ deferRecipients: deferred });
+    const { plan, envelope } = await planFor(['a@partner-a.example', 'b@partner-b.example']);
+    const result = await pipeline.deliver(plan, { envelope, raw: RAW });
+    expect(result.delivered).toEqual([plan.messageId]);
+    expect(result.queued).toEqual([`${plan.messageId}-2`]);
+    deferred.length = 0;
+    await until(() => sink.messages.filter((m) => m.to.includes('b@partner-b.example')).length === 2, 10_000, 'partner-b copy and notice');
+    expect((await store.get(`${plan.messageId}-2`))!.state).toBe('sent');
+  });
+
+  it('when the next hop takes no copy and says so, the plan is dropped and the client is told to retry (451)', async () => {
+    const { sink, store, pipeline } = await setup({ reject: { code: 451, text: 'try later' } });
+    const { plan, envelope } = await planFor(['a@partner-a.example']);
+    await expect(pipeline.deliver(plan, { envelope, raw: RAW })).rejects.toBeInstanceOf(NextHopError);
+    // the copy and its password notice
+    expect((await store.list({ ref: plan.messageId })).map((j) => [j.kind, j.state]).sort()).toEqual([
+      ['message', 'cancelled'],
+      ['password-notice', 'cancelled'],
+    ]);
+    expect(sink.messages).toHaveLength(0);
+    // the retry is a fresh message, not "accepted before"
+    const again = await planFor(['a@partner-a.example']);
+    await expect(pipeline.deliver(again.plan, { envelope: again.envelope, raw: RAW })).rejects.toBeInstanceOf(NextHopError);
+  });
+});
+
+describe('DeliveryPipeline: released holds', () => {
+  it('puts every copy and notice in the outbox in one go; the outbox sends them, each notice after its copy', async () => {
+    const { sink, store, pipeline, outbox } = await setup();
+    const { plan } = await planFor(['c@example.co.jp', 'a@partner-a.example']);
+    await pipeline.enqueue(plan);
+    expect((await store.list({})).map((j) => [j.kind, j.state])).toEqual(
+      expect.arrayContaining([
+        ['message', expect.any(String)],
+        ['message', expect.any(String)],
+        ['password-notice', expect.stringMatching(/waiting|ready|sent/)],
+      ]),
+    );
+    outbox.kick();
+    await sink.waitFor(3);
+    const notice = sink.messages.find((m) => header(m, 'X-Outguard-Notice') === 'password')!;
+    expect(sink.messages.indexOf(notice)).toBeGreaterThan(sink.messages.findIndex((m) => header(m, 'X-Outguard-Id') === header(notice, 'X-Outguard-Ref')));
+  });
+});
