@@ -49,9 +49,13 @@ describe('a released hold takes the path direct mail takes', () => {
     return result.response;
   }
 
-  async function release(id: string): Promise<void> {
+  async function linkOf(id: string): Promise<string> {
     const confirm = await until(() => sink.messages.find((m) => header(m, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id)));
-    const link = /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(confirm.raw).textParts.join('\n'))![1]!;
+    return /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(confirm.raw).textParts.join('\n'))![1]!;
+  }
+
+  async function release(id: string): Promise<void> {
+    const link = await linkOf(id);
     const res = await fetch(link.replace('/hold/', '/api/holds/') + '/release', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-outguard-request': '1' },
@@ -103,5 +107,31 @@ describe('a released hold takes the path direct mail takes', () => {
       await store.close();
       await audit.close();
     }
+  });
+
+  it('holds a message clients could read differently; the release page says what was ambiguous, in Japanese and English; released, it leaves whole inside the ZIP', async () => {
+    const raw = Buffer.from(
+      [
+        'From: taro@example.co.jp', 'To: yamada@newcorp.example', 'Subject: two types', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+        '--b', 'Content-Type: text/plain', '', 'see the file', '--b',
+        'Content-Type: text/plain', 'Content-Type: application/pdf; name="secret.pdf"', 'Content-Transfer-Encoding: base64', '', Buffer.from('%PDF-1.4 secret figures').toString('base64'),
+        '--b--', '',
+      ].join('\r\n'),
+    );
+    const response = await send(raw);
+    expect(response).toMatch(/held for confirmation as/);
+    const id = /as (\S+)$/.exec(response)![1]!;
+    expect(gw.logs.find((l) => l.msg === 'message' && l.id === id)).toMatchObject({ rules: expect.arrayContaining(['ambiguous-mime']), clauses: expect.arrayContaining(['遵守事項 第6-2']) });
+    const page = await (await fetch(await linkOf(id))).text();
+    expect(page).toContain('ambiguous-mime');
+    expect(page).toContain('メールの構造があいまい');
+    expect(page).toContain('同じ種類のMIMEヘッダーが内容を変えて2つあります');
+    expect(page).toContain('two different Content-Type headers in part 2');
+    await release(id);
+    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    const sent = MessageModel.parse(copy.raw);
+    expect(sent.files.map((f) => f.filename)).toEqual(['attachments.zip']);
+    expect(sent.textParts.join('')).toContain('全体を暗号化ZIP');
+    expect(copy.raw.includes(Buffer.from('%PDF-1.4 secret figures').toString('base64'))).toBe(false);
   });
 });
