@@ -170,7 +170,11 @@ class Parser {
       }
       pos = next;
     }
-    if (this.heading) this.endHeaders(this.source.length);
+    if (this.heading) {
+      // a header block cut off by the end of the message: strict parsers read its junk line on as body
+      if (this.junk !== undefined) this.flag('header-not-a-header', this.junk);
+      this.endHeaders(this.source.length);
+    }
     for (const frame of this.stack) this.closeFrame(frame, this.source.length);
     this.stack.length = 0;
     return { root, nodes: this.nodes, ambiguities: [...this.ambiguities.values()] };

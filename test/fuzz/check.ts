@@ -233,7 +233,7 @@ function shownInBody(f: FileEntry, window: Buffer, bodies: OriginalView['bodies'
   const parsers = new Set(f.sightings.map((s) => s.parser));
   if (parsers.has('embedded')) return false;
   // parsers hand out text with their own line ends: compare with every CRLF as LF
-  const text = lf(window);
+  const text = lf(window).replace(/^\n|\r$/g, ''); // a window may cut a line end in two
   return [...parsers].every((p) => bodies.some((b) => b.parser === p && lf(b.content).includes(text)));
 }
 
