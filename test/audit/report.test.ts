@@ -182,3 +182,26 @@ describe('report HTML', () => {
     expect(renderReportHtml(october, { nonce: 'abc123' })).toContain('<style nonce="abc123">');
   });
 });
+
+describe('monthlyReport: a message the client sent again', () => {
+  it('counts it once: the repeat is an event, not a second decision', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-repeat-'));
+    const s = SqliteAuditStore.open(d);
+    try {
+      const base = { messageId: 'r1', sender: 'taro@example.co.jp', recipients: ['a@partner.example'], rules: [], clauses: [], time: '2026-10-10T01:00:00.000Z' };
+      await s.appendMany([
+        { ...base, type: 'encrypted', action: 'deliver', actor: '127.0.0.1' },
+        { ...base, type: 'repeated', action: 'deliver', actor: '127.0.0.1', time: '2026-10-10T01:05:00.000Z' },
+      ]);
+      const report = await monthlyReport(s, '2026-10', { now: () => REPORT_TIME });
+      expect(report.messages).toBe(1);
+      expect(report.byAction).toEqual([
+        { key: 'encrypted', count: 1 },
+        { key: 'repeated', count: 1 },
+      ]);
+    } finally {
+      await s.close();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
