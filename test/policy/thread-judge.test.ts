@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { writePolicy } from '../support/policy.js';
+import { withAttachments } from '../support/mime.js';
+import { MessageModel } from '../../src/message/model.js';
 import { type Sink, startSink } from '../support/sink.js';
 
 describe('the policy thread', () => {
@@ -24,6 +26,25 @@ describe('the policy thread', () => {
   it('runs the checks and delivers', async () => {
     const t = client(gw.smtp.port);
     expect((await sendRaw(t, 'a@example.co.jp', ['b@partner.example'], sampleMessage())).ok).toBe(true);
+    t.close();
+  });
+
+  it('hands the one message model over: the copy for outside is encrypted, an ambiguous message is held, as on the SMTP thread', async () => {
+    const t = client(gw.smtp.port);
+    const before = sink.messages.length;
+    const files = withAttachments({ headers: ['From: a@example.co.jp', 'To: b@partner.example', 'Subject: files'], files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.4 '.repeat(30)) }] });
+    expect((await sendRaw(t, 'a@example.co.jp', ['b@partner.example'], files)).ok).toBe(true);
+    const copy = (await sink.waitFor(before + 2)).slice(before).find((m) => m.to.includes('b@partner.example'))!;
+    expect(MessageModel.parse(copy.raw).files.map((f) => f.filename)).toEqual(['attachments.zip']);
+    const line = gw.logs.filter((l) => l.msg === 'message').at(-1)!;
+    expect(line).toMatchObject({ action: 'deliver', encrypted: 1 });
+    const ambiguous = files.toString('latin1').replace('Content-Transfer-Encoding: base64', 'Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 7bit');
+    const held = await sendRaw(t, 'a@example.co.jp', ['b@partner.example'], ambiguous);
+    expect(held.response).toMatch(/held for confirmation/);
+    expect(gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ action: 'hold', rules: ['ambiguous-mime'] });
+    // its confirmation reaches the sender; nothing reaches the recipient
+    const confirm = (await sink.waitFor(before + 3))[before + 2]!;
+    expect(confirm.to).toEqual(['a@example.co.jp']);
     t.close();
   });
 
