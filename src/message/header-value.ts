@@ -117,6 +117,8 @@ function* parameters(rest: string): Generator<[string, string]> {
 // whitespace, then a parameter name and `=`: the start of a parameter written without its semicolon
 const GLUED = /^[ \t]+[A-Za-z0-9!#$%&'*+.^_`|~-]+[ \t]*=/;
 
+const WORD_PARAMS = new Set(['name', 'filename']);
+
 /** Joins RFC 2231 continuations and decodes charset'lang'%XX values and RFC 2047 words. */
 function assemble(raw: Map<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -125,7 +127,8 @@ function assemble(raw: Map<string, string>): Record<string, string> {
     // name* (extended), name*0 (continued), name*0* (continued and extended)
     const m = /^([^*]+)\*(\d*)(\*?)$/.exec(key);
     if (!m) {
-      out[key] = value.includes('=?') ? decodeWords(value) : value;
+      // RFC 2047 words are read in names only (as clients do); a boundary is taken as written
+      out[key] = value.includes('=?') && WORD_PARAMS.has(key) ? decodeWords(value) : value;
       continue;
     }
     const base = m[1]!;

@@ -335,7 +335,8 @@ class Parser {
     }
     const cid = node.headers.find((x) => x.name === 'content-id');
     if (cid) node.contentId = cid.value.trim().replace(/^<|>$/g, '').trim() || undefined;
-    node.filename = node.dispositionParams.filename ?? node.params.name;
+    // an empty name is no name: the file gets the default one
+    node.filename = [node.dispositionParams.filename, node.params.name].find((n) => n !== undefined && n.trim() !== '');
   }
 
   // ---- bodies and delimiters --------------------------------------------------------------------
@@ -404,7 +405,11 @@ class Parser {
     while (this.stack.length - 1 > level) this.closeFrame(this.stack.pop()!, pos);
     const frame = this.stack[level]!;
     const partEnd = this.lines.beforeLineBreak(pos, frame.open?.start ?? frame.node.bodyStart);
-    if (this.heading) this.endHeaders(partEnd, false);
+    if (this.heading) {
+      // headers cut off by a delimiter: strict parsers read a junk line in them on as body
+      if (this.junk !== undefined) this.flag('header-not-a-header', this.junk);
+      this.endHeaders(partEnd, false);
+    }
     if (frame.open) {
       setEnd(frame.open, partEnd);
       frame.open = undefined;

@@ -273,8 +273,8 @@ function classify(model: MessageModel, tree: MimeTree): void {
       });
       return;
     }
-    // a multipart with nothing at all in it shows nothing
-    if (node.contentType.startsWith('multipart/') && isBlank(model.source.read(node.bodyStart, node.end))) return;
+    // a multipart with nothing in it but, perhaps, its own delimiters shows nothing
+    if (node.contentType.startsWith('multipart/') && isEmptyMultipart(model.source.read(node.bodyStart, node.end), node.boundary)) return;
     const filename = node.filename;
     const disposition = node.disposition;
     // a "text" part whose bytes are a file (a ZIP, a PDF, an image) is a file, whatever its label
@@ -327,9 +327,8 @@ function normalizeCid(cid: string): string {
 
 function defaultName(model: MessageModel, node: MimeNode): string {
   if (node.contentType === 'message/rfc822' || node.contentType === 'message/global') {
-    // only the forwarded message's headers are read, for its subject
-    const head = model.source.read(node.bodyStart, Math.min(node.end, node.bodyStart + 65536));
-    const inner = parseMime(head, { maxDepth: 0, maxParts: 1 }).root;
+    // only the forwarded message's headers are read, for its subject (its transfer encoding undone)
+    const inner = parseMime(model.decoded(node).subarray(0, 65536), { maxDepth: 0, maxParts: 1 }).root;
     const subject = (headerValue(inner, 'subject') ?? '').replace(/[\\/:*?"<>|\x00-\x1f]/g, '_').trim();
     return `${subject || 'message'}.eml`;
   }
@@ -337,8 +336,15 @@ function defaultName(model: MessageModel, node: MimeNode): string {
   return `part.${ext}`;
 }
 
-function isBlank(bytes: Buffer): boolean {
-  for (const c of bytes) if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return false;
+function isEmptyMultipart(body: Buffer, boundary: string | undefined): boolean {
+  const delimiter = boundary === undefined ? undefined : `--${boundary}`;
+  for (let start = 0; start < body.length; ) {
+    let end = body.indexOf(0x0a, start);
+    if (end < 0) end = body.length;
+    const line = body.toString('latin1', start, Math.min(end, start + 200)).trim();
+    if (line !== '' && (delimiter === undefined || (line !== delimiter && line !== `${delimiter}--`))) return false;
+    start = end + 1;
+  }
   return true;
 }
 

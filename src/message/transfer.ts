@@ -50,16 +50,21 @@ for (let i = 0; i < 16; i++) {
 function decodeQuotedPrintable(body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(body.length);
   let n = 0;
-  // white space at the end of a line is transport padding (RFC 2045), unless it was written as =20
+  // white space at the end of a line is transport padding (RFC 2045), unless it was written as
+  // =20 or stands before a soft line break: nothing before `floor` is trimmed
   let floor = 0;
+  /** Ends a line at n: its padding dropped. The end of the part ends its last line too. */
+  const trimPadding = () => {
+    const cr = n > floor && out[n - 1] === 0x0d;
+    let e = cr ? n - 1 : n;
+    while (e > floor && (out[e - 1] === 0x20 || out[e - 1] === 0x09)) e--;
+    n = e;
+    if (cr) out[n++] = 0x0d;
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === 0x0a) {
-      const cr = n > floor && out[n - 1] === 0x0d;
-      let e = cr ? n - 1 : n;
-      while (e > floor && (out[e - 1] === 0x20 || out[e - 1] === 0x09)) e--;
-      n = e;
-      if (cr) out[n++] = 0x0d;
+      trimPadding();
       out[n++] = 0x0a;
       floor = n;
       continue;
@@ -73,19 +78,18 @@ function decodeQuotedPrintable(body: Buffer): Buffer {
         i += 2;
         continue;
       }
-      // a soft line break: `=`, optional white space, the line end
+      // a soft line break: `=`, optional white space, then the line end or the end of the part
       let j = i + 1;
       while (body[j] === 0x20 || body[j] === 0x09) j++;
-      if (body[j] === 0x0d && body[j + 1] === 0x0a) {
-        i = j + 1;
-        continue;
-      }
-      if (body[j] === 0x0a) {
-        i = j;
+      const soft = j >= body.length ? j - 1 : body[j] === 0x0d && body[j + 1] === 0x0a ? j + 1 : body[j] === 0x0a ? j : -1;
+      if (soft >= 0) {
+        floor = n;
+        i = soft;
         continue;
       }
     }
     out[n++] = c;
   }
+  trimPadding();
   return out.subarray(0, n);
 }
