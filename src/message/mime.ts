@@ -267,7 +267,13 @@ class Parser {
     this.heading = undefined;
     node.bodyStart = bodyStart;
     this.describe(node);
-    if (!node.contentType.startsWith('multipart/')) return;
+    if (!node.contentType.startsWith('multipart/')) {
+      // strict parsers end the headers at a junk line: what follows it becomes part of the body,
+      // which matters when the body is a file
+      const textBody = (node.contentType === 'text/plain' || node.contentType === 'text/html') && (node.disposition ?? 'inline') === 'inline';
+      if (this.junk !== undefined && !textBody) this.flag('header-not-a-header', this.junk);
+      return;
+    }
     if (!hasBody) return;
     if (node.transferEncoding !== '7bit' && node.transferEncoding !== '8bit' && node.transferEncoding !== 'binary') {
       this.flag('encoded-multipart', `${where(node)} is a multipart with Content-Transfer-Encoding ${node.transferEncoding}`);

@@ -23,7 +23,7 @@ export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<Mi
   // Content-* ones, which move down with the original content to become its first part.
   const boundary = newBoundary(raw);
   const headerEnd = root.bodyStart;
-  const headerLines = splitHeaderLines(raw.subarray(root.start + bomLength(raw), headerEnd));
+  const headerLines = splitHeaderLines(raw.subarray(headersStart(raw), headerEnd));
   const isContent = (line: string) => /^content-/i.test(line);
   const top = headerLines.filter((l) => !isContent(l) && l.trim() !== '');
   const parts: Buffer[] = [];
@@ -58,8 +58,8 @@ export function wrapWhole(raw: Buffer, root: MimeNode, add: NewPart[]): Buffer {
   const boundary = newBoundary(raw);
   const kept: string[] = [];
   let keeping = false;
-  // a byte-order mark before the first header is not carried over
-  const start = root.start + bomLength(raw);
+  // a byte-order mark or an mbox line before the first header is not carried over
+  const start = headersStart(raw);
   for (const line of raw.subarray(start, root.bodyStart).toString('latin1').split('\n')) {
     const text = line.replace(/\r$/, '');
     if (/^[ \t]/.test(text)) {
@@ -92,8 +92,8 @@ function container(raw: Buffer, node: MimeNode, remove: ReadonlySet<MimeNode>, a
   }
   kept.push(...added);
   const delimiter = Buffer.from(`${eol}--${boundary}${eol}`, 'latin1');
-  // a byte-order mark before the message's first header is dropped: strict parsers read no headers after it
-  const out: Buffer[] = [raw.subarray(node.start + (node.id === 0 ? bomLength(raw) : 0), node.children[0]!.start)];
+  // a byte-order mark or an mbox line before the message's first header is dropped: strict parsers read no headers after it
+  const out: Buffer[] = [raw.subarray(node.id === 0 ? headersStart(raw) : node.start, node.children[0]!.start)];
   kept.forEach((part, i) => {
     if (i > 0) out.push(delimiter);
     out.push(part);
@@ -143,6 +143,15 @@ function newBoundary(raw: Buffer): string {
   }
 }
 
-function bomLength(raw: Buffer): number {
-  return raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+/**
+ * Where the message's own header fields start: after a byte-order mark and an mbox "From " line,
+ * neither of which is a header (strict parsers would end the headers there in the new message).
+ */
+function headersStart(raw: Buffer): number {
+  let at = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  if (raw.toString('latin1', at, at + 5) === 'From ') {
+    const lf = raw.indexOf(0x0a, at);
+    if (lf >= 0) at = lf + 1;
+  }
+  return at;
 }

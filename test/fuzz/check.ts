@@ -306,7 +306,9 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     result.failures.push(...view.failures.map((f) => ({ ...f, parser: `${f.parser} (copy ${copy.id})` })));
     const reported = new Set<number>();
     for (const part of view.parts) {
-      for (const k of index.find(part.content, (file, window) => shownInBody(files[file]!, window, original.bodies))) {
+      // base64 a parser shows as text is no decoded part of the copy: nobody reads it as a file
+      const hits = part.shownAsText ? [] : index.find(part.content, (file, window) => shownInBody(files[file]!, window, original.bodies));
+      for (const k of hits) {
         if (reported.has(k)) continue;
         reported.add(k);
         const f = files[k]!;

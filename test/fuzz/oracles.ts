@@ -5,6 +5,7 @@
  * bytes in what the recipient can read. A parser that throws, hangs or dies on a message is
  * recorded as a failure of that parser, never of the harness.
  */
+import iconv from 'iconv-lite';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -200,7 +201,19 @@ export async function originalAttachments(raw: Buffer, py: PythonOracle): Promis
       attachments.push({ parser: 'embedded', via: `${e.kind} in ${b.via}`, filename: e.name, contentType: e.contentType ?? 'application/octet-stream', content: e.content });
     }
   }
-  return { attachments, bodies: bodies.filter((b) => !b.via.startsWith('embedded')).map((b) => ({ parser: b.via.startsWith('mailparser') ? ('mailparser' as const) : ('python' as const), content: b.content })), failures };
+  // mailparser hands text out as a string: also as single-byte text (Latin-1, characters beyond it as
+  // '?'; Windows-1252), so it compares with the bytes of an attachment whatever encoding the string took
+  const shown = bodies.flatMap((b): OriginalView['bodies'] =>
+    b.via.startsWith('mailparser')
+      ? [
+          { parser: 'mailparser' as const, content: b.content },
+          { parser: 'mailparser' as const, content: Buffer.from(b.content.toString('utf8').replace(/[^\x00-\xff]/g, '?'), 'latin1') },
+          // it reads ISO-8859-1 as Windows-1252 (as browsers do): map back the same way
+          { parser: 'mailparser' as const, content: iconv.encode(b.content.toString('utf8'), 'windows-1252') },
+        ]
+      : [{ parser: 'python' as const, content: b.content }],
+  );
+  return { attachments, bodies: shown, failures };
 }
 
 // ---- outside copies -----------------------------------------------------------------------------
