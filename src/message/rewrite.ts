@@ -17,7 +17,10 @@ export interface NewPart {
 export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Buffer {
   const eol = lineEnding(raw);
   if (root.contentType === 'multipart/mixed' && root.children.length > 0 && root.boundary && !remove.has(root)) {
-    return Buffer.concat(container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol));
+    const parts = container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol);
+    // a byte-order mark or an mbox line before the first header is dropped: strict parsers read no headers after it
+    parts[0] = parts[0]!.subarray(headersStart(raw) - root.start);
+    return Buffer.concat(parts);
   }
   // Not multipart/mixed at the top: wrap. The top-level header block keeps every line but the
   // Content-* ones, which move down with the original content to become its first part.
@@ -92,8 +95,7 @@ function container(raw: Buffer, node: MimeNode, remove: ReadonlySet<MimeNode>, a
   }
   kept.push(...added);
   const delimiter = Buffer.from(`${eol}--${boundary}${eol}`, 'latin1');
-  // a byte-order mark or an mbox line before the message's first header is dropped: strict parsers read no headers after it
-  const out: Buffer[] = [raw.subarray(node.id === 0 ? headersStart(raw) : node.start, node.children[0]!.start)];
+  const out: Buffer[] = [raw.subarray(node.start, node.children[0]!.start)];
   kept.forEach((part, i) => {
     if (i > 0) out.push(delimiter);
     out.push(part);
