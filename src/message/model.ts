@@ -6,7 +6,7 @@ import { imageKind } from './images.js';
 import { type Ambiguity, DEFAULT_LIMITS, type MimeLimits, type MimeNode, type MimeTree, headerValue, headerValues, parseMime } from './mime.js';
 import { type Address, parseAddresses } from './addresses.js';
 import { BufferSource, type ByteSource } from './source.js';
-import { base64GoesOnAfterPadding, decodeTransfer } from './transfer.js';
+import { base64Disagrees, decodeTransfer } from './transfer.js';
 
 export type { Address } from './addresses.js';
 
@@ -289,8 +289,8 @@ function classify(model: MessageModel, tree: MimeTree): void {
   walk(tree.root, false, false);
   // the message's base64 must read the same in every decoder
   for (const node of tree.nodes) {
-    if (node.transferEncoding === 'base64' && node.children.length === 0 && base64GoesOnAfterPadding(model.source.read(node.bodyStart, node.end))) {
-      tree.ambiguities.push({ code: 'undecodable-base64', detail: `base64 data goes on after its padding in part ${node.id}` });
+    if (node.transferEncoding === 'base64' && node.children.length === 0 && base64Disagrees(model.source.read(node.bodyStart, node.end))) {
+      tree.ambiguities.push({ code: 'undecodable-base64', detail: `base64 that decoders read differently (incomplete, or data after the padding) in part ${node.id}` });
     }
   }
   // images stay inline only when the HTML shows them and they are images by their bytes too

@@ -24,20 +24,23 @@ export function decodeTransfer(body: Buffer, encoding: string): Buffer {
 }
 
 /**
- * Whether base64 data goes on after padding (`QUI=QUJD`): Node stops at the first `=`, other
- * decoders read on, so clients would show different bytes.
+ * Whether decoders would read this base64 differently: data going on after padding (`QUI=QUJD`:
+ * Node stops at the first `=`, Python reads on), or a count of data characters that padding does
+ * not complete (`QUI`, or text labelled base64: Python then gives the raw bytes, Node what it can
+ * decode).
  */
-export function base64GoesOnAfterPadding(body: Buffer): boolean {
-  let pad = body.indexOf(0x3d);
-  while (pad >= 0) {
-    for (let i = pad + 1; i < body.length; i++) {
-      const c = body[i]!;
-      if (c === 0x3d) continue;
-      if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f) return true;
-    }
-    return false;
+export function base64Disagrees(body: Buffer): boolean {
+  let data = 0;
+  let pads = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f) {
+      if (pads > 0) return true;
+      data++;
+    } else if (c === 0x3d) pads++;
   }
-  return false;
+  const rest = data % 4;
+  return !(rest === 0 || (rest === 2 && pads >= 2) || (rest === 3 && pads >= 1));
 }
 
 const HEX = new Int8Array(256).fill(-1);

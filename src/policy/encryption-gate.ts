@@ -48,7 +48,7 @@ const AMBIGUITY_JA: Record<AmbiguityCode, string> = {
   'part-after-close': '終了の区切りの後にパートがあります',
   'too-deep': 'マルチパートの入れ子が深すぎます',
   'too-many-parts': 'MIMEパートが多すぎます',
-  'undecodable-base64': 'base64のパディングの後にデータが続きます',
+  'undecodable-base64': 'base64 のデータが不完全、またはパディングの後に続きがあり、デコーダーによって結果が異なります',
   'encoded-multipart': 'マルチパートに転送エンコーディングが指定されています',
 };
 

@@ -306,8 +306,11 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     result.failures.push(...view.failures.map((f) => ({ ...f, parser: `${f.parser} (copy ${copy.id})` })));
     const reported = new Set<number>();
     for (const part of view.parts) {
-      // base64 a parser shows as text is no decoded part of the copy: nobody reads it as a file
-      const hits = part.shownAsText ? [] : index.find(part.content, (file, window) => shownInBody(files[file]!, window, original.bodies));
+      // base64 a parser shows as text is no decoded part of the copy: nobody reads it as a file; in
+      // an encrypted ZIP only the names are readable, as in every password ZIP
+      const zip = part.content.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+      const sealed = zip && zipProblems(part.content).length === 0;
+      const hits = part.shownAsText || sealed ? [] : index.find(part.content, (file, window) => shownInBody(files[file]!, window, original.bodies));
       for (const k of hits) {
         if (reported.has(k)) continue;
         reported.add(k);
@@ -326,7 +329,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
             size: f.content.length,
           });
       }
-      if (!part.shownAsText && part.content.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
+      if (!part.shownAsText && zip) {
         const problems = zipProblems(part.content);
         if (problems.length) result.leaks.push({ kind: 'zip-not-encrypted', copy: copy.id, where: part.label, size: part.content.length, detail: problems.slice(0, 5).join('; ') });
       }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
-import { base64GoesOnAfterPadding, decodeTransfer } from '../../src/message/transfer.js';
+import { base64Disagrees, decodeTransfer } from '../../src/message/transfer.js';
 import { uuencodeLines } from '../support/encoders.js';
 
 const qp = (s: string): string => decodeTransfer(Buffer.from(s, 'latin1'), 'quoted-printable').toString('latin1');
@@ -114,14 +114,19 @@ describe('base64', () => {
     expect(decodeTransfer(Buffer.from('+/+/\r\n-_-_'), 'base64')).toEqual(bytes);
   });
 
-  it('stops at padding; base64GoesOnAfterPadding tells when data follows it', () => {
+  it('stops at padding; base64Disagrees tells when data follows it', () => {
     expect(b64('QUI=QUJD')).toBe('AB');
-    expect(base64GoesOnAfterPadding(Buffer.from('QUI=\r\nQUJD'))).toBe(true);
-    expect(base64GoesOnAfterPadding(Buffer.from('QUI=QUJD'))).toBe(true);
-    expect(base64GoesOnAfterPadding(Buffer.from('QUJD\r\nQUI=\r\n'))).toBe(false);
-    expect(base64GoesOnAfterPadding(Buffer.from('QQ==\r\n\r\n'))).toBe(false);
-    expect(base64GoesOnAfterPadding(Buffer.from('QUJD'))).toBe(false);
-    expect(base64GoesOnAfterPadding(Buffer.from('QQ==\r\n-- \r\n'))).toBe(false);
+    expect(base64Disagrees(Buffer.from('QUI=\r\nQUJD'))).toBe(true);
+    expect(base64Disagrees(Buffer.from('QUI=QUJD'))).toBe(true);
+    expect(base64Disagrees(Buffer.from('QUJD\r\nQUI=\r\n'))).toBe(false);
+    expect(base64Disagrees(Buffer.from('QQ==\r\n\r\n'))).toBe(false);
+    expect(base64Disagrees(Buffer.from('QUJD'))).toBe(false);
+    // data characters padding does not complete: Python falls back to the raw bytes
+    expect(base64Disagrees(Buffer.from('QUI'))).toBe(true);
+    expect(base64Disagrees(Buffer.from('hello, world: text, not base64'))).toBe(true);
+    expect(base64Disagrees(Buffer.from('QUI=\r\n'))).toBe(false);
+    expect(base64Disagrees(Buffer.from('Q!U@J#D'))).toBe(false);
+    expect(base64Disagrees(Buffer.from('QQ==\r\n-- \r\n'))).toBe(false);
   });
 
   it('gives the same bytes as mailparser for a base64 attachment wrapped at 76 and at odd places', async () => {
