@@ -62,6 +62,7 @@ export class Gateway {
     let verdict: Verdict | undefined;
     let sent: DirectResult | undefined;
     let encrypted: { name: string; sha256: string }[] = [];
+    let repeated = false;
     try {
       judgement = await judge.evaluate(inbound.raw, inbound.envelope);
       verdict = judgement.verdict;
@@ -70,12 +71,15 @@ export class Gateway {
       if (verdict.action === 'reject' && finding) {
         outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: ${finding.reason}` };
       } else if (verdict.action === 'hold' && finding) {
-        await this.deps.holds.hold({ id, message: judgement.message, envelope: inbound.envelope, verdict, encryption: judgement.encryption });
-        outcome = { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}` };
+        const held = await this.deps.holds.hold({ id, message: judgement.message, envelope: inbound.envelope, verdict, encryption: judgement.encryption });
+        id = held.hold.id;
+        repeated = held.repeated;
+        outcome = { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}${repeated ? ' (this message was held before; it is held once)' : ''}` };
       } else {
         const plan = await planDelivery({ id, message: judgement.message, envelope: inbound.envelope, settings: judgement.encryption, isInternal: this.deps.isInternal, hostname: this.deps.hostname });
         sent = await this.deps.pipeline.deliver(plan, inbound);
         id = sent.messageId;
+        repeated = sent.repeated;
         encrypted = plan.copies.flatMap((c) => c.encrypted?.files ?? []);
         if (plan.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, passedAsIsFinding(plan.passedAsIs)] };
         outcome = { id, code: 250, text: deliveredText(sent) };
@@ -94,7 +98,7 @@ export class Gateway {
       }
     }
     const message = judgement?.message;
-    this.record(inbound, outcome, action, verdict, message, sent, encrypted);
+    this.record(inbound, outcome, action, verdict, message, sent, encrypted, repeated);
     const findings = verdict?.findings ?? [];
     logger.info(
       {
@@ -119,19 +123,28 @@ export class Gateway {
       },
       'message',
     );
-    // a final answer only: after a 451 the client sends the message again, and that opens it
-    if (action !== 'tempfail' && message && verdict?.findings.some((f) => f.incident)) {
+    // a final answer only: after a 451 the client sends the message again, and that opens it (once)
+    if (action !== 'tempfail' && !repeated && message && verdict?.findings.some((f) => f.incident)) {
       this.deps.incidents?.ruleFired({ messageId: id, message, envelope: inbound.envelope, findings: verdict.findings, action: action as 'deliver' | 'hold' | 'reject' });
     }
     return outcome;
   }
 
   /** The decision's audit event (特記事項 第9); a repeated message's is not counted again. */
-  private record(inbound: InboundMessage, outcome: Outcome, action: string, verdict: Verdict | undefined, message: MessageModel | undefined, sent: DirectResult | undefined, encrypted: { name: string; sha256: string }[]): void {
+  private record(
+    inbound: InboundMessage,
+    outcome: Outcome,
+    action: string,
+    verdict: Verdict | undefined,
+    message: MessageModel | undefined,
+    sent: DirectResult | undefined,
+    encrypted: { name: string; sha256: string }[],
+    repeated: boolean,
+  ): void {
     if (outcome.code === 451) action = 'tempfail';
     const stopped = (action === 'reject' || action === 'hold') && message ? message.files.map((f) => ({ name: f.filename, sha256: f.sha256 })) : [];
     this.deps.audit.record({
-      type: sent?.repeated ? 'repeated' : auditType(action, encrypted.length > 0),
+      type: repeated ? 'repeated' : auditType(action, encrypted.length > 0),
       messageId: outcome.id,
       sender: inbound.envelope.from,
       recipients: inbound.envelope.to,

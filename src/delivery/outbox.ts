@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import process from 'node:process';
 import type { Logger } from '../log.js';
 import type { ClaimedJob, JobInfo, OutboxStore, Transition } from '../store/outbox-store.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 import { InFlight } from '../util/in-flight.js';
 import { crashPoint } from '../util/crash-point.js';
+import { newRunnerId, runnerGone } from '../util/runner.js';
 
 export interface OutboxOptions {
   store: OutboxStore;
@@ -117,7 +115,7 @@ export class Outbox {
     this.leaseMs = options.leaseMs ?? 2 * MINUTE;
     this.pollMs = options.pollMs ?? 10 * SECOND;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
-    this.runnerId = options.runnerId ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.runnerId = options.runnerId ?? newRunnerId();
     this.now = options.now ?? Date.now;
     this.onSent = options.onSent;
     this.onFailed = options.onFailed;
@@ -246,10 +244,8 @@ export class Outbox {
    * only when their lease runs out: a restarted gateway sends what its predecessor was sending.
    */
   private async takeOverDeadRunners(): Promise<void> {
-    const host = os.hostname();
     for (const owner of await this.store.leaseOwners()) {
-      const [ownerHost, pid] = owner.split(':');
-      if (ownerHost !== host || owner === this.runnerId || !/^\d+$/.test(pid ?? '') || processAlive(Number(pid))) continue;
+      if (!runnerGone(owner, this.runnerId)) continue;
       const n = await this.store.releaseLeases(owner);
       this.logger.warn({ runner: this.runnerId, deadRunner: owner, jobs: n }, 'outbox: took over the jobs of a runner that is gone');
     }
@@ -364,12 +360,3 @@ function errorText(err: unknown): string {
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
-/** Whether a process with this id runs on this host (EPERM: it does, as another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,7 +1,8 @@
-import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { messageDigest } from '../message/digest.js';
 import type { Envelope } from '../message/envelope.js';
-import { type JobInfo, KnownMessageError, type NewJobIn, type OutboxStore } from '../store/outbox-store.js';
+import { KnownMessageError } from '../store/known-message.js';
+import type { JobInfo, NewJobIn, OutboxStore } from '../store/outbox-store.js';
 import { crashPoint } from '../util/crash-point.js';
 import type { DeliveryEvents } from './events.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
@@ -72,7 +73,7 @@ export class DeliveryPipeline {
   /** Direct mail. Throws NextHopError when nothing was delivered or queued (answer 451). */
   async deliver(plan: DeliveryPlan, original: { envelope: Envelope; raw: Buffer }): Promise<DirectResult> {
     if (plan.copies.length === 1 && plan.notices.length === 0) return this.deliverPlain(plan.copies[0]!, plan.messageId, plan.subject);
-    const digest = this.digest(original.envelope, original.raw);
+    const digest = messageDigest(this.o.digestKey, original.envelope, original.raw);
     const earlier = await this.o.store.findByDigest(digest);
     if (earlier !== null) return this.resume(earlier, plan.subject);
     crashPoint('direct:planned');
@@ -199,9 +200,6 @@ export class DeliveryPipeline {
     return result;
   }
 
-  private digest(envelope: Envelope, raw: Buffer): string {
-    return createHmac('sha256', this.o.digestKey).update(`${envelope.from}\0${envelope.to.join('\n')}\0`).update(raw).digest('hex');
-  }
 }
 
 function emptyResult(messageId: string): DirectResult {

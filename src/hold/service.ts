@@ -7,6 +7,10 @@ import { type EncryptionSettings, mimeLimits } from '../policy/encryption.js';
 import type { DeliveryPlan } from '../delivery/plan.js';
 import { planDelivery } from '../delivery/plan.js';
 import { crashPoint } from '../util/crash-point.js';
+import { newRunnerId, runnerGone } from '../util/runner.js';
+import { messageDigest } from '../message/digest.js';
+import { KnownMessageError } from '../store/known-message.js';
+import { deriveKey } from '../store/secret-key.js';
 import type { Finding, Verdict } from '../policy/verdict.js';
 import type { ErasedBody, HoldStore, StoredHold } from '../store/hold-store.js';
 import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
@@ -73,9 +77,18 @@ export interface HoldServiceOptions {
   retryMs?: number;
   /**
    * Work another process may be doing right now (a CLI release between its decision and its
-   * queueing) is left alone this long before it is taken over. Default 30 s.
+   * queueing) is left alone this long before it is taken over — unless that process is known to
+   * be gone (a process of this host that no longer runs): then at once. Default 30 s.
    */
   graceMs?: number;
+  /** The longest time between two looks at the store, for what other processes decided. Default 5 s. */
+  pollMs?: number;
+}
+
+/** What hold() did: stored the message, or recognised it as one held before (the client sent it again). */
+export interface HoldResult {
+  hold: Hold;
+  repeated: boolean;
 }
 
 const HOUR = 3_600_000;
@@ -128,6 +141,9 @@ export class HoldService implements HoldActions, HoldAdmin {
   private readonly bodyStartChars: number;
   private readonly retryMs: number;
   private readonly graceMs: number;
+  private readonly pollMs: number;
+  private readonly runnerId = newRunnerId();
+  private readonly digestKey: Buffer;
 
   private started = false;
   private stopped = false;
@@ -160,6 +176,8 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.bodyStartChars = options.bodyStartChars ?? 400;
     this.retryMs = options.retryMs ?? 60_000;
     this.graceMs = options.graceMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 5_000;
+    this.digestKey = deriveKey(options.key, 'message-digest');
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -194,28 +212,38 @@ export class HoldService implements HoldActions, HoldAdmin {
    * (A message that cannot be taken apart — ambiguous, signed over its files — is held like any
    * other; released, it goes whole into the ZIP: see planDelivery.)
    */
-  async hold(input: HoldInput): Promise<Hold> {
+  async hold(input: HoldInput): Promise<HoldResult> {
     const { message } = input;
+    // the client may send a message again after a lost answer: it is held once, and answered the same
+    const digest = messageDigest(this.digestKey, input.envelope, message.raw);
+    const known = await this.store.findByDigest(digest);
+    if (known !== null) return this.repeated(known);
     const rule = input.verdict.hold ?? DEFAULT_HOLD_RULE;
     const attachments = message.files.map((f) => ({ name: f.filename, size: f.size, sha256: f.sha256 }));
     const recipients = input.recipients ?? recipientsOf(input.envelope, input.verdict.findings, this.isInternal);
     if (!(rule.deadlineHours > 0)) throw new RangeError(`hold ${input.id}: deadlineHours must be more than 0`);
     const createdAt = this.now();
-    await this.store.create({
-      id: input.id,
-      envelope: { from: input.envelope.from, to: [...input.envelope.to] },
-      subject: message.subject,
-      bodyStart: bodyStartOf(bodyTextOf(message), this.bodyStartChars),
-      recipients,
-      attachments,
-      findings: input.verdict.findings,
-      createdAt,
-      deadline: createdAt + Math.max(MIN_DEADLINE_MS, Math.round(rule.deadlineHours * HOUR)),
-      onDeadline: rule.onDeadline,
-      approvers: [...new Set(rule.approvers)],
-      raw: message.raw,
-      releaseWith: { attachments: attachments.length, encryption: input.encryption },
-    });
+    try {
+      await this.store.create({
+        id: input.id,
+        envelope: { from: input.envelope.from, to: [...input.envelope.to] },
+        subject: message.subject,
+        bodyStart: bodyStartOf(bodyTextOf(message), this.bodyStartChars),
+        recipients,
+        attachments,
+        findings: input.verdict.findings,
+        createdAt,
+        deadline: createdAt + Math.max(MIN_DEADLINE_MS, Math.round(rule.deadlineHours * HOUR)),
+        onDeadline: rule.onDeadline,
+        approvers: [...new Set(rule.approvers)],
+        raw: message.raw,
+        releaseWith: { attachments: attachments.length, encryption: input.encryption },
+        digest,
+      });
+    } catch (err) {
+      if (err instanceof KnownMessageError) return this.repeated(err.ref);
+      throw err;
+    }
     const stored = (await this.store.get(input.id))!;
     this.logger.info(
       {
@@ -237,7 +265,12 @@ export class HoldService implements HoldActions, HoldAdmin {
       this.retryLater();
     }
     this.rearm(stored.deadline);
-    return toHold(stored);
+    return { hold: toHold(stored), repeated: false };
+  }
+
+  private async repeated(id: string): Promise<HoldResult> {
+    this.logger.info({ hold: id }, 'the client sent a held message again: it stays held once');
+    return { hold: toHold((await this.store.get(id))!), repeated: true };
   }
 
   // ---- HoldActions (release links) ------------------------------------------------------------
@@ -345,7 +378,7 @@ export class HoldService implements HoldActions, HoldAdmin {
         throw new Error(`hold ${stored.id} is held but its message is missing`);
       }
       try {
-        const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), ...(link !== undefined ? { link } : {}) });
+        const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), runner: this.runnerId, ...(link !== undefined ? { link } : {}) });
         if (!decided) return await this.lost(stored.id, link);
         this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
         this.onDecision(toHold(decided), 'released', by);
@@ -371,6 +404,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.busy.add(stored.id);
     try {
       const decided = await this.store.transition(stored.id, state, {
+        runner: this.runnerId,
         by,
         at: this.now(),
         ...(options.mistake !== undefined ? { mistake: options.mistake } : {}),
@@ -523,8 +557,9 @@ export class HoldService implements HoldActions, HoldAdmin {
       for (const hold of await this.store.undispatched(100)) {
         if (this.stopped) return;
         if (this.busy.has(hold.id)) continue;
-        if ((hold.decidedAt ?? 0) > now - this.graceMs) {
-          retry = true; // maybe another process is queueing it right now
+        // another process may be queueing it right now, unless it is known to be gone
+        if ((hold.decidedAt ?? 0) > now - this.graceMs && !(hold.decidedRunner !== undefined && runnerGone(hold.decidedRunner, this.runnerId))) {
+          retry = true;
           continue;
         }
         this.busy.add(hold.id);
@@ -574,7 +609,8 @@ export class HoldService implements HoldActions, HoldAdmin {
       retry = true;
       this.logger.error({ err: errorText(err) }, 'cannot read the next hold deadline');
     }
-    let delay = Math.min(next === null ? MAX_TIMER : next - this.now(), this.nextPurge - this.now());
+    // look again within pollMs at the latest: other processes (the CLI, another node) decide too
+    let delay = Math.min(next === null ? MAX_TIMER : next - this.now(), this.nextPurge - this.now(), this.pollMs);
     if (retry) delay = Math.min(delay, this.retryMs);
     this.schedule(delay);
   }

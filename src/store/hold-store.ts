@@ -37,6 +37,8 @@ export interface ReleaseSettings {
 export interface NewHold extends Omit<Hold, 'state' | 'decidedAt' | 'decidedBy' | 'mistake'> {
   /** The message exactly as received. Stored sealed; erased once decided. */
   raw: Buffer;
+  /** Keyed digest of the envelope and bytes: the same message sent again is recognised (findByDigest). */
+  digest?: string;
   releaseWith: ReleaseSettings;
 }
 
@@ -47,6 +49,8 @@ export interface StoredHold extends Hold {
   releaseWith: ReleaseSettings;
   /** Which release link made the decision ('s' sender, 'a0', 'a1', … approvers), when one did. */
   decidedWithLink?: string;
+  /** The process that decided, when recorded. */
+  decidedRunner?: string;
   /** Released: when its copies were handed to the outbox (then the message was erased). */
   dispatchedAt?: number;
   /** Why a released hold could not be sent, if it could not (the message was erased). */
@@ -71,6 +75,8 @@ export interface Decision {
   mistake?: boolean;
   /** The audience of the release link used ('s', 'a0', …), marking that link used. */
   link?: string;
+  /** The process that decided (host:pid:…): another one on this host may finish its release at once when it is gone. */
+  runner?: string;
 }
 
 export interface HoldFilter {
@@ -86,8 +92,10 @@ export interface Escalation {
 }
 
 export interface HoldStore {
-  /** Stores a new hold in state 'held'. Throws DuplicateHoldError if the id exists. */
+  /** Stores a new hold in state 'held'. Throws DuplicateHoldError if the id exists, KnownMessageError if its digest does. */
   create(hold: NewHold): Promise<void>;
+  /** The id of the hold stored with this digest; null when none. */
+  findByDigest(digest: string): Promise<string | null>;
   get(id: string): Promise<StoredHold | null>;
   /** The message bytes, opened; null once erased or when there is no such hold. Throws SealedDataError when they cannot be opened. */
   raw(id: string): Promise<Buffer | null>;

@@ -139,7 +139,7 @@ export interface OutboxStore {
   enqueue(job: NewJob, state?: 'ready' | 'waiting'): Promise<void>;
   /**
    * Stores several jobs in one transaction — all of them, or (on any error, such as a duplicate
-   * id) none: everything one message produces (its copies and their password notices) is queued
+   * id, or KnownMessageError for a digest stored already) none: everything one message produces (its copies and their password notices) is queued
    * at once, so a crash never leaves a copy without its notice.
    */
   enqueueAll(jobs: readonly NewJobIn[], options?: EnqueueOptions): Promise<void>;
@@ -194,14 +194,6 @@ export interface OutboxStore {
    */
   scrub(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** enqueueAll() was given the digest of a message whose jobs are stored already (under `ref`). */
-export class KnownMessageError extends Error {
-  constructor(readonly ref: string) {
-    super(`the jobs of this message are stored already, as ${ref}`);
-    this.name = 'KnownMessageError';
-  }
 }
 
 /** enqueue() was given an id that is already stored. */

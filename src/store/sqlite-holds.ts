@@ -13,6 +13,7 @@ import {
   type ReleaseSettings,
   type StoredHold,
 } from './hold-store.js';
+import { KnownMessageError } from './known-message.js';
 import { SealedDataError, open, seal } from './sealed.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
@@ -57,6 +58,13 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE holds ADD COLUMN body_erased_days INTEGER;
       CREATE INDEX holds_retention ON holds (decided_at) WHERE state <> 'held' AND raw IS NOT NULL;
     `),
+  // a message sent again is recognised; a release another process began is taken over when it is gone
+  (db) =>
+    db.exec(`
+      ALTER TABLE holds ADD COLUMN digest TEXT;
+      ALTER TABLE holds ADD COLUMN decided_runner TEXT;
+      CREATE UNIQUE INDEX holds_digest ON holds (digest) WHERE digest IS NOT NULL;
+    `),
 ];
 
 interface Row {
@@ -80,6 +88,7 @@ interface Row {
   decided_at: number | null;
   decided_by: string | null;
   decided_link: string | null;
+  decided_runner: string | null;
   mistake: number | null;
   dispatched_at: number | null;
   dispatch_error: string | null;
@@ -114,6 +123,10 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
     this.db
       .transaction(() => {
         if (this.stmt.exists.get(hold.id)) throw new DuplicateHoldError(hold.id);
+        if (hold.digest !== undefined) {
+          const known = this.stmt.byDigest.get(hold.digest) as { id: string } | undefined;
+          if (known) throw new KnownMessageError(known.id);
+        }
         this.stmt.insert.run({
           id: hold.id,
           env_from: hold.envelope.from,
@@ -129,9 +142,14 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
           release_with: JSON.stringify(hold.releaseWith),
           raw: seal(this.key, hold.raw, rawAad(hold.id)),
           body_start: seal(this.key, Buffer.from(hold.bodyStart, 'utf8'), bodyAad(hold.id)),
+          digest: hold.digest ?? null,
         });
       })
       .immediate();
+  }
+
+  async findByDigest(digest: string): Promise<string | null> {
+    return (this.stmt.byDigest.get(digest) as { id: string } | undefined)?.id ?? null;
   }
 
   async get(id: string): Promise<StoredHold | null> {
@@ -160,6 +178,7 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
           at: decision.at,
           by: decision.by,
           link: decision.link ?? null,
+          runner: decision.runner ?? null,
           mistake: decision.mistake === undefined ? null : decision.mistake ? 1 : 0,
         }).changes;
         if (changed !== 1) return null;
@@ -252,6 +271,7 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
       hasRaw: row.raw !== null,
       releaseWith: releaseSettings(row.release_with),
       ...(row.decided_link !== null ? { decidedWithLink: row.decided_link } : {}),
+      ...(row.decided_runner !== null ? { decidedRunner: row.decided_runner } : {}),
       ...(row.dispatched_at !== null ? { dispatchedAt: row.dispatched_at } : {}),
       ...(row.dispatch_error !== null ? { dispatchError: row.dispatch_error } : {}),
       ...(row.notified_at !== null ? { notifiedAt: row.notified_at } : {}),
@@ -265,13 +285,14 @@ function prepareStatements(db: SqliteDatabase) {
   // every query but get/raw leaves the sealed columns out where it can; toHold opens body_start
   return {
     exists: db.prepare('SELECT 1 FROM holds WHERE id = ?'),
-    insert: db.prepare(`INSERT INTO holds (id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with, raw, body_start)
-      VALUES (@id, 'held', @env_from, @env_to, @subject, @recipients, @attachments, @findings, @created_at, @deadline, @on_deadline, @approvers, @release_with, @raw, @body_start)`),
+    byDigest: db.prepare('SELECT id FROM holds WHERE digest = ?'),
+    insert: db.prepare(`INSERT INTO holds (id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with, raw, body_start, digest)
+      VALUES (@id, 'held', @env_from, @env_to, @subject, @recipients, @attachments, @findings, @created_at, @deadline, @on_deadline, @approvers, @release_with, @raw, @body_start, @digest)`),
     get: db.prepare('SELECT * FROM holds WHERE id = ?'),
     raw: db.prepare('SELECT raw FROM holds WHERE id = ?'),
     listAll: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
     listState: db.prepare('SELECT * FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit'),
-    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, mistake = @mistake
+    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, decided_runner = @runner, mistake = @mistake
       WHERE id = @id AND state = 'held'`),
     dispatched: db.prepare(`UPDATE holds SET dispatched_at = @at, dispatch_error = @error
       WHERE id = @id AND state = 'released' AND dispatched_at IS NULL`),

@@ -1,7 +1,6 @@
 import {
   type ClaimedJob,
   DuplicateJobError,
-  KnownMessageError,
   JOB_KINDS,
   JOB_STATES,
   type Job,
@@ -16,6 +15,7 @@ import {
   type OutboxStore,
   type Transition,
 } from './outbox-store.js';
+import { KnownMessageError } from './known-message.js';
 import { open, seal } from './sealed.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 

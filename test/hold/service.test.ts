@@ -61,7 +61,7 @@ describe('HoldService: holding', () => {
     const to = [PARTNER, 'someone@examp1e.co.jp', COLLEAGUE];
     const { raw, marker } = await compose({ to, subject: '【ご確認】見積書 <script>' });
     const input = holdInput(raw, to, { findings: [externalAttachment(PARTNER), firstTime('partner.example'), lookalike('someone@examp1e.co.jp', 'example.co.jp')] });
-    const r = await h.service.hold(input);
+    const { hold: r } = await h.service.hold(input);
     expect(r).toMatchObject({ id: input.id, state: 'held', envelope: input.envelope, subject: '【ご確認】見積書 <script>', approvers: [], onDeadline: { action: 'discard' } });
     expect(r.recipients).toEqual([
       { address: PARTNER, external: true, firstTimeDomain: true },
@@ -327,13 +327,29 @@ describe('HoldService: decisions through the release link', () => {
   });
 });
 
+describe('HoldService: the same message sent again', () => {
+  it('is held once: the second hold names the first, no second confirmation', async () => {
+    const s = await sink();
+    const h = await harness(s);
+    const { raw } = await compose({ to: [PARTNER] });
+    const first = await h.service.hold(holdInput(raw, [PARTNER]));
+    const again = await h.service.hold(holdInput(raw, [PARTNER]));
+    expect(first.repeated).toBe(false);
+    expect(again).toMatchObject({ repeated: true, hold: { id: first.hold.id, state: 'held' } });
+    await s.waitFor(1);
+    await settle();
+    expect(kinds(s)).toEqual(['confirm']);
+    // a different envelope is another message
+    expect((await h.service.hold(holdInput(raw, [PARTNER, COLLEAGUE]))).repeated).toBe(false);
+  });
+});
+
 describe('HoldService: admin decisions by id', () => {
   it('releaseById and discardById decide as "cli"; unknown and decided holds are refused', async () => {
     const s = await sink();
     const h = await harness(s);
-    const { raw } = await compose({ to: [COLLEAGUE] });
-    const a = holdInput(raw, [COLLEAGUE]);
-    const b = holdInput(raw, [COLLEAGUE]);
+    const a = holdInput((await compose({ to: [COLLEAGUE] })).raw, [COLLEAGUE]);
+    const b = holdInput((await compose({ to: [COLLEAGUE] })).raw, [COLLEAGUE]);
     await h.service.hold(a);
     await h.service.hold(b);
     expect(await h.service.releaseById('nope')).toEqual({ problem: 'unknown' });
@@ -395,7 +411,7 @@ describe('HoldService: deadlines', () => {
     const h = await harness(s);
     const { raw } = await compose({ to: [PARTNER] });
     const input = holdInput(raw, [PARTNER], { hours: 1.5 * SECOND, onDeadline: { action: 'escalate', to: BOSS } });
-    const r = await h.service.hold(input);
+    const { hold: r } = await h.service.hold(input);
     await s.waitFor(3, 15_000);
     // the new deadline is the original duration (1.5 s) after the escalation: act on the fresh link at once
     const escalation = s.messages.slice(1).find((m) => noticeKind(m) === 'confirm')!;

@@ -64,7 +64,7 @@ describe('release links: forged, expired, used, unknown', () => {
   it('opens with a good link and names the actor; the body is given in full', async () => {
     const { h } = await setup();
     const { raw, marker } = await compose({ to: ['partner@partner.example'] });
-    const r = await h.service.hold(holdInput(raw, ['partner@partner.example']));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['partner@partner.example']));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     const opened = await h.service.open(token);
     if ('problem' in opened) throw new Error(opened.problem);
@@ -78,7 +78,7 @@ describe('release links: forged, expired, used, unknown', () => {
   it('forged: a token whose MAC does not match', async () => {
     const { h } = await setup();
     const { raw } = await compose({ to: ['partner@partner.example'] });
-    const r = await h.service.hold(holdInput(raw, ['partner@partner.example']));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['partner@partner.example']));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
     expect(await h.service.open(forged)).toEqual({ problem: 'forged' });
@@ -104,7 +104,7 @@ describe('release links: forged, expired, used, unknown', () => {
     const h = await openHarness(dataDir(), sink, { start: false });
     cleanup.push(() => h.close());
     const { raw } = await compose({ to: ['partner@partner.example'] });
-    const r = await h.service.hold(holdInput(raw, ['partner@partner.example'], { hours: 0.3 / 3600 }));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['partner@partner.example'], { hours: 0.3 / 3600 }));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     await sleep(Math.max(0, r.deadline - Date.now()) + 20);
     expect(await h.service.open(token)).toEqual({ problem: 'expired' });
@@ -116,7 +116,7 @@ describe('release links: forged, expired, used, unknown', () => {
   it('used: a link works for one decision; then it opens and decides nothing', async () => {
     const { h } = await setup();
     const { raw } = await compose({ to: ['partner@partner.example'] });
-    const r = await h.service.hold(holdInput(raw, ['partner@partner.example']));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['partner@partner.example']));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     const first = await h.service.discard(token, { mistake: false });
     expect('hold' in first && first.hold.state).toBe('discarded');
@@ -129,7 +129,7 @@ describe('release links: forged, expired, used, unknown', () => {
   it('not-held: a hold decided another way (by an admin) refuses a decision through the link', async () => {
     const { h } = await setup();
     const { raw } = await compose({ to: ['partner@partner.example'] });
-    const r = await h.service.hold(holdInput(raw, ['partner@partner.example']));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['partner@partner.example']));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     expect('hold' in (await h.service.discardById(r.id))).toBe(true);
     expect(await h.service.release(token)).toEqual({ problem: 'not-held' });
@@ -140,7 +140,7 @@ describe('release links: forged, expired, used, unknown', () => {
   it('two decisions through the same link at once: exactly one wins', async () => {
     const { h } = await setup();
     const { raw } = await compose({ to: ['colleague@example.co.jp'] });
-    const r = await h.service.hold(holdInput(raw, ['colleague@example.co.jp']));
+    const { hold: r } = await h.service.hold(holdInput(raw, ['colleague@example.co.jp']));
     const token = h.service.linkFor(r).slice(`${PUBLIC_URL}/hold/`.length);
     const results = await Promise.all([h.service.release(token), h.service.discard(token, { mistake: false }), h.service.release(token)]);
     expect(results.filter((x) => 'hold' in x)).toHaveLength(1);

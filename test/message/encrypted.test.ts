@@ -21,19 +21,14 @@ import { zipToBuffer } from '../../src/zip/writer.js';
 import { SEVEN_ZIP, sevenZip } from '../support/archives.js';
 import { agileEncryptionInfo, compoundFile, encryptedPackage, readWithOlefile, requireOlefile } from '../support/cfb.js';
 import { requireTool } from '../support/tools.js';
+import { Rng } from '../fuzz/random.js';
 
 type Kind = ReturnType<typeof detectEncryption>;
 
-/** mulberry32: a seeded PRNG, so a failing mutation reproduces. */
+/** A seeded PRNG, so a failing mutation reproduces. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const g = new Rng(seed);
+  return () => g.next();
 }
 
 const randomBytes = (n: number, seed: number) => {

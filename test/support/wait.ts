@@ -15,3 +15,6 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Waits `ms` milliseconds (for pacing a load, never to prove that nothing happens). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -372,7 +372,7 @@ class RealHoldBackend implements HoldBackend {
     const id = newMessageId();
     const raw = await compose(s);
     this.originals.set(id, raw);
-    const hold = await this.holds.hold({
+    const { hold } = await this.holds.hold({
       id,
       message: MessageModel.parse(raw),
       envelope: { from: s.from, to: s.recipients.map((r) => r.address) },
