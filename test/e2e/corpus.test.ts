@@ -54,6 +54,8 @@ describe.skipIf(files.length === 0)('the shared corpus under the default policy'
     const raw = fs.readFileSync(file);
     const before = f.sink.messages.length;
     const result = await sendRaw(f.transport, 'sender@example.co.jp', ['recipient@partner.example'], raw);
+    // a corpus file that is another one byte for byte once SMTP made it CRLF: known, nothing new leaves
+    if (/(accepted|held) before/.test(result.response)) return;
     if (result.ok) {
       await f.sink.waitFor(before + 1);
     } else {

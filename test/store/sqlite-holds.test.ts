@@ -75,7 +75,7 @@ describe('SqliteHoldStore', () => {
       try {
         const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
         expect(versions).toEqual([
-          { component: 'holds', version: 2 },
+          { component: 'holds', version: 3 },
           { component: 'outbox', version: 2 },
         ]);
       } finally {
@@ -91,7 +91,7 @@ describe('SqliteHoldStore', () => {
     const db = openDatabase(dir);
     db.prepare("UPDATE schema_versions SET version = 7 WHERE component = 'holds'").run();
     db.close();
-    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 2/);
+    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 3/);
     store = SqliteHoldStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-hold-store-')), key);
   });
 
