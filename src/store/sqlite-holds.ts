@@ -292,7 +292,9 @@ function prepareStatements(db: SqliteDatabase) {
     raw: db.prepare('SELECT raw FROM holds WHERE id = ?'),
     listAll: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
     listState: db.prepare('SELECT * FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit'),
-    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, decided_runner = @runner, mistake = @mistake
+    // a discarded or expired message is forgotten by its digest: sent again, it is a new message
+    decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, decided_runner = @runner, mistake = @mistake,
+      digest = CASE WHEN @state = 'released' THEN digest ELSE NULL END
       WHERE id = @id AND state = 'held'`),
     dispatched: db.prepare(`UPDATE holds SET dispatched_at = @at, dispatch_error = @error
       WHERE id = @id AND state = 'released' AND dispatched_at IS NULL`),

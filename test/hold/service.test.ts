@@ -341,6 +341,9 @@ describe('HoldService: the same message sent again', () => {
     expect(kinds(s)).toEqual(['confirm']);
     // a different envelope is another message
     expect((await h.service.hold(holdInput(raw, [PARTNER, COLLEAGUE]))).repeated).toBe(false);
+    // discarded, it is forgotten: sent again, it is held anew
+    await h.service.discardById(first.hold.id);
+    expect((await h.service.hold(holdInput(raw, [PARTNER]))).repeated).toBe(false);
   });
 });
 
