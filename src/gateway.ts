@@ -141,7 +141,6 @@ export class Gateway {
     encrypted: { name: string; sha256: string }[],
     repeated: boolean,
   ): void {
-    if (outcome.code === 451) action = 'tempfail';
     const stopped = (action === 'reject' || action === 'hold') && message ? message.files.map((f) => ({ name: f.filename, sha256: f.sha256 })) : [];
     this.deps.audit.record({
       type: repeated ? 'repeated' : auditType(action, encrypted.length > 0),

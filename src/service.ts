@@ -15,7 +15,7 @@ import { DeliveryEvents } from './delivery/events.js';
 import { DeliveryPipeline } from './delivery/pipeline.js';
 import { subscribeAfterDelivery } from './delivery/subscribers.js';
 import { listOf } from './policy/lists.js';
-import { deriveKey, loadSecretKey } from './store/secret-key.js';
+import { deriveKey, loadSecretKey, messageDigestKey } from './store/secret-key.js';
 import { SqliteHoldStore } from './store/sqlite-holds.js';
 import { HoldService } from './hold/service.js';
 import { bodyPurgedEvent, holdDecisionEvent } from './audit/hold-events.js';
@@ -91,7 +91,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
   const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
-  const pipeline = new DeliveryPipeline({ nextHop, store, outbox, events, logger, digestKey: deriveKey(key, 'message-digest'), hostname: config.smtp.hostname });
+  const pipeline = new DeliveryPipeline({ nextHop, store, outbox, events, logger, digestKey: messageDigestKey(key), hostname: config.smtp.hostname });
   // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
   const holds = new HoldService({
     store: holdStore,

@@ -359,4 +359,3 @@ function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
-

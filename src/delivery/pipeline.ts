@@ -99,11 +99,7 @@ export class DeliveryPipeline {
       for (const copy of plan.copies) await this.o.store.cancel(copy.id, `not accepted: ${failures[0]!.err.reply}`);
       throw failures[0]!.err;
     }
-    for (const { copy, err } of failures) {
-      await this.o.store.markFailed(copy.id, err.reply, Date.now() + this.retryMs, this.o.outbox.runnerId);
-      result.queued.push(copy.id);
-      this.o.logger.warn({ id: copy.id, ref: plan.messageId, err: err.reply }, 'copy not accepted now; the outbox sends it later');
-    }
+    for (const { copy, err } of failures) await this.leaveToOutbox(copy.id, plan.messageId, err, result);
     crashPoint('direct:sent');
     await this.afterSend(plan.messageId, plan.subject, original.envelope.from, result);
     return result;
@@ -191,8 +187,7 @@ export class DeliveryPipeline {
         await this.sendCopy(copy, ref, result);
       } catch (err) {
         if (!(err instanceof NextHopError)) throw err;
-        await this.o.store.markFailed(job.id, err.reply, Date.now() + this.retryMs, this.o.outbox.runnerId);
-        result.queued.push(job.id);
+        await this.leaveToOutbox(job.id, ref, err, result);
       }
     }
     await this.afterSend(ref, subject, copies[0]?.envelope.from ?? '', result);
@@ -200,6 +195,12 @@ export class DeliveryPipeline {
     return result;
   }
 
+  /** A stored copy the next hop did not take now: the outbox tries it again later. */
+  private async leaveToOutbox(id: string, ref: string, err: NextHopError, result: DirectResult): Promise<void> {
+    await this.o.store.markFailed(id, err.reply, Date.now() + this.retryMs, this.o.outbox.runnerId);
+    result.queued.push(id);
+    this.o.logger.warn({ id, ref, err: err.reply }, 'copy not accepted now; the outbox sends it later');
+  }
 }
 
 function emptyResult(messageId: string): DirectResult {

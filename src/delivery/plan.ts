@@ -75,7 +75,7 @@ export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
   });
   if (!settings.enabled) return unchanged([]);
   const files = message.files;
-  const whole = message.ambiguities.length > 0 || message.embedded.length > 0 || files.some((f) => f.signed);
+  const whole = !message.separable;
   const passed = whole ? [] : files.filter((f) => f.encryption !== undefined);
   const toPack = whole ? files : files.filter((f) => f.encryption === undefined);
   if (!whole && toPack.length === 0) return unchanged(passed.map((f) => f.filename));

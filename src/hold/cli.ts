@@ -11,7 +11,7 @@ import { DeliveryPipeline } from '../delivery/pipeline.js';
 import { createLogger } from '../log.js';
 import { listOf } from '../policy/lists.js';
 import { HOLD_STATES, type StoredHold } from '../store/hold-store.js';
-import { deriveKey, loadSecretKey } from '../store/secret-key.js';
+import { loadSecretKey, messageDigestKey } from '../store/secret-key.js';
 import { DATABASE_FILE_NAME, openDatabase } from '../store/sqlite.js';
 import { SqliteHoldStore } from '../store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../store/sqlite-outbox.js';
@@ -186,7 +186,7 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     const outbox = new Outbox({ store: outboxStore, hop: idleHop, logger });
     const internal = listOf('internal', config.organization.internalDomains);
     const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
-    const releaser = new DeliveryPipeline({ nextHop: idleHop, store: outboxStore, outbox, events: new DeliveryEvents(), logger, digestKey: deriveKey(key, 'message-digest'), hostname: config.smtp.hostname });
+    const releaser = new DeliveryPipeline({ nextHop: idleHop, store: outboxStore, outbox, events: new DeliveryEvents(), logger, digestKey: messageDigestKey(key), hostname: config.smtp.hostname });
     const service = new HoldService({
       store,
       outboxStore,

@@ -3,14 +3,13 @@ import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
 import { MessageModel } from '../message/model.js';
-import { type EncryptionSettings, mimeLimits } from '../policy/encryption.js';
-import type { DeliveryPlan } from '../delivery/plan.js';
-import { planDelivery } from '../delivery/plan.js';
+import type { EncryptionSettings } from '../policy/encryption.js';
+import { type DeliveryPlan, planDelivery } from '../delivery/plan.js';
 import { crashPoint } from '../util/crash-point.js';
 import { newRunnerId, runnerGone } from '../util/runner.js';
 import { messageDigest } from '../message/digest.js';
 import { KnownMessageError } from '../store/known-message.js';
-import { deriveKey } from '../store/secret-key.js';
+import { messageDigestKey } from '../store/secret-key.js';
 import type { Finding, Verdict } from '../policy/verdict.js';
 import type { ErasedBody, HoldStore, StoredHold } from '../store/hold-store.js';
 import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
@@ -177,7 +176,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.retryMs = options.retryMs ?? 60_000;
     this.graceMs = options.graceMs ?? 30_000;
     this.pollMs = options.pollMs ?? 5_000;
-    this.digestKey = deriveKey(options.key, 'message-digest');
+    this.digestKey = messageDigestKey(options.key);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -285,7 +284,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     const raw = await this.store.raw(checked.stored.id);
     if (!raw) return { problem: 'used' };
     try {
-      const message = MessageModel.parse(raw, mimeLimits(checked.stored.releaseWith.encryption));
+      const message = MessageModel.parse(raw, checked.stored.releaseWith.encryption);
       return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(message) };
     } finally {
       raw.fill(0);
@@ -437,7 +436,7 @@ export class HoldService implements HoldActions, HoldAdmin {
         // The hold itself was the confirmation: attachments that are already encrypted travel
         // as they are even where the policy holds them (alreadyEncrypted: hold).
         const encryption: EncryptionSettings = { ...hold.releaseWith.encryption, alreadyEncrypted: 'pass' };
-        const message = MessageModel.parse(raw, mimeLimits(encryption));
+        const message = MessageModel.parse(raw, encryption);
         const plan = await planDelivery({ id, message, envelope: hold.envelope, settings: encryption, isInternal: this.isInternal, hostname: this.hostname });
         await this.releaser.enqueue(plan);
         encrypted = plan.copies.some((c) => c.encrypted);

@@ -9,6 +9,7 @@
  * linear in the size and a body without candidates costs one or two memchr-speed scans.
  * Nothing here throws on any input.
  */
+import { hexValue, isBase64Char } from '../util/bytes.js';
 import { imageKind } from './images.js';
 
 export interface EmbeddedFile {
@@ -107,8 +108,8 @@ class Bytes {
     return this.buf[i]!;
   }
   /** A right-sized copy, so a result does not pin the doubled buffer. */
-  done(from = 0, to = this.length): Buffer {
-    return Buffer.from(this.buf.subarray(from, to));
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.length));
   }
 }
 
@@ -195,8 +196,7 @@ function isBase64Line(body: Buffer, line: Line): boolean {
   if (end === line.start) return false;
   for (let i = line.start; i < end; i++) {
     const c = body[i]!;
-    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x3d;
-    if (!ok) return false;
+    if (!isBase64Char(c) && c !== 0x3d) return false;
   }
   return true;
 }
@@ -373,7 +373,7 @@ function unRle(raw: Bytes, limit: number): Buffer | null {
     else if (prev < 0) return null;
     else for (let k = 1; k < count && out.length < limit; k++) out.push(prev); // the byte itself was already written
   }
-  return out.done(0, Math.min(out.length, limit));
+  return out.done(); // the loops stop at limit
 }
 
 /** CRC-16/XMODEM, the CRC BinHex 4.0 puts after the header and after each fork. */
@@ -502,7 +502,8 @@ function dataUriAt(html: Buffer, start: number, at: number): { end: number; file
   while (end < html.length && !endsDataUri(html[end]!, quote)) end++;
 
   const bytes = percentDecode(html, comma + 1, end);
-  const content = base64 ? Buffer.from(stripWhitespace(bytes), 'base64') : bytes;
+  // Node's base64 decoder skips whitespace (the URI may be wrapped over lines)
+  const content = base64 ? Buffer.from(bytes.toString('latin1'), 'base64') : bytes;
   const isImage = IMAGE_TYPES.has(type) && imageKind(content) !== undefined;
   return { end, file: isImage ? null : { kind: 'data-uri', name: '', type, start, end, content } };
 }
@@ -510,13 +511,6 @@ function dataUriAt(html: Buffer, start: number, at: number): { end: number; file
 function endsDataUri(c: number, quote: number): boolean {
   if (quote >= 0) return c === quote;
   return c === 0x22 || c === 0x27 || c === 0x29 || c === 0x3c || c === 0x3e || c === SP || c === TAB || c === LF || c === CR || c === 0x0c;
-}
-
-function hexValue(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
 }
 
 /** Browsers percent-decode the data (base64 included) before anything else. */
@@ -532,8 +526,4 @@ function percentDecode(html: Buffer, from: number, to: number): Buffer {
     } else out[n++] = html[i]!;
   }
   return Buffer.from(out.subarray(0, n));
-}
-
-function stripWhitespace(bytes: Buffer): string {
-  return bytes.toString('latin1').replace(/[\t\n\f\r ]+/g, '');
 }

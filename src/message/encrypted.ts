@@ -1,12 +1,11 @@
-import { isEncryptedOffice } from './encrypted/office.js';
+import { u32 } from '../util/bytes.js';
+import { SIGNATURE as CFB, isEncryptedOffice } from './encrypted/office.js';
 import { isEncryptedPdf } from './encrypted/pdf.js';
-import { isEncrypted7z } from './encrypted/seven-zip.js';
+import { SIGNATURE as SEVEN_ZIP, isEncrypted7z } from './encrypted/seven-zip.js';
 import { isEncryptedZip } from './encrypted/zip.js';
+import { LOCAL_SIG } from './zip-directory.js';
 
-const startsWith = (buf: Buffer, bytes: number[]) => buf.length >= bytes.length && bytes.every((b, i) => buf[i] === b);
-const ZIP = [0x50, 0x4b, 0x03, 0x04];
-const CFB = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
-const SEVEN_ZIP = [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c];
+const startsWith = (buf: Buffer, signature: Buffer) => buf.subarray(0, signature.length).equals(signature);
 
 /**
  * Whether an attachment is provably protected by a password, and how: a ZIP whose every file is
@@ -17,7 +16,7 @@ const SEVEN_ZIP = [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c];
  */
 export function detectEncryption(content: Buffer): 'zip' | 'pdf' | 'office' | '7z' | undefined {
   try {
-    if (startsWith(content, ZIP)) return isEncryptedZip(content) ? 'zip' : undefined;
+    if (u32(content, 0) === LOCAL_SIG) return isEncryptedZip(content) ? 'zip' : undefined;
     if (startsWith(content, CFB)) return isEncryptedOffice(content) ? 'office' : undefined;
     if (startsWith(content, SEVEN_ZIP)) return isEncrypted7z(content) ? '7z' : undefined;
     if (content.subarray(0, 1024).includes('%PDF-')) return isEncryptedPdf(content) ? 'pdf' : undefined;

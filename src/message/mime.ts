@@ -1,6 +1,6 @@
 import { decodeHeaderBytes } from './charset.js';
 import { parseHeaderValue, parseStrictHeaderValue } from './header-value.js';
-import { BufferSource, type ByteSource } from './source.js';
+import { BufferSource, type ByteSource, toSource } from './source.js';
 import { decodeWords } from './words.js';
 
 /** One header field: lower-cased name, value unfolded but not yet RFC 2047-decoded. */
@@ -11,8 +11,10 @@ export interface MimeHeader {
 
 /**
  * One MIME part, located by byte offsets in the message so a rewrite can copy every part it does
- * not change byte for byte. [start, end) is the whole part; [bodyStart, end) its body. Plain data
- * (no functions), so a tree crosses to another thread as it is.
+ * not change byte for byte. [start, end) is the whole part; [bodyStart, end) its body. The
+ * message's own part starts at its first header field: a byte-order mark or an mbox "From " line
+ * before it belongs to no part (strict parsers read no headers after them). Plain data (no
+ * functions), so a tree crosses to another thread as it is.
  */
 export interface MimeNode {
   /** Position in parse order: 0 is the message itself. */
@@ -74,6 +76,14 @@ export interface MimeLimits {
 
 export const DEFAULT_LIMITS: MimeLimits = { maxDepth: 32, maxParts: 1000 };
 
+/**
+ * Adds an ambiguity once; a message has at most 50 listed (one is enough to hold it, and a
+ * hostile one could have thousands).
+ */
+export function noteAmbiguity(list: Ambiguity[], ambiguity: Ambiguity): void {
+  if (list.length < 50 && !list.some((a) => a.code === ambiguity.code && a.detail === ambiguity.detail)) list.push(ambiguity);
+}
+
 export interface MimeTree {
   root: MimeNode;
   /** Every node, in parse order (nodes[n].id === n). */
@@ -82,8 +92,18 @@ export interface MimeTree {
 }
 
 const UNIQUE = ['content-type', 'content-transfer-encoding', 'content-disposition'];
-/** Headers that decide what a part is. */
-const SHAPING = /^(content-|mime-version$)/;
+/** RFC 5322 field-name characters: printable ASCII but the colon. */
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** Whether a header line's name (before its colon) is a well-formed field name. */
+export function isFieldName(name: string): boolean {
+  return FIELD_NAME.test(name);
+}
+
+/** Whether a header (lower-cased name) decides what a part is. */
+export function shapesPart(name: string): boolean {
+  return name.startsWith('content-') || name === 'mime-version';
+}
 const CONTENT_HEADER_LINE = /^content-(?:type|transfer-encoding|disposition)[ \t]*:/i;
 const TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/;
 
@@ -111,13 +131,13 @@ interface Frame {
  * message holds — the caller decides what an ambiguous message may do.
  */
 export function parseMime(source: ByteSource | Buffer, limits: MimeLimits = DEFAULT_LIMITS): MimeTree {
-  return new Parser(Buffer.isBuffer(source) ? new BufferSource(source) : source, limits).run();
+  return new Parser(toSource(source), limits).run();
 }
 
 class Parser {
   private readonly lines: LineReader;
   private readonly nodes: MimeNode[] = [];
-  private readonly ambiguities = new Map<string, Ambiguity>();
+  private readonly ambiguities: Ambiguity[] = [];
   private readonly stack: Frame[] = [];
   /** Node whose header block is being read, if any. */
   private heading: MimeNode | undefined;
@@ -140,24 +160,18 @@ class Parser {
   }
 
   run(): MimeTree {
-    const root = this.node(0, 0, 'text/plain');
     let pos = 0;
     const n = this.source.length;
     // a UTF-8 byte-order mark before the first header (MimeKit's feedback-report.txt has one)
     if (n >= 3 && this.lines.byte(0) === 0xef && this.lines.byte(1) === 0xbb && this.lines.byte(2) === 0xbf) pos = 3;
+    // an mbox separator ("From sender date") left in front of the headers
+    if (this.lines.startsWith(pos, 'From ')) pos = this.lines.line(pos).next;
+    const root = this.node(pos, 0, 'text/plain');
     this.startHeaders(root);
-    let first = true;
     while (pos < n && !this.stopped) {
       const { end, next } = this.lines.line(pos);
       if (this.prefixOf) this.afterPrefix(pos, end);
       if (this.heading) {
-        // an mbox separator ("From sender date") left in front of the headers
-        if (first && this.lines.startsWith(pos, 'From ')) {
-          first = false;
-          pos = next;
-          continue;
-        }
-        first = false;
         if (this.delimiter(pos, end)) {
           pos = next;
           continue;
@@ -177,7 +191,7 @@ class Parser {
     }
     for (const frame of this.stack) this.closeFrame(frame, this.source.length);
     this.stack.length = 0;
-    return { root, nodes: this.nodes, ambiguities: [...this.ambiguities.values()] };
+    return { root, nodes: this.nodes, ambiguities: this.ambiguities };
   }
 
   private node(start: number, depth: number, contentType: string): MimeNode {
@@ -199,8 +213,7 @@ class Parser {
   }
 
   private flag(code: AmbiguityCode, detail: string): void {
-    const key = `${code}\0${detail}`;
-    if (!this.ambiguities.has(key) && this.ambiguities.size < 50) this.ambiguities.set(key, { code, detail });
+    noteAmbiguity(this.ambiguities, { code, detail });
   }
 
   // ---- headers --------------------------------------------------------------------------------
@@ -216,7 +229,7 @@ class Parser {
     this.flushHeader();
     this.headerName = name;
     this.headerBytes = [value];
-    if (this.junk !== undefined && SHAPING.test(name)) {
+    if (this.junk !== undefined && shapesPart(name)) {
       this.flag('header-not-a-header', this.junk);
       this.junk = undefined;
     }
@@ -237,12 +250,12 @@ class Parser {
     }
     const colon = this.lines.indexOf(0x3a, pos, end);
     const name = colon > pos ? this.lines.slice(pos, colon).toString('latin1') : '';
-    if (/^[\x21-\x39\x3b-\x7e]+$/.test(name)) return this.newHeader(name.toLowerCase(), this.lines.slice(colon + 1, end));
+    if (isFieldName(name)) return this.newHeader(name.toLowerCase(), this.lines.slice(colon + 1, end));
     // Not `name: value`. Strict parsers (Python's email) end the header block here and read the
     // rest as body text; tolerant ones (mailparser, Thunderbird) read on to the blank line. Read
     // on, as they do, so nothing they show is missed, and record the disagreement.
     const trimmed = name.trim();
-    if (/^[\x21-\x39\x3b-\x7e]+$/.test(trimmed)) {
+    if (isFieldName(trimmed)) {
       this.junk ??= `a space before the colon of the ${trimmed} header in ${where(node)}`;
       return this.newHeader(trimmed.toLowerCase(), this.lines.slice(colon + 1, end));
     }
@@ -511,14 +524,18 @@ class LineReader {
     return this.buf.compare(bytes, 0, bytes.length, at - this.base, at - this.base + bytes.length) === 0;
   }
 
+  // both search [start, end) only: searching on to the window's end made LF-only mail quadratic
   indexOf(byte: number, start: number, end: number): number {
-    const i = this.buf.indexOf(byte, start - this.base);
-    return i < 0 || this.base + i >= end ? -1 : this.base + i;
+    const i = this.within(end).indexOf(byte, start - this.base);
+    return i < 0 ? -1 : this.base + i;
   }
 
   includes(text: string, start: number, end: number): boolean {
-    const i = this.buf.indexOf(text, start - this.base, 'latin1');
-    return i >= 0 && this.base + i + text.length <= end;
+    return this.within(end).indexOf(text, start - this.base, 'latin1') >= 0;
+  }
+
+  private within(end: number): Buffer {
+    return this.buf.subarray(0, end - this.base);
   }
 
   /** A CR inside [start, end) that is not part of the line's CRLF ending. */

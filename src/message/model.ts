@@ -3,9 +3,9 @@ import { decodeText } from './charset.js';
 import { type EmbeddedFile, findDataUris, findEncodedBlocks } from './embedded.js';
 import { detectEncryption } from './encrypted.js';
 import { imageKind } from './images.js';
-import { type Ambiguity, DEFAULT_LIMITS, type MimeLimits, type MimeNode, type MimeTree, headerValue, headerValues, parseMime } from './mime.js';
+import { type Ambiguity, DEFAULT_LIMITS, type MimeLimits, type MimeNode, type MimeTree, headerValue, headerValues, noteAmbiguity, parseMime } from './mime.js';
 import { type Address, parseAddresses } from './addresses.js';
-import { BufferSource, type ByteSource } from './source.js';
+import { type ByteSource, toSource } from './source.js';
 import { base64Disagrees, decodeTransfer } from './transfer.js';
 
 export type { Address } from './addresses.js';
@@ -82,7 +82,7 @@ export class MessageModel {
 
   /** Parses a message. Never throws for any bytes; the limits bound the work (beyond them: ambiguous). */
   static parse(input: Buffer | ByteSource, limits: MimeLimits = DEFAULT_LIMITS): MessageModel {
-    const source = Buffer.isBuffer(input) ? new BufferSource(input) : input;
+    const source = toSource(input);
     const tree = parseMime(source, limits);
     const model = new MessageModel(source, { tree, bodies: [], files: [] });
     classify(model, tree);
@@ -91,16 +91,12 @@ export class MessageModel {
 
   /** The model of a message parsed elsewhere (the policy thread), over the same bytes. */
   static fromShape(input: Buffer | ByteSource, shape: MessageShape): MessageModel {
-    return new MessageModel(Buffer.isBuffer(input) ? new BufferSource(input) : input, shape);
+    return new MessageModel(toSource(input), shape);
   }
 
   /** The whole message in memory (it is, for a BufferSource). */
   get raw(): Buffer {
     return this.source.read(0, this.source.length);
-  }
-
-  get size(): number {
-    return this.source.length;
   }
 
   get root(): MimeNode {
@@ -165,6 +161,15 @@ export class MessageModel {
     return this.attachments.filter((a) => a.origin !== 'part');
   }
 
+  /**
+   * Whether the files can be taken out with every body left byte for byte. Not when clients could
+   * read the message differently, when files sit under a signature, or when files are inside the
+   * body text: such a message can only travel whole (as one .eml inside the ZIP).
+   */
+  get separable(): boolean {
+    return this.ambiguities.length === 0 && this.embedded.length === 0 && !this.files.some((f) => f.signed);
+  }
+
   /** A part's body with its transfer encoding undone (cached: each part is decoded once). */
   decoded(node: MimeNode): Buffer {
     let bytes = this.decodedParts.get(node.id);
@@ -173,16 +178,6 @@ export class MessageModel {
       this.decodedParts.set(node.id, bytes);
     }
     return bytes;
-  }
-
-  /** The bytes of a part as written, headers included. */
-  bytes(node: MimeNode): Buffer {
-    return this.source.read(node.start, node.end);
-  }
-
-  /** Forgets decoded bodies and files (a large message's memory), keeping what was worked out. */
-  release(): void {
-    this.decodedParts.clear();
   }
 
   private addresses(name: string): Address[] {
@@ -290,7 +285,7 @@ function classify(model: MessageModel, tree: MimeTree): void {
   // the message's base64 must read the same in every decoder
   for (const node of tree.nodes) {
     if (node.transferEncoding === 'base64' && node.children.length === 0 && base64Disagrees(model.source.read(node.bodyStart, node.end))) {
-      tree.ambiguities.push({ code: 'undecodable-base64', detail: `base64 that decoders read differently (incomplete, or data after the padding) in part ${node.id}` });
+      noteAmbiguity(tree.ambiguities, { code: 'undecodable-base64', detail: `base64 that decoders read differently (incomplete, or data after the padding) in part ${node.id}` });
     }
   }
   // images stay inline only when the HTML shows them and they are images by their bytes too

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { MimeNode } from './mime.js';
+import { type MimeNode, isFieldName, shapesPart } from './mime.js';
 
 /** A MIME part to add, already encoded: header lines (without the blank line) and body. */
 export interface NewPart {
@@ -17,16 +17,14 @@ export interface NewPart {
 export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Buffer {
   const eol = lineEnding(raw);
   if (root.contentType === 'multipart/mixed' && root.children.length > 0 && root.boundary && !remove.has(root)) {
-    const parts = container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol);
-    // a byte-order mark or an mbox line before the first header is dropped: strict parsers read no headers after it
-    parts[0] = parts[0]!.subarray(headersStart(raw) - root.start);
-    return Buffer.concat(parts);
+    // from root.start: a byte-order mark or an mbox line before the first header is dropped
+    return Buffer.concat(container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol));
   }
   // Not multipart/mixed at the top: wrap. The top-level header block keeps every line but the
   // Content-* ones, which move down with the original content to become its first part.
   const boundary = newBoundary(raw);
   const headerEnd = root.bodyStart;
-  const headerLines = splitHeaderLines(raw.subarray(headersStart(raw), headerEnd));
+  const headerLines = splitHeaderLines(raw.subarray(root.start, headerEnd));
   const isContent = (line: string) => /^content-/i.test(line);
   const top = headerLines.filter((l) => !isContent(l) && l.trim() !== '');
   const parts: Buffer[] = [];
@@ -61,16 +59,15 @@ export function wrapWhole(raw: Buffer, root: MimeNode, add: NewPart[]): Buffer {
   const boundary = newBoundary(raw);
   const kept: string[] = [];
   let keeping = false;
-  // a byte-order mark or an mbox line before the first header is not carried over
-  const start = headersStart(raw);
-  for (const line of raw.subarray(start, root.bodyStart).toString('latin1').split('\n')) {
+  // from root.start: a byte-order mark or an mbox line before the first header is not carried over
+  for (const line of raw.subarray(root.start, root.bodyStart).toString('latin1').split('\n')) {
     const text = line.replace(/\r$/, '');
     if (/^[ \t]/.test(text)) {
       if (keeping && !text.includes('\r')) kept.push(text);
       continue;
     }
-    const name = /^([\x21-\x39\x3b-\x7e]+):/.exec(text)?.[1];
-    keeping = name !== undefined && !/^(content-|mime-version$)/i.test(name) && !text.includes('\r');
+    const name = /^([^:]*):/.exec(text)?.[1];
+    keeping = name !== undefined && isFieldName(name) && !shapesPart(name.toLowerCase()) && !text.includes('\r');
     if (keeping) kept.push(text);
   }
   const head = [...kept, 'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`].join(eol) + eol + eol;
@@ -143,17 +140,4 @@ function newBoundary(raw: Buffer): string {
     const b = `----=_outguard_${randomBytes(12).toString('hex')}`;
     if (!raw.includes(b)) return b;
   }
-}
-
-/**
- * Where the message's own header fields start: after a byte-order mark and an mbox "From " line,
- * neither of which is a header (strict parsers would end the headers there in the new message).
- */
-function headersStart(raw: Buffer): number {
-  let at = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
-  if (raw.toString('latin1', at, at + 5) === 'From ') {
-    const lf = raw.indexOf(0x0a, at);
-    if (lf >= 0) at = lf + 1;
-  }
-  return at;
 }

@@ -23,3 +23,8 @@ export class BufferSource implements ByteSource {
     return this.buffer.subarray(start, end);
   }
 }
+
+/** A source for what callers hand in: a buffer is read in place. */
+export function toSource(input: Buffer | ByteSource): ByteSource {
+  return Buffer.isBuffer(input) ? new BufferSource(input) : input;
+}

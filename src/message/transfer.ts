@@ -1,3 +1,4 @@
+import { hexValue, isBase64Char } from '../util/bytes.js';
 import { findEncodedBlocks } from './embedded.js';
 
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/g;
@@ -34,7 +35,7 @@ export function base64Disagrees(body: Buffer): boolean {
   let pads = 0;
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f) {
+    if (isBase64Char(c)) {
       if (pads > 0) return true;
       data++;
     } else if (c === 0x3d) pads++;
@@ -43,11 +44,6 @@ export function base64Disagrees(body: Buffer): boolean {
   return !(rest === 0 || (rest === 2 && pads >= 2) || (rest === 3 && pads >= 1));
 }
 
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
 
 /** Quoted-printable in one pass: soft breaks removed, =XX decoded, a broken escape kept as written. */
 function decodeQuotedPrintable(body: Buffer): Buffer {
@@ -73,8 +69,8 @@ function decodeQuotedPrintable(body: Buffer): Buffer {
       continue;
     }
     if (c === 0x3d) {
-      const h = HEX[body[i + 1] ?? 0]!;
-      const l = HEX[body[i + 2] ?? 0]!;
+      const h = hexValue(body[i + 1]);
+      const l = hexValue(body[i + 2]);
       if (h >= 0 && l >= 0) {
         out[n++] = (h << 4) | l;
         floor = n;

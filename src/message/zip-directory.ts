@@ -1,3 +1,5 @@
+import { u32, u64 } from '../util/bytes.js';
+
 /** One entry of a ZIP file's central directory. */
 export interface ZipEntry {
   name: string;
@@ -21,9 +23,8 @@ export interface CentralDirectory {
   records: CentralRecord[];
   /** Entries announced by the end record (ZIP64 one if any). */
   total: number;
-  /** Where the central directory starts and ends (start + its announced size). */
+  /** Where the central directory starts. */
   start: number;
-  end: number;
   /**
    * Every announced record was read, the records fill the directory exactly, ZIP64 values were
    * all found, the end record's comment runs to the end of the file and there is one disk.
@@ -38,16 +39,6 @@ const ZIP64_LOCATOR_SIG = 0x07064b50;
 const ZIP64_EOCD_SIG = 0x06064b50;
 const MAX16 = 0xffff;
 const MAX32 = 0xffffffff;
-
-/** Little-endian reads that answer -1 instead of throwing outside the buffer. */
-export const u16 = (b: Buffer, p: number): number => (p >= 0 && p + 2 <= b.length ? b.readUInt16LE(p) : -1);
-export const u32 = (b: Buffer, p: number): number => (p >= 0 && p + 4 <= b.length ? b.readUInt32LE(p) : -1);
-/** A 64-bit value as a number; -1 outside the buffer or beyond 2^53 (no real file is that big). */
-export const u64 = (b: Buffer, p: number): number => {
-  if (p < 0 || p + 8 > b.length) return -1;
-  const v = b.readBigUInt64LE(p);
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v);
-};
 
 /** The data of the first extra field with this id, or undefined. */
 export function findExtra(extra: Buffer, id: number): Buffer | undefined {
@@ -146,7 +137,7 @@ export function readCentralDirectory(buf: Buffer): CentralDirectory | undefined 
     p = next;
   }
   if (records.length !== total || p !== start + size) wellFormed = false;
-  return { records, total, start, end: start + size, wellFormed };
+  return { records, total, start, wellFormed };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS, type MimeLimits } from '../message/mime.js';
 import { listOf } from './lists.js';
 
 /** How attachments to one group of recipients are packed and how their password travels. */
@@ -8,8 +9,11 @@ export interface ZipProfile {
   password: { to: 'sender' } | { to: 'recipients'; delayMinutes: number };
 }
 
-/** The policy's `encryption:` section (遵守事項 第6-2). */
-export interface EncryptionSettings {
+/**
+ * The policy's `encryption:` section (遵守事項 第6-2). Its maxDepth and maxParts are the MIME
+ * parser's limits: beyond them a message is ambiguous.
+ */
+export interface EncryptionSettings extends MimeLimits {
   enabled: boolean;
   zipName: string;
   passwordLength: number;
@@ -23,10 +27,6 @@ export interface EncryptionSettings {
    * rejected. There is no monitor: this is built in, not a rule a policy can drop.
    */
   ambiguous: 'hold' | 'reject';
-  /** Multipart nesting deeper than this is ambiguous. */
-  maxDepth: number;
-  /** More MIME parts than this are ambiguous. */
-  maxParts: number;
   default: ZipProfile;
   profiles: { domains: string[]; profile: ZipProfile }[];
 }
@@ -38,8 +38,7 @@ export const DEFAULT_ENCRYPTION: EncryptionSettings = {
   signed: 'hold',
   alreadyEncrypted: 'pass',
   ambiguous: 'hold',
-  maxDepth: 32,
-  maxParts: 1000,
+  ...DEFAULT_LIMITS,
   default: { cipher: 'aes256', names: 'utf8', password: { to: 'sender' } },
   profiles: [],
 };
@@ -56,11 +55,6 @@ function oneOf<T extends string>(value: unknown, choices: readonly T[], fallback
 function wholeNumber(value: unknown, fallback: number, min: number, max: number, where: string, fail: Fail): number {
   if (value === undefined) return fallback;
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fail(where, `a whole number from ${min} to ${max}`, value);
-}
-
-/** The MIME parser's limits from the encryption settings. */
-export function mimeLimits(settings: Pick<EncryptionSettings, 'maxDepth' | 'maxParts'>): { maxDepth: number; maxParts: number } {
-  return { maxDepth: settings.maxDepth, maxParts: settings.maxParts };
 }
 
 function profile(raw: unknown, base: ZipProfile, where: string, fail: Fail): ZipProfile {

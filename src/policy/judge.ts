@@ -6,7 +6,7 @@ import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
 import { PolicyReloader, type ReloadOutcome } from './reloader.js';
-import { type EncryptionSettings, mimeLimits } from './encryption.js';
+import type { EncryptionSettings } from './encryption.js';
 import type { Verdict } from './verdict.js';
 
 export interface Judgement {
@@ -58,7 +58,7 @@ export class LocalJudge implements Judge {
   async evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
     // one policy version for the parse limits, the verdict and the encryption settings
     const policy = this.engine.current;
-    const message = MessageModel.parse(raw, mimeLimits(policy.encryption));
+    const message = MessageModel.parse(raw, policy.encryption);
     return { verdict: this.engine.evaluate({ message, envelope }, policy), message, encryption: policy.encryption };
   }
 

@@ -73,6 +73,11 @@ export function deriveKey(key: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `outguard:${purpose}`, KEY_BYTES));
 }
 
+/** The key of message digests (message/digest.ts): the gateway, the holds and the CLI recognise a message alike. */
+export function messageDigestKey(key: Buffer): Buffer {
+  return deriveKey(key, 'message-digest');
+}
+
 /** The key in `file`, or null when there is no such file. */
 function readKeyFile(file: string): Buffer | null {
   let fd: number;

@@ -135,7 +135,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     let due = notBefore;
     if (job.after !== undefined && job.state === 'waiting') {
       // the job it waits for may have finished already
-      const parent = this.stmt.get.get(job.after) as Row | undefined;
+      const parent = this.stmt.state.get(job.after) as Pick<Row, 'state' | 'sent_at'> | undefined;
       if (!parent) throw new Error(`outbox job ${job.id} waits for job ${job.after}, which does not exist`);
       if (parent.state === 'sent') {
         effective = 'ready';
@@ -344,7 +344,7 @@ function prepareStatements(db: SqliteDatabase) {
     leaseOwners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM outbox_jobs WHERE lease_owner IS NOT NULL AND state = 'ready'`),
     releaseLeases: db.prepare(`UPDATE outbox_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'ready'`),
     get: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
-    state: db.prepare('SELECT state FROM outbox_jobs WHERE id = ?'),
+    state: db.prepare('SELECT state, sent_at FROM outbox_jobs WHERE id = ?'),
     // a dependent becomes due its own delay after the job it waited for was sent
     markReady: db.prepare(`UPDATE outbox_jobs SET state = 'ready', ready_at = @now, not_before = MAX(not_before, @not_before + delay_ms) WHERE id = @id AND state = 'waiting'`),
     due: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'ready' AND not_before <= @now AND (lease_until IS NULL OR lease_until <= @now)

@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 
 /** Bytes of an encrypted payload that are tried. */
-const SAMPLE = 64 * 1024;
+export const SAMPLE = 64 * 1024;
 /** Below this, DEFLATE's own overhead says nothing. */
 const MIN_SAMPLE = 256;
 

@@ -1,7 +1,9 @@
-import { u16, u32 } from '../zip-directory.js';
-import { compressible } from './ciphertext.js';
+import { u16, u32 } from '../../util/bytes.js';
+import { LOCAL_SIG } from '../zip-directory.js';
+import { SAMPLE, compressible } from './ciphertext.js';
+import { Malformed, falseIfMalformed } from './malformed.js';
 
-const SIGNATURE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+export const SIGNATURE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 const END_OF_CHAIN = 0xfffffffe;
 const FREE = 0xffffffff;
 const NO_STREAM = 0xffffffff;
@@ -9,11 +11,6 @@ const MINI_SECTOR = 64;
 /** Streams under this size live in the mini stream. */
 const MINI_CUTOFF = 4096;
 const HEADER_DIFAT = 109;
-const ZIP_LOCAL_HEADER = 0x04034b50;
-/** Bytes of EncryptedPackage tried for compressibility, after its 8-byte size. */
-const SAMPLE = 64 * 1024;
-
-class Malformed extends Error {}
 
 interface Entry {
   name: string;
@@ -32,12 +29,7 @@ interface Entry {
  * through the DIFAT) and the mini FAT, every chain bounded by the number of sectors.
  */
 export function isEncryptedOffice(buf: Buffer): boolean {
-  try {
-    return check(buf);
-  } catch (e) {
-    if (e instanceof Malformed) return false;
-    throw e;
-  }
+  return falseIfMalformed(() => check(buf));
 }
 
 function check(buf: Buffer): boolean {
@@ -79,7 +71,7 @@ function check(buf: Buffer): boolean {
   const known = (vMinor === 2 && vMajor >= 2 && vMajor <= 4) || (vMajor === 4 && vMinor === 4);
   const data = cfb.stream(pkg, root, 8 + SAMPLE).subarray(8);
   // ciphertext: not compressible, and not a clear OOXML package (a ZIP) under the encrypted name
-  return known && !compressible(data) && data.readUInt32LE(0) !== ZIP_LOCAL_HEADER;
+  return known && !compressible(data) && data.readUInt32LE(0) !== LOCAL_SIG;
 }
 
 function entryAt(dir: Buffer, p: number): Entry {

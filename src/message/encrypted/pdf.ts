@@ -1,8 +1,7 @@
-import { compressible } from './ciphertext.js';
+import { SAMPLE, compressible } from './ciphertext.js';
+import { Malformed, falseIfMalformed } from './malformed.js';
 import zlib from 'node:zlib';
 import { createCipheriv, createHash } from 'node:crypto';
-
-class Malformed extends Error {}
 
 class Name {
   constructor(readonly name: string) {}
@@ -193,7 +192,7 @@ const dictOf = (v: Value | undefined): Dict => {
 export function isEncryptedPdf(buf: Buffer): boolean {
   const header = buf.subarray(0, 1024).indexOf('%PDF-');
   if (header < 0) return false;
-  try {
+  return falseIfMalformed(() => {
     const trailer = findTrailer(buf, header);
     const encrypt = trailer?.get('Encrypt');
     const ids = trailer?.get('ID');
@@ -201,10 +200,7 @@ export function isEncryptedPdf(buf: Buffer): boolean {
     const dicts = encrypt instanceof Map ? [encrypt] : encrypt instanceof Ref ? definitions(buf, encrypt) : [];
     // Readers take the last definition; should several exist, all must agree.
     return dicts.length > 0 && dicts.every((d) => needsUserPassword(d, id)) && !clearStream(buf);
-  } catch (e) {
-    if (e instanceof Malformed) return false;
-    throw e;
-  }
+  });
 }
 
 /** Streams looked at, at most: enough to catch a clear document under a borrowed Encrypt dictionary. */
@@ -237,7 +233,7 @@ function clearStream(buf: Buffer): boolean {
 /** Whether data is a zlib stream that yields output (ciphertext fails its header or its first block). */
 function zlibInflates(data: Buffer): boolean {
   try {
-    return zlib.inflateSync(data.subarray(0, 64 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).length > 0;
+    return zlib.inflateSync(data.subarray(0, SAMPLE), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).length > 0;
   } catch (e) {
     return (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
   }

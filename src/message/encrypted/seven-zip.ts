@@ -1,8 +1,9 @@
 import { crc32 } from '../../zip/crc32.js';
-import { u32, u64 } from '../zip-directory.js';
+import { u32, u64 } from '../../util/bytes.js';
 import { compressible } from './ciphertext.js';
+import { Malformed, falseIfMalformed } from './malformed.js';
 
-const SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
+export const SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
 const AES_CODER = Buffer.from([0x06, 0xf1, 0x07, 0x01]);
 // property ids of 7zFormat.txt
 const K_END = 0x00;
@@ -15,8 +16,6 @@ const K_CODERS_UNPACK_SIZE = 0x0c;
 const K_ENCODED_HEADER = 0x17;
 /** Far more coders and streams than 7-Zip ever writes for one folder. */
 const MAX_COUNT = 64;
-
-class Malformed extends Error {}
 
 /** Reads 7z's property stream: bytes and 7-Zip's variable-length numbers. */
 class Reader {
@@ -82,13 +81,7 @@ export function isEncrypted7z(buf: Buffer): boolean {
   if (offset < 0 || size <= 0 || 32 + offset + size > buf.length) return false;
   const header = buf.subarray(32 + offset, 32 + offset + size);
   if (crc32(header) !== u32(buf, 28)) return false;
-  try {
-    if (!encodedThroughAes(new Reader(header), offset)) return false;
-  } catch (e) {
-    if (e instanceof Malformed) return false;
-    throw e;
-  }
-  return !compressible(buf.subarray(32, 32 + offset));
+  return falseIfMalformed(() => encodedThroughAes(new Reader(header), offset)) && !compressible(buf.subarray(32, 32 + offset));
 }
 
 /** kEncodedHeader, then StreamsInfo: PackInfo, and UnpackInfo with exactly one folder that has the AES coder. */

@@ -1,4 +1,5 @@
-import { type CentralRecord, findExtra, LOCAL_SIG, readCentralDirectory, u16, u32, u64 } from '../zip-directory.js';
+import { u16, u32, u64 } from '../../util/bytes.js';
+import { type CentralRecord, findExtra, LOCAL_SIG, readCentralDirectory } from '../zip-directory.js';
 import { compressible, inflates } from './ciphertext.js';
 
 const DESCRIPTOR_SIG = 0x08074b50;
