@@ -49,7 +49,6 @@ import {
   type Inspection,
   type Outgoing,
   SECRET,
-  SEVEN_ZIP,
   composePlain,
   composeWithAttachments,
   heldCli,
@@ -60,6 +59,7 @@ import {
   runProcess,
   writeSetup,
 } from '../test/support/crash-harness.js';
+import { SEVEN_ZIP } from '../test/support/archives.js';
 import { freePort } from '../test/support/net.js';
 import { hasCommand } from '../test/support/tools.js';
 

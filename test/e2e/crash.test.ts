@@ -9,8 +9,6 @@ import {
   SENDER,
   complete,
   composeWithAttachments,
-  header,
-  SEVEN_ZIP,
   heldCli,
   inspect,
   openZip,
@@ -21,9 +19,11 @@ import {
   startGateway,
   writeSetup,
 } from '../support/crash-harness.js';
+import { SEVEN_ZIP } from '../support/archives.js';
 import { freePort } from '../support/net.js';
-import { MessageModel } from '../../src/message/model.js';
+import { headerOf, releaseByApi, releaseLinkOf } from '../support/notices.js';
 import { requireTool } from '../support/tools.js';
+import { until } from '../support/wait.js';
 
 /**
  * "Fail closed by construction": the real gateway (`node bin/outguard.js start`, built by
@@ -97,7 +97,7 @@ describe.skipIf(!canRun)('crash at every step: nothing lost, nothing sent twice 
     const done = await settle(sink.messages, () => complete(sink.messages.slice(base), msg, true), SETTLE);
     const got = sink.messages.slice(base);
     const i = inspect(got, msg, true);
-    expect(problemsOf(i), `sink got: ${got.map((m) => `${header(m.raw, 'X-Outguard-Notice') ?? 'copy'} ${header(m.raw, 'X-Outguard-Id')} → ${m.to.join(',')}`).join('; ')}`).toEqual([]);
+    expect(problemsOf(i), `sink got: ${got.map((m) => `${headerOf(m.raw, 'X-Outguard-Notice') ?? 'copy'} ${headerOf(m.raw, 'X-Outguard-Id')} → ${m.to.join(',')}`).join('; ')}`).toEqual([]);
     expect(done).toBe(true);
     expect(Object.keys(i.copies).sort()).toEqual(['internal', 'partner-a', 'partner-b']);
     // one distinct encrypted copy per outside group, each with its notice
@@ -157,28 +157,22 @@ describe.skipIf(!canRun)('crash at every step: nothing lost, nothing sent twice 
     expect(held.code, held.text).toBe(250);
     const id = /held for confirmation as (\S+)/.exec(held.text)?.[1];
     expect(id, held.text).toBeDefined();
-    const deadline = Date.now() + 10_000;
-    const confirmation = () => sink.messages.slice(base).find((m) => header(m.raw, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id!));
-    while (!confirmation()) {
-      expect(Date.now(), 'the confirmation notice never arrived').toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const confirmation = await until(
+      () => sink.messages.slice(base).find((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id!)),
+      10_000,
+      'the confirmation notice',
+    );
     // nothing of the message itself left yet
-    expect(sink.messages.slice(base).filter((m) => header(m.raw, 'Message-ID') === msg.messageId)).toEqual([]);
-    const link = /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(confirmation()!.raw).textParts.join('\n'))?.[1];
+    expect(sink.messages.slice(base).filter((m) => headerOf(m.raw, 'Message-ID') === msg.messageId)).toEqual([]);
+    const link = releaseLinkOf(confirmation.raw);
     expect(link).toBeDefined();
     return { id: id!, link: link! };
   }
 
   /** The sender releases on the release page (its JSON API): in the gateway, whose outbox starts at once. */
   async function releaseByPage(link: string): Promise<void> {
-    const url = link.replace('/hold/', '/api/holds/') + '/release';
     // the gateway may die before it answers: what counts is what the sink gets
-    await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-outguard-request': '1' },
-      body: JSON.stringify({ confirm: { recipients: true, body: true, attachments: true } }),
-    }).then((r) => r.text(), () => undefined);
+    await releaseByApi(link).then((r) => r.text(), () => undefined);
   }
 
   // the gateway looks at the holds every few seconds and takes over at once a release whose
@@ -219,18 +213,17 @@ describe.skipIf(!canRun)('crash at every step: nothing lost, nothing sent twice 
     const { msg, file } = message('held-answer-lost');
     const base = sink.messages.length;
     await gateway(s.config);
-    const confirmations = () => sink.messages.slice(base).filter((m) => header(m.raw, 'X-Outguard-Notice') === 'confirm');
+    const confirmations = () => sink.messages.slice(base).filter((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'confirm');
     await sendAndLoseAnswer(s.smtpPort, SENDER, RECIPIENTS, msg.raw);
-    const deadline = Date.now() + 10_000;
-    while (confirmations().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // up to 10 s for the first confirmation, then go on without one: the checks below decide
+    await until(() => confirmations().length > 0, 10_000).catch(() => undefined);
     // the client never saw an answer: it sends the same bytes again
     const again = await sendWithPython(s.smtpPort, SENDER, RECIPIENTS, file);
     expect(again.code, again.text).toBe(250);
     await new Promise((r) => setTimeout(r, 500));
     // the sender confirms every confirmation notice they got
     for (const notice of confirmations()) {
-      const link = /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(notice.raw).textParts.join('\n'))![1]!;
-      await releaseByPage(link);
+      await releaseByPage(releaseLinkOf(notice.raw)!);
     }
     await verify(base, msg);
     expect(confirmations()).toHaveLength(1);

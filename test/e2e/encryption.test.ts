@@ -6,10 +6,11 @@ import { gzipSync } from 'node:zlib';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
-import { SEVEN_ZIP } from '../support/archives.js';
+import { SEVEN_ZIP, sevenZipExtract } from '../support/archives.js';
 import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir, writeConfig } from '../support/gateway.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
+import { passwordOf } from '../support/notices.js';
 import { requireTool } from '../support/tools.js';
 import { writePolicy } from '../support/policy.js';
 
@@ -37,11 +38,11 @@ async function compose(to: string[], subject = '【ご確認】見積書の送�
 
 const header = (raw: Buffer, name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(raw.toString('latin1').split(/\r?\n\r?\n/)[0]!)?.[1]?.trim();
 
-/** The password from a notice: the one line "Password: …". */
-function passwordOf(notice: Received): string {
-  const lines = MessageModel.parse(notice.raw).textParts.join('\n').split(/\r?\n/).filter((l) => l.startsWith('Password: '));
-  expect(lines).toHaveLength(1);
-  return lines[0]!.slice('Password: '.length).trim();
+/** The password from a notice, which must have exactly one line "Password: …". */
+function expectPassword(notice: Received): string {
+  const password = passwordOf(notice.raw);
+  expect(password, 'one "Password: …" line').toBeDefined();
+  return password!;
 }
 
 function saveZip(message: Received): string {
@@ -51,9 +52,9 @@ function saveZip(message: Received): string {
   return file;
 }
 
-/** name → SHA-256 of every file under dir. */
-function hashes(dir: string): Record<string, string> {
-  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, sha256(fs.readFileSync(path.join(dir, n)))]));
+/** name → SHA-256 of every file. */
+function hashes(files: Map<string, Buffer>): Record<string, string> {
+  return Object.fromEntries([...files].map(([n, content]) => [n, sha256(content)]));
 }
 
 const expected = Object.fromEntries(Object.entries(FILES).map(([n, c]) => [n, sha256(c)]));
@@ -117,7 +118,7 @@ describe('attachments leave only inside an encrypted ZIP (遵守事項 第6-2)',
     expect(notice.to).toEqual(['taro@example.co.jp']);
     expect(notice.from).toBe('');
     expect(header(notice.raw, 'X-Outguard-Notice')).toBe('password');
-    const password = passwordOf(notice);
+    const password = expectPassword(notice);
     expect(password).toMatch(/^[A-HJ-NP-Za-km-z2-9]{12}$/);
     expect(external.raw.toString('latin1')).not.toContain(password);
     expect(header(external.raw, 'X-Outguard-Notice')).toBeUndefined();
@@ -129,16 +130,14 @@ describe('attachments leave only inside an encrypted ZIP (遵守事項 第6-2)',
 
   it.skipIf(!hasSevenZip)('opens with 7-Zip and the password: every name and SHA-256 matches; a wrong password fails', () => {
     const zip = saveZip(external);
-    const out = tempDir('outguard-x-');
-    execFileSync(SEVEN_ZIP, ['t', `-p${passwordOf(notice)}`, zip], { stdio: 'ignore' });
-    execFileSync(SEVEN_ZIP, ['x', `-p${passwordOf(notice)}`, `-o${out}`, zip], { stdio: 'ignore' });
-    expect(hashes(out)).toEqual(expected);
+    execFileSync(SEVEN_ZIP, ['t', `-p${expectPassword(notice)}`, zip], { stdio: 'ignore' });
+    expect(hashes(sevenZipExtract(fs.readFileSync(zip), expectPassword(notice)))).toEqual(expected);
     expect(() => execFileSync(SEVEN_ZIP, ['t', '-pWrongPassw0rd', zip], { stdio: 'ignore' })).toThrow();
   });
 
   it.skipIf(!hasSevenZip || !requireTool('unzip', 'unzip'))('uses ZipCrypto and CP932 names for a legacy profile: unzip, Python and 7-Zip open it', async () => {
     const zip = saveZip(legacy);
-    const password = passwordOf(legacyNotice);
+    const password = expectPassword(legacyNotice);
     const seven = tempDir('outguard-x-');
     execFileSync(SEVEN_ZIP, ['x', `-p${password}`, `-o${seven}`, zip], { stdio: 'ignore' });
     // 7-Zip on Linux writes CP932 names as raw bytes: read them back as bytes, compare contents

@@ -25,10 +25,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEVEN_ZIP, sevenZip } from '../support/archives.js';
+import { SEVEN_ZIP, sevenZip, sevenZipEntries, sevenZipExtract } from '../support/archives.js';
 import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
-import { hasCommand, requireTool } from '../support/tools.js';
+import { headerOf } from '../support/notices.js';
+import { hasCommand, macutilsBinhex, requireTool, sharutilsUuencode } from '../support/tools.js';
 import { until } from '../support/wait.js';
 import { base64Lines, binhex, fakeEncrypted7z, fakeEncryptedOffice, png, xlsx, yencode, zip } from '../fuzz/files.js';
 import { extractEmbedded } from '../fuzz/embedded.js';
@@ -117,7 +118,7 @@ const VALID_PDF =
 /** uuencode as Debian's sharutils writes it (python's binascii when that is not installed), CRLF. */
 function uuencoded(name: string, data: Buffer): string {
   const out = hasCommand('uuencode')
-    ? execFileSync('uuencode', [name], { input: data }).toString('latin1')
+    ? sharutilsUuencode(name, data).toString('latin1')
     : execFileSync('python3', ['-c', 'import binascii,sys\nd=sys.stdin.buffer.read()\nsys.stdout.write("begin 644 %s\\n" % sys.argv[1])\nfor i in range(0,len(d),45): sys.stdout.write(binascii.b2a_uu(d[i:i+45]).decode())\nsys.stdout.write("`\\nend\\n")', name], { input: data }).toString('latin1');
   return out.replace(/\r?\n/g, CRLF).trimEnd();
 }
@@ -125,9 +126,7 @@ function uuencoded(name: string, data: Buffer): string {
 /** BinHex 4.0 as Debian's macutils writes it (`binhex -d`), else the fuzz generator's encoder; CRLF. */
 function binhexed(name: string, data: Buffer): string {
   if (!hasCommand('binhex')) return binhex(name, data);
-  const dir = tempDir('outguard-fail-closed-binhex-');
-  fs.writeFileSync(path.join(dir, name), data);
-  return execFileSync('binhex', ['-d', name], { cwd: dir }).toString('latin1').replace(/\r?\n/g, CRLF).trimEnd();
+  return macutilsBinhex(name, data).toString('latin1').replace(/\r?\n/g, CRLF).trimEnd();
 }
 
 /** Encrypts VALID_PDF with qpdf (AES-256); an empty user password opens without one. */
@@ -170,7 +169,6 @@ describe('fail closed by construction: no attachment reaches an outside recipien
     }
     return cache;
   }
-  const headerOf = (raw: Buffer, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1]?.trim();
   const copyOf = (id: string, timeoutMs = 15_000) => until(() => outboxMessages().get(`${id}.eml`), timeoutMs, `${id}.eml in the outbox`);
   const noticeFor = (kind: string, ref: string, timeoutMs = 15_000) =>
     until(() => [...outboxMessages().values()].find((m) => headerOf(m, 'X-Outguard-Notice') === kind && headerOf(m, 'X-Outguard-Ref') === ref), timeoutMs, `the ${kind} notice for ${ref}`);
@@ -194,23 +192,10 @@ describe('fail closed by construction: no attachment reaches an outside recipien
 
   /** Opens a ZIP with 7-Zip: every entry must be encrypted; returns name → bytes. */
   function openZip(zipBytes: Buffer, password: string): Map<string, Buffer> {
-    const dir = tempDir('outguard-fail-closed-zip-');
-    const archive = path.join(dir, 'attachments.zip');
-    fs.writeFileSync(archive, zipBytes);
-    const listing = execFileSync(SEVEN_ZIP, ['l', '-slt', `-p${password}`, archive], { encoding: 'utf8' });
-    const entries = listing.split(/^-{10}$/m)[1]!.split(/\r?\n\r?\n/).filter((b) => /^Path = /m.test(b));
+    const entries = sevenZipEntries(zipBytes, password);
     expect(entries.length).toBeGreaterThan(0);
-    for (const e of entries) expect(e, 'every entry encrypted').toMatch(/^Encrypted = \+$/m);
-    execFileSync(SEVEN_ZIP, ['x', `-p${password}`, '-y', `-o${path.join(dir, 'out')}`, archive], { stdio: 'ignore' });
-    const out = new Map<string, Buffer>();
-    const walk = (d: string, prefix: string) => {
-      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-        if (entry.isDirectory()) walk(path.join(d, entry.name), `${prefix}${entry.name}/`);
-        else out.set(`${prefix}${entry.name}`, fs.readFileSync(path.join(d, entry.name)));
-      }
-    };
-    walk(path.join(dir, 'out'), '');
-    return out;
+    for (const e of entries) expect(e.encrypted, `every entry encrypted (${e.path})`).toBe(true);
+    return sevenZipExtract(zipBytes, password);
   }
 
   /**

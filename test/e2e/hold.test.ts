@@ -9,6 +9,7 @@ import { client, run, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, type TestGateway, startGateway, writeConfig, tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
 import { freePort } from '../support/net.js';
+import { releaseLinkOf } from '../support/notices.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { requireTool } from '../support/tools.js';
 import { spawn } from 'node:child_process';
@@ -17,12 +18,6 @@ import { until } from '../support/wait.js';
 const haveChromium = requireTool('chromium', 'chromium');
 
 const noticeKind = (m: Received) => /^X-Outguard-Notice: (\S+)/m.exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
-
-/** The release link in a confirmation notice. */
-function linkIn(notice: Received): string {
-  const text = MessageModel.parse(notice.raw).textParts.join('\n');
-  return /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(text)![1]!;
-}
 
 const message = (subject: string) =>
   withAttachments({
@@ -62,7 +57,7 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
     expect(result.response).toMatch(/held for confirmation as/);
     const id = /as (\S+)$/.exec(result.response)![1]!;
     const notice = await until(() => sink.messages.find((m) => noticeKind(m) === 'confirm' && m.raw.includes(id)));
-    return { id, link: linkIn(notice) };
+    return { id, link: releaseLinkOf(notice.raw)! };
   }
 
   it('holds an external message with attachments: one confirmation to the sender, nothing to the recipient', async () => {

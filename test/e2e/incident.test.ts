@@ -10,6 +10,7 @@ import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
 import { freePort } from '../support/net.js';
+import { releaseLinkOf } from '../support/notices.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { postForm } from '../web/fixture.js';
 import { until } from '../support/wait.js';
@@ -107,7 +108,7 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
     expect(held.response).toMatch(/held for confirmation as/);
     const messageId = /as (\S+)$/.exec(held.response)![1]!;
     const confirm = await until(() => sink.messages.find((m) => noticeKind(m) === 'confirm' && m.raw.includes(messageId)));
-    const link = /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(textOf(confirm))![1]!;
+    const link = releaseLinkOf(confirm.raw)!;
 
     const page = await fetch(link);
     const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;

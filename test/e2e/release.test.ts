@@ -6,14 +6,13 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { client, sendRaw } from '../support/client.js';
-import { DEFAULT_POLICY, type TestGateway, startGateway, tempDir } from '../support/gateway.js';
+import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
 import { freePort } from '../support/net.js';
-import { type Received, type Sink, startSink } from '../support/sink.js';
+import { headerOf, releaseByApi, releaseLinkOf } from '../support/notices.js';
+import { writePolicy } from '../support/policy.js';
+import { type Sink, startSink } from '../support/sink.js';
 import { until } from '../support/wait.js';
-
-const header = (m: Received, name: string) => new RegExp(`^${name}: (\\S+)`, 'mi').exec(m.raw.toString('latin1').split('\r\n\r\n')[0]!)?.[1];
-const CONFIRMED = { confirm: { recipients: true, body: true, attachments: true } };
 
 /**
  * A released hold goes out the way direct mail does (one plan, one pipeline): the policy learns
@@ -26,9 +25,8 @@ describe('a released hold takes the path direct mail takes', () => {
   beforeAll(async () => {
     sink = await startSink();
     // the shipped policy, plus a profile: the password goes to the recipients 30 minutes after the ZIP
-    const policy = path.join(tempDir(), 'policy.yaml');
     const shipped = fs.readFileSync(DEFAULT_POLICY, 'utf8').replace(/lists\/([a-z-]+\.txt)/g, (_m, f: string) => path.join(path.dirname(DEFAULT_POLICY), 'lists', f));
-    fs.writeFileSync(policy, `${shipped}\nencryption:\n  profiles:\n    - domains: [newcorp.example]\n      password: { to: recipients, delayMinutes: 30 }\n`);
+    const policy = writePolicy(`${shipped}\nencryption:\n  profiles:\n    - domains: [newcorp.example]\n      password: { to: recipients, delayMinutes: 30 }\n`);
     const webPort = await freePort();
     gw = await startGateway({
       nextHop: `smtp://127.0.0.1:${sink.port}`,
@@ -50,17 +48,12 @@ describe('a released hold takes the path direct mail takes', () => {
   }
 
   async function linkOf(id: string): Promise<string> {
-    const confirm = await until(() => sink.messages.find((m) => header(m, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id)));
-    return /(http:\/\/127\.0\.0\.1:\d+\/hold\/\S+)/.exec(MessageModel.parse(confirm.raw).textParts.join('\n'))![1]!;
+    const confirm = await until(() => sink.messages.find((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id)));
+    return releaseLinkOf(confirm.raw)!;
   }
 
   async function release(id: string): Promise<void> {
-    const link = await linkOf(id);
-    const res = await fetch(link.replace('/hold/', '/api/holds/') + '/release', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-outguard-request': '1' },
-      body: JSON.stringify(CONFIRMED),
-    });
+    const res = await releaseByApi(await linkOf(id));
     expect(res.status).toBe(200);
   }
 
@@ -70,7 +63,7 @@ describe('a released hold takes the path direct mail takes', () => {
     const id = /as (\S+)$/.exec(first)![1]!;
     expect(gw.logs.find((l) => l.msg === 'message' && l.id === id)).toMatchObject({ rules: expect.arrayContaining(['first-time-domain']) });
     await release(id);
-    await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && headerOf(m.raw, 'X-Outguard-Id') === id));
     // the history learns from the outbox's delivery event: give it the moment it takes
     const second = await until(async () => {
       const r = await send(Buffer.from(`From: taro@example.co.jp\r\nTo: yamada@newcorp.example\r\nSubject: 二通目 ${Date.now()}\r\n\r\n続きです。\r\n`));
@@ -85,7 +78,7 @@ describe('a released hold takes the path direct mail takes', () => {
     expect(response).toMatch(/held for confirmation as/);
     const id = /as (\S+)$/.exec(response)![1]!;
     await release(id);
-    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && headerOf(m.raw, 'X-Outguard-Id') === id));
     expect(MessageModel.parse(copy.raw).files.map((f) => f.filename)).toEqual(['attachments.zip']);
     // the notice waits in the outbox, due 30 minutes after its copy was accepted
     const store = SqliteOutboxStore.open(gw.dataDir, loadSecretKey(gw.dataDir, {}).key);
@@ -95,7 +88,7 @@ describe('a released hold takes the path direct mail takes', () => {
       const notice = (await store.list({ ref: id })).find((j) => j.kind === 'password-notice')!;
       expect(notice).toMatchObject({ state: 'ready', envelope: { to: ['yamada@newcorp.example'] } });
       expect(notice.notBefore - sentCopy.sentAt!).toBe(30 * 60_000);
-      expect(sink.messages.some((m) => header(m, 'X-Outguard-Notice') === 'password' && header(m, 'X-Outguard-Ref') === id)).toBe(false);
+      expect(sink.messages.some((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'password' && headerOf(m.raw, 'X-Outguard-Ref') === id)).toBe(false);
       // the audit log: released by the sender, then delivered encrypted by the outbox, with the file's SHA-256
       const events = await until(async () => {
         const list = await audit.list({ messageId: id });
@@ -128,7 +121,7 @@ describe('a released hold takes the path direct mail takes', () => {
     expect(page).toContain('同じ種類のMIMEヘッダーが内容を変えて2つあります');
     expect(page).toContain('two different Content-Type headers in part 2');
     await release(id);
-    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && header(m, 'X-Outguard-Id') === id));
+    const copy = await until(() => sink.messages.find((m) => m.to.includes('yamada@newcorp.example') && headerOf(m.raw, 'X-Outguard-Id') === id));
     const sent = MessageModel.parse(copy.raw);
     expect(sent.files.map((f) => f.filename)).toEqual(['attachments.zip']);
     expect(sent.textParts.join('')).toContain('全体を暗号化ZIP');

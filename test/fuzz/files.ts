@@ -7,6 +7,7 @@
 import zlib from 'node:zlib';
 import type { Rng } from './random.js';
 import { crc32 } from '../../src/zip/crc32.js';
+import { pngChunk, uuencodeLines } from '../support/encoders.js';
 
 export { crc32 };
 
@@ -27,15 +28,6 @@ export function pdf(rng: Rng, opts: { encryptMarker?: boolean } = {}): Buffer {
   const body = rng.bool() ? rng.text(rng.range(60, 1500)) : rng.bytes(rng.range(60, 1500)).toString('latin1');
   const enc = opts.encryptMarker ? `trailer\n<< /Root 1 0 R /Encrypt 5 0 R /ID [<${rng.token(16)}>] >>\n` : `trailer\n<< /Root 1 0 R /Size ${rng.range(3, 99)} >>\n`;
   return Buffer.from(`%PDF-1.${rng.range(3, 7)}\n%${rng.token(6)}\n1 0 obj\n<< /Type /Catalog /X ${rng.token(10)} >>\nstream\n${body}\nendstream\n${enc}%%EOF\n`, 'latin1');
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
 }
 
 /** A genuine PNG (RGB, random pixels): small, and decodable by any viewer. */
@@ -202,21 +194,8 @@ export function quotedPrintable(buf: Buffer, text: boolean): string {
   return out.join('\r\n');
 }
 
-export function uuencode(name: string, buf: Buffer): string {
-  const ch = (v: number) => (v === 0 ? '`' : String.fromCharCode(32 + v));
-  const lines = [`begin 644 ${name}`];
-  for (let i = 0; i < buf.length; i += 45) {
-    const chunk = buf.subarray(i, i + 45);
-    let line = ch(chunk.length);
-    for (let j = 0; j < chunk.length; j += 3) {
-      const [a = 0, b = 0, c = 0] = [chunk[j], chunk[j + 1], chunk[j + 2]];
-      line += ch(a >> 2) + ch(((a & 3) << 4) | (b >> 4)) + ch(((b & 15) << 2) | (c >> 6)) + ch(c & 63);
-    }
-    lines.push(line);
-  }
-  lines.push('`', 'end');
-  return lines.join('\r\n');
-}
+/** A uuencoded block (`begin 644 name` … `end`), CRLF lines. */
+export const uuencode = (name: string, buf: Buffer): string => uuencodeLines(name, buf).join('\r\n');
 
 /** yEnc; every critical byte is escaped (0, TAB, LF, CR, space, dot, =), which decoders accept. */
 export function yencode(name: string, buf: Buffer): Buffer {

@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findDataUris, findEncodedBlocks, MAX_EMBEDDED, type EmbeddedFile } from '../../src/message/embedded.js';
-import { requireTool } from '../support/tools.js';
+import { macutilsBinhex, requirePythonModule, requireTool, sharutilsUuencode } from '../support/tools.js';
+import { Rng } from '../fuzz/random.js';
 
 // The genuine blocks come from encoders nobody here wrote:
 //   uuencode and begin-base64: `uuencode` / `uuencode -m` from Debian's sharutils;
@@ -17,43 +15,19 @@ import { requireTool } from '../support/tools.js';
 
 const hasSharutils = requireTool('uuencode', 'sharutils');
 const hasMacutils = requireTool('binhex', 'macutils');
-const hasYenc = requirePythonModule('yenc', 'python3-yenc');
+// the yEnc script below runs under /usr/bin/python3, where apt puts the module
+const hasYenc = requirePythonModule('yenc', 'python3-yenc', ['/usr/bin/python3']) !== undefined;
 const hasPython = requireTool('python3', 'python3');
-
-/** As requireTool, for a module of Debian's own python3. */
-function requirePythonModule(module: string, debianPackage: string): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    const note = `python module ${module} not found: install the Debian package "${debianPackage}"`;
-    if (process.env.CI === 'true') throw new Error(`${note}; CI must have it`);
-    console.warn(`SKIPPED: ${note}`);
-    return false;
-  }
-}
-
-const work = mkdtempSync(join(tmpdir(), 'outguard-embedded-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** mulberry32: seeded, so a failing mutation can be replayed. */
+/** Seeded (mulberry32), so a failing mutation can be replayed. */
 function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
-function randomBytes(n: number, seed: number): Buffer {
-  const next = random(seed);
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(next() * 256);
-  return b;
-}
+const randomBytes = (n: number, seed: number): Buffer => new Rng(seed).bytes(n);
 
 /** A file with what makes encoders work: every byte value, runs (BinHex RLE, 0x90 itself), zeros. */
 const FILE = Buffer.concat([
@@ -67,14 +41,8 @@ const FILE = Buffer.concat([
 ]);
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\n', 'latin1'), randomBytes(400, 3), Buffer.from('\n%%EOF\n')]);
 
-const uuencode = (data: Buffer, name: string, base64 = false): Buffer =>
-  execFileSync('uuencode', base64 ? ['-m', name] : [name], { input: data });
-
-function binhex(data: Buffer, name: string): Buffer {
-  const dir = mkdtempSync(join(work, 'hqx-'));
-  writeFileSync(join(dir, name), data);
-  return execFileSync('binhex', ['-d', name], { cwd: dir });
-}
+const uuencode = (data: Buffer, name: string, base64 = false): Buffer => sharutilsUuencode(name, data, base64);
+const binhex = (data: Buffer, name: string): Buffer => macutilsBinhex(name, data);
 
 const YENC = `
 import sys, yenc

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { requirePythonModule } from './tools.js';
 
 const FREE = 0xffffffff;
 const END_OF_CHAIN = 0xfffffffe;
@@ -165,28 +166,8 @@ export function encryptedPackage(data: Buffer, clearSize = data.length): Buffer 
   return Buffer.concat([size, data]);
 }
 
-/** A python3 that has Debian's python3-olefile, or undefined (pyenv and venvs may hide the system one). */
-export function olefilePython(): string | undefined {
-  for (const python of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(python, ['-c', 'import olefile'], { stdio: 'ignore' });
-      return python;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
-/** Like requireTool for the olefile module: a SKIPPED note on a user's machine, an error under CI=true. */
-export function requireOlefile(): string | undefined {
-  const python = olefilePython();
-  if (python) return python;
-  const note = 'python3 with olefile not found: install the Debian package "python3-olefile" (apt-get install -y python3-olefile)';
-  if (process.env.CI === 'true') throw new Error(`${note}; CI must have it`);
-  console.warn(`SKIPPED: ${note}`);
-  return undefined;
-}
+/** A python3 that has Debian's python3-olefile, or undefined after a SKIPPED note (an error under CI=true). */
+export const requireOlefile = (): string | undefined => requirePythonModule('olefile', 'python3-olefile');
 
 /** The streams of a compound file as olefile reads them, strict about defects: {path: bytes}. */
 export function readWithOlefile(python: string, file: Buffer): Record<string, Buffer> {

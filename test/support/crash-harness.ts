@@ -8,19 +8,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { MessageModel } from '../../src/message/model.js';
-import { hasCommand } from './tools.js';
+import { sevenZipExtract } from './archives.js';
 import { withAttachments } from './mime.js';
+import { headerOf, passwordOf } from './notices.js';
+import { writePolicy } from './policy.js';
 import type { Received } from './sink.js';
 import { sleep } from './wait.js';
 import net from 'node:net';
 
 export const BIN = path.resolve('bin/outguard.js');
-/** 7-Zip: 7zz (Debian's 7zip) or 7z (p7zip); as archives.ts, which this module does not import (it pulls in vitest). */
-export const SEVEN_ZIP = hasCommand('7zz') ? '7zz' : '7z';
 /** OUTGUARD_SECRET of every process of a run: a restarted gateway and the CLI open the same store. */
 export const SECRET = 'crash-harness-secret-0123456789abcdefghijklmnop';
 
@@ -74,9 +73,7 @@ export interface GatewaySetup {
 export function writeSetup(opts: { dir: string; sinkPort: number; smtpPort: number; webPort: number; rules: string; lists?: Record<string, string> }): GatewaySetup {
   const { dir } = opts;
   fs.mkdirSync(dir, { recursive: true });
-  for (const [name, text] of Object.entries(opts.lists ?? {})) fs.writeFileSync(path.join(dir, name), text);
-  const policy = path.join(dir, 'policy.yaml');
-  fs.writeFileSync(policy, `${opts.rules}\n${ENCRYPTION_YAML}`);
+  const policy = writePolicy(`${opts.rules}\n${ENCRYPTION_YAML}`, opts.lists, dir);
   const dataDir = path.join(dir, 'data');
   const config = path.join(dir, 'outguard.yaml');
   fs.writeFileSync(
@@ -367,22 +364,6 @@ export function composePlain(tag: string, to: string[]): Outgoing {
   return { tag, messageId, from: SENDER, to, raw, files: {} };
 }
 
-/** The value of a header in the top header block. */
-export function header(raw: Buffer, name: string): string | undefined {
-  const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
-  return new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(head)?.[1]?.trim();
-}
-
-/** The password from a notice: its one line "Password: …". */
-export function passwordOf(notice: Buffer): string | undefined {
-  const lines = MessageModel.parse(notice)
-    .textParts.join('\n')
-    .split(/\r?\n/)
-    .filter((l) => l.startsWith('Password: '));
-  return lines.length === 1 ? lines[0]!.slice('Password: '.length).trim() : undefined;
-}
-
 /** What the sink got for one message, by group, and what is wrong with it. */
 export interface Inspection {
   /** Copies received per group (resends included). */
@@ -434,7 +415,7 @@ export function indexArrivals(received: readonly Received[]): Arrivals {
   const a: Arrivals = { copies: new Map(), notices: new Map() };
   const push = (map: Map<string, Arrival[]>, key: string, v: Arrival) => map.set(key, [...(map.get(key) ?? []), v]);
   received.forEach((m, index) => {
-    const v: Arrival = { m, index, messageId: header(m.raw, 'Message-ID'), notice: header(m.raw, 'X-Outguard-Notice'), id: header(m.raw, 'X-Outguard-Id'), ref: header(m.raw, 'X-Outguard-Ref') };
+    const v: Arrival = { m, index, messageId: headerOf(m.raw, 'Message-ID'), notice: headerOf(m.raw, 'X-Outguard-Notice'), id: headerOf(m.raw, 'X-Outguard-Id'), ref: headerOf(m.raw, 'X-Outguard-Ref') };
     if (v.notice === undefined && v.messageId !== undefined) push(a.copies, v.messageId, v);
     else if (v.notice === 'password' && v.ref !== undefined) push(a.notices, v.ref, v);
   });
@@ -527,20 +508,17 @@ export async function openZip(zip: { group: string; id: string; raw: Buffer; pas
   if (zip.password === undefined) return [`${zip.group}: ZIP ${zip.id} has no password to open it with`];
   const attachment = MessageModel.parse(zip.raw).attachments.find((a) => a.filename.endsWith('.zip'));
   if (!attachment) return [`${zip.group}: copy ${zip.id} has no ZIP`];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-crash-zip-'));
+  let extracted: Map<string, Buffer>;
   try {
-    const file = path.join(dir, 'attachments.zip');
-    fs.writeFileSync(file, attachment.content());
-    const out = path.join(dir, 'x');
-    const r = await runProcess(SEVEN_ZIP, ['x', '-y', `-p${zip.password}`, `-o${out}`, file], process.env);
-    if (r.code !== 0) return [`${zip.group}: 7-Zip cannot open ZIP ${zip.id} with the password of its notice (exit ${r.code}): ${r.stdout.slice(-300)}`];
-    const got = Object.fromEntries(fs.readdirSync(out).map((n) => [n, sha256(fs.readFileSync(path.join(out, n)))]));
-    return JSON.stringify(got, Object.keys(got).sort()) === JSON.stringify(files, Object.keys(files).sort()) && Object.keys(got).length === Object.keys(files).length
-      ? []
-      : [`${zip.group}: ZIP ${zip.id} holds ${JSON.stringify(got)}, expected ${JSON.stringify(files)}`];
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    extracted = sevenZipExtract(attachment.content(), zip.password);
+  } catch (err) {
+    const e = err as { status?: number | null; stdout?: Buffer };
+    return [`${zip.group}: 7-Zip cannot open ZIP ${zip.id} with the password of its notice (exit ${e.status ?? null}): ${String(e.stdout ?? '').slice(-300)}`];
   }
+  const got = Object.fromEntries([...extracted].map(([n, content]) => [n, sha256(content)]));
+  return JSON.stringify(got, Object.keys(got).sort()) === JSON.stringify(files, Object.keys(files).sort()) && Object.keys(got).length === Object.keys(files).length
+    ? []
+    : [`${zip.group}: ZIP ${zip.id} holds ${JSON.stringify(got)}, expected ${JSON.stringify(files)}`];
 }
 
 /** Whether everything one message should produce has arrived (each group, each ZIP's notice). */

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +26,7 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { WebServer, type WebServerOptions } from '../../src/web/server.js';
-import { SEVEN_ZIP } from '../support/archives.js';
+import { SEVEN_ZIP, sevenZipExtract } from '../support/archives.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { hasCommand, requireTool } from '../support/tools.js';
 
@@ -495,10 +494,12 @@ class RealHoldBackend implements HoldBackend {
   /** The files in an encrypted ZIP, unpacked by 7-Zip with the password, in the ZIP's order. */
   private unzip(zip: Buffer, password: string): HoldAttachment[] {
     if (!hasCommand(SEVEN_ZIP)) throw new Error('checking a released ZIP needs 7-Zip: apt-get install -y 7zip');
-    const dir = fs.mkdtempSync(path.join(this.dataDir, 'unzip-'));
-    fs.writeFileSync(path.join(dir, 'in.zip'), zip);
-    execFileSync(SEVEN_ZIP, ['x', `-p${password}`, '-y', '-oout', 'in.zip'], { cwd: dir, stdio: 'ignore' });
-    return zipEntries(zip).map((e) => fileOf({ name: e.name, content: fs.readFileSync(path.join(dir, 'out', e.name)) }));
+    const extracted = sevenZipExtract(zip, password);
+    return zipEntries(zip).map((e) => {
+      const content = extracted.get(e.name);
+      if (content === undefined) throw new Error(`7-Zip did not extract ${e.name}`);
+      return fileOf({ name: e.name, content });
+    });
   }
 
   async breakDown(): Promise<string> {
