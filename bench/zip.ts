@@ -1,22 +1,25 @@
 /**
- * Encrypted ZIP throughput and memory: outguard's writer (src/zip) against 7-Zip on the same
- * files, in one run. `npm run bench:zip`.
+ * Encrypted ZIP throughput and memory: outguard's writer (src/zip) against 7-Zip and against the
+ * npm packages archiver + archiver-zip-encrypted on the same files, in one run.
+ * `npm run bench:zip`.
  *
- * Throughput: AES-256 archives of three data sets, each made by outguard (in this process,
- * streaming the files from disk to an archive on disk) and by
- * `7zz a -tzip -mem=AES256 -mx=5 -mmt=1` (a child process, same files, same disk):
+ * Throughput: AES-256 archives of three data sets, each made by outguard and by archiver with
+ * archiver-zip-encrypted (`zip-encrypted` format, zlib level 5), both in this process streaming
+ * the files from disk to an archive on disk, and by `7zz a -tzip -mem=AES256 -mx=5 -mmt=1` (a
+ * child process, same files, same disk):
  *   - random:  one 100 MB file of random bytes (incompressible),
  *   - text:    one 30 MB file of Japanese business prose (UTF-8),
  *   - office:  a mixed set: .docx-like (ZIPped XML), CSV, and PNG-like files.
- * Each is timed BENCH_ZIP_ROUNDS times (default 3), alternating who goes first; the median
- * counts. MB/s is 10^6 bytes of input per second. ratio = outguard / 7-Zip (target ≥ 1.0).
- * outguard's archives are checked with `7zz t` once. ZipCrypto figures (one round) follow
- * for information.
+ * Each is timed BENCH_ZIP_ROUNDS times (default 3), rotating who goes first; the median counts.
+ * MB/s is 10^6 bytes of input per second. ratio = outguard / 7-Zip (target ≥ 1.0); the
+ * outguard / archiver ratio is for information. outguard's and archiver's archives are checked
+ * with `7zz t` once. ZipCrypto figures (one round; archiver-zip-encrypted's `zip20`) follow for
+ * information.
  *
  * Memory: ten messages with 25 MB of attachments each, zipped at once in a child process
  * (bench/zip-memory.ts), peak RSS from /proc/self/status VmHWM and 50 ms samples (target
- * < 400 MB): once with attachments streamed from disk, once held in memory as Buffers, as a
- * parsed message holds them.
+ * < 400 MB): by outguard once with attachments streamed from disk, once held in memory as
+ * Buffers, as a parsed message holds them; and by archiver, streamed from disk.
  *
  * Prints a table and one JSON line. Files live in a temp dir, removed at the end (BENCH_KEEP=1
  * keeps it). Exit status 0 unless something failed; a ratio or memory figure off target is
@@ -29,7 +32,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import archiver from 'archiver';
+import zipEncrypted from 'archiver-zip-encrypted';
 import { createEncryptedZip } from '../src/zip/writer.js';
+import { NAMES, OBJECTS, SUBJECTS, japaneseProse, prng, writeRandom } from './data.js';
 
 const SEVEN_ZIP = ['7zz', '7z'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 if (!SEVEN_ZIP) {
@@ -42,6 +48,7 @@ const MB = 1e6;
 const MiB = 1024 * 1024;
 const ENV = { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
 const here = path.dirname(fileURLToPath(import.meta.url));
+archiver.registerFormat('zip-encrypted', zipEncrypted);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-bench-zip-'));
 const cleanup = () => {
@@ -53,50 +60,6 @@ process.on('SIGINT', () => {
 });
 
 // ---- data ---------------------------------------------------------------------------------
-
-/** A small, seeded PRNG, so the text is the same on every run. */
-function prng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
-
-const SUBJECTS = ['当課', '受託者', '委託者', '情報政策課', '総務部', '担当者', '保守事業者', '本市', '監査法人', '利用部署', '再委託先', '運用チーム'];
-const OBJECTS = ['個人情報', '業務データ', '設計書', '見積書', '議事録', 'ログファイル', 'アクセス権限', '電子メール', '外部記録媒体', 'バックアップ', '仕様書', '納品物', '端末', 'パスワード'];
-const VERBS = ['適切に管理する', '速やかに報告する', '定期的に確認する', '暗号化して送付する', '施錠保管する', '確実に消去する', '事前に承認を得る', '記録として保存する', '点検を実施する', '是正措置を講じる'];
-const CLAUSES = ['ことが求められる', 'ものとする', '必要がある', 'よう努めなければならない', '予定である', 'ことを確認した', 'べきである'];
-const OPENERS = ['なお、', 'また、', 'ただし、', '前回の打合せを受け、', '先般ご依頼の件につき、', '監査の指摘事項として、', '令和8年度においては、', ''];
-const NAMES = ['山田', '鈴木', '佐藤', '高橋', '田中', '伊藤', '渡辺', '中村', '小林', '加藤'];
-
-/** Japanese business prose, paragraphs of varied sentences with dates, amounts and names. */
-function japaneseProse(bytes: number, seed = 42): Buffer {
-  const r = prng(seed);
-  const pick = <T>(a: T[]) => a[r(a.length)]!;
-  const parts: string[] = [];
-  let n = 0;
-  let para = 0;
-  while (n < bytes) {
-    let p = `${++para}．${pick(OBJECTS)}の取扱いについて\n`;
-    for (let s = 3 + r(5); s > 0; s--) {
-      p += `${pick(OPENERS)}${pick(SUBJECTS)}は、${pick(OBJECTS)}及び${pick(OBJECTS)}を${pick(VERBS)}${pick(CLAUSES)}。`;
-      if (r(3) === 0) p += `（${2026 + r(2)}年${1 + r(12)}月${1 + r(28)}日、${pick(NAMES)}${r(2) ? '主任' : '係長'}確認、金額${(r(900) + 100) * 1000}円）`;
-    }
-    p += '\n\n';
-    parts.push(p);
-    n += Buffer.byteLength(p);
-  }
-  return Buffer.from(parts.join('')).subarray(0, bytes);
-}
-
-function writeRandom(file: string, bytes: number): void {
-  const fd = fs.openSync(file, 'w');
-  for (let left = bytes; left > 0; left -= MiB) fs.writeSync(fd, randomBytes(Math.min(MiB, left)));
-  fs.closeSync(fd);
-}
 
 function csv(rows: number, seed: number): Buffer {
   const r = prng(seed);
@@ -147,14 +110,25 @@ function dataSet(name: string, make: (d: string) => void): DataSet {
 
 // ---- measuring ----------------------------------------------------------------------------
 
-async function outguard(set: DataSet, cipher: 'aes256' | 'zipcrypto', out: string): Promise<number> {
+type Cipher = 'aes256' | 'zipcrypto';
+
+async function outguard(set: DataSet, cipher: Cipher, out: string): Promise<number> {
   const start = performance.now();
   const entries = set.files.map((f) => ({ name: f, content: fs.createReadStream(path.join(set.dir, f)) }));
   await pipeline(createEncryptedZip(entries, { password: PASSWORD, cipher, names: 'utf8', level: 6 }), fs.createWriteStream(out));
   return (performance.now() - start) / 1000;
 }
 
-function sevenZip(set: DataSet, cipher: 'aes256' | 'zipcrypto', out: string): number {
+async function archiverZip(set: DataSet, cipher: Cipher, out: string): Promise<number> {
+  const start = performance.now();
+  const options: zipEncrypted.Options = { zlib: { level: 5 }, password: PASSWORD, encryptionMethod: cipher === 'aes256' ? 'aes256' : 'zip20' };
+  const archive = archiver.create('zip-encrypted', options);
+  for (const f of set.files) archive.append(fs.createReadStream(path.join(set.dir, f)), { name: f });
+  await Promise.all([pipeline(archive, fs.createWriteStream(out)), archive.finalize()]);
+  return (performance.now() - start) / 1000;
+}
+
+function sevenZip(set: DataSet, cipher: Cipher, out: string): number {
   fs.rmSync(out, { force: true }); // 7-Zip would add to an existing archive
   const start = performance.now();
   const r = spawnSync(SEVEN_ZIP!, ['a', '-tzip', `-mem=${cipher === 'aes256' ? 'AES256' : 'ZipCrypto'}`, '-mx=5', '-mmt=1', `-p${PASSWORD}`, '-bd', '-bso0', out, ...set.files], { cwd: set.dir, env: ENV });
@@ -163,10 +137,10 @@ function sevenZip(set: DataSet, cipher: 'aes256' | 'zipcrypto', out: string): nu
   return seconds;
 }
 
-function check(out: string, set: DataSet): void {
+function check(out: string, set: DataSet, who: string): void {
   const r = spawnSync(SEVEN_ZIP!, ['t', `-p${PASSWORD}`, out], { env: ENV, encoding: 'utf8' });
   if (r.status !== 0 || !r.stdout.includes('Everything is Ok') || (set.files.length > 1 && !r.stdout.includes(`Files: ${set.files.length}`))) {
-    throw new Error(`7-Zip does not accept outguard's archive of ${set.name}:\n${r.stdout}${r.stderr}`);
+    throw new Error(`7-Zip does not accept ${who}'s archive of ${set.name}:\n${r.stdout}${r.stderr}`);
   }
 }
 
@@ -181,37 +155,45 @@ interface Row {
   mb: number;
   outguardMBs: number;
   sevenZipMBs: number;
+  archiverMBs: number;
   ratio: number;
+  archiverRatio: number;
   outguardBytes: number;
   sevenZipBytes: number;
+  archiverBytes: number;
 }
 
-async function compare(set: DataSet, cipher: 'aes256' | 'zipcrypto', rounds: number): Promise<Row> {
-  const ours = path.join(dir, `${set.name}-${cipher}-outguard.zip`);
-  const theirs = path.join(dir, `${set.name}-${cipher}-7z.zip`);
-  const a: number[] = [];
-  const b: number[] = [];
+const WRITERS = { outguard, archiver: archiverZip, sevenZip };
+type Writer = keyof typeof WRITERS;
+const ORDER = Object.keys(WRITERS) as Writer[];
+
+async function compare(set: DataSet, cipher: Cipher, rounds: number): Promise<Row> {
+  const out = Object.fromEntries(ORDER.map((w) => [w, path.join(dir, `${set.name}-${cipher}-${w}.zip`)])) as Record<Writer, string>;
+  const seconds: Record<Writer, number[]> = { outguard: [], archiver: [], sevenZip: [] };
   for (let i = 0; i < rounds; i++) {
-    if (i % 2 === 0) {
-      a.push(await outguard(set, cipher, ours));
-      b.push(sevenZip(set, cipher, theirs));
-    } else {
-      b.push(sevenZip(set, cipher, theirs));
-      a.push(await outguard(set, cipher, ours));
+    // Whoever goes first meets a different page cache and machine load, so each takes a turn.
+    for (let k = 0; k < ORDER.length; k++) {
+      const w = ORDER[(i + k) % ORDER.length]!;
+      seconds[w].push(await WRITERS[w](set, cipher, out[w]));
     }
-    if (i === 0) check(ours, set);
+    if (i === 0) {
+      check(out.outguard, set, 'outguard');
+      check(out.archiver, set, 'archiver-zip-encrypted');
+    }
   }
-  const og = set.bytes / MB / median(a);
-  const sz = set.bytes / MB / median(b);
+  const mbs = (w: Writer) => set.bytes / MB / median(seconds[w]);
   return {
     set: set.name,
     cipher,
     mb: set.bytes / MB,
-    outguardMBs: og,
-    sevenZipMBs: sz,
-    ratio: og / sz,
-    outguardBytes: fs.statSync(ours).size,
-    sevenZipBytes: fs.statSync(theirs).size,
+    outguardMBs: mbs('outguard'),
+    sevenZipMBs: mbs('sevenZip'),
+    archiverMBs: mbs('archiver'),
+    ratio: mbs('outguard') / mbs('sevenZip'),
+    archiverRatio: mbs('outguard') / mbs('archiver'),
+    outguardBytes: fs.statSync(out.outguard).size,
+    sevenZipBytes: fs.statSync(out.sevenZip).size,
+    archiverBytes: fs.statSync(out.archiver).size,
   };
 }
 
@@ -226,7 +208,7 @@ interface MemoryResult {
   vmHWM: number;
 }
 
-function memory(mode: 'stream' | 'buffer', files: string[]): MemoryResult {
+function memory(mode: 'stream' | 'buffer' | 'archiver', files: string[]): MemoryResult {
   const out = fs.mkdtempSync(path.join(dir, `mem-${mode}-`));
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'zip-memory.ts'), mode, out, '10', ...files], { encoding: 'utf8', env: ENV, cwd: path.join(here, '..') });
   fs.rmSync(out, { recursive: true, force: true });
@@ -265,38 +247,49 @@ try {
     mb: rows.reduce((n, r) => n + r.mb, 0),
     outguardSeconds: rows.reduce((n, r) => n + r.mb / r.outguardMBs, 0),
     sevenZipSeconds: rows.reduce((n, r) => n + r.mb / r.sevenZipMBs, 0),
+    archiverSeconds: rows.reduce((n, r) => n + r.mb / r.archiverMBs, 0),
   };
   const zc: Row[] = [];
   for (const set of sets) zc.push(await compare(set, 'zipcrypto', 1));
 
-  const mem = [memory('stream', attachments), memory('buffer', attachments)];
+  const mem = [memory('stream', attachments), memory('buffer', attachments), memory('archiver', attachments)];
 
   const f1 = (x: number) => x.toFixed(1).padStart(8);
-  console.log(`\nthroughput (MB = 10^6 bytes of input; median of ${ROUNDS} for AES-256, 1 run for ZipCrypto; 7-Zip: -tzip -mx=5 -mmt=1)`);
-  console.log('set      cipher       MB   outguard MB/s   7-Zip MB/s   ratio   outguard size   7-Zip size');
+  console.log(`\nthroughput (MB = 10^6 bytes of input; median of ${ROUNDS} for AES-256, 1 run for ZipCrypto; 7-Zip: -tzip -mx=5 -mmt=1; archiver: zip-encrypted, zlib level 5)`);
+  console.log('set      cipher       MB   outguard MB/s   7-Zip MB/s   ratio   archiver MB/s   ratio   outguard size   7-Zip size   archiver size');
   for (const r of [...rows, ...zc]) {
     console.log(
-      `${r.set.padEnd(8)} ${r.cipher.padEnd(9)} ${f1(r.mb)} ${f1(r.outguardMBs).padStart(15)} ${f1(r.sevenZipMBs).padStart(12)} ${r.ratio.toFixed(2).padStart(6)}× ${String(r.outguardBytes).padStart(15)} ${String(r.sevenZipBytes).padStart(12)}`,
+      `${r.set.padEnd(8)} ${r.cipher.padEnd(9)} ${f1(r.mb)} ${f1(r.outguardMBs).padStart(15)} ${f1(r.sevenZipMBs).padStart(12)} ${r.ratio.toFixed(2).padStart(6)}× ${f1(r.archiverMBs).padStart(15)} ${r.archiverRatio.toFixed(2).padStart(6)}× ${String(r.outguardBytes).padStart(15)} ${String(r.sevenZipBytes).padStart(12)} ${String(r.archiverBytes).padStart(15)}`,
     );
   }
   const allRatio = total.sevenZipSeconds / total.outguardSeconds;
-  console.log(`all      aes256    ${f1(total.mb)} ${f1(total.mb / total.outguardSeconds).padStart(15)} ${f1(total.mb / total.sevenZipSeconds).padStart(12)} ${allRatio.toFixed(2).padStart(6)}×`);
+  const allArchiverRatio = total.archiverSeconds / total.outguardSeconds;
+  console.log(
+    `all      aes256    ${f1(total.mb)} ${f1(total.mb / total.outguardSeconds).padStart(15)} ${f1(total.mb / total.sevenZipSeconds).padStart(12)} ${allRatio.toFixed(2).padStart(6)}× ${f1(total.mb / total.archiverSeconds).padStart(15)} ${allArchiverRatio.toFixed(2).padStart(6)}×`,
+  );
 
   console.log('\nmemory: 10 messages × 25 MB of attachments (10 MB text, 10 MB random, 5 MB .xlsx), AES-256, zipped at once (target peak < 400 MB)');
-  console.log('attachments            peak RSS (VmHWM)   RSS before   seconds');
+  console.log('writer, attachments              peak RSS (VmHWM)   RSS before   seconds');
+  const label = { stream: 'outguard, streamed from disk', buffer: 'outguard, held in memory', archiver: 'archiver, streamed from disk' };
   for (const m of mem) {
-    console.log(`${(m.mode === 'stream' ? 'streamed from disk' : 'held in memory').padEnd(22)} ${((m.vmHWM || m.peakRss) / MiB).toFixed(0).padStart(12)} MiB ${(m.baselineRss / MiB).toFixed(0).padStart(8)} MiB ${m.seconds.toFixed(2).padStart(9)}`);
+    console.log(`${label[m.mode as keyof typeof label].padEnd(32)} ${((m.vmHWM || m.peakRss) / MiB).toFixed(0).padStart(12)} MiB ${(m.baselineRss / MiB).toFixed(0).padStart(8)} MiB ${m.seconds.toFixed(2).padStart(9)}`);
   }
 
   const minRatio = Math.min(...rows.map((r) => r.ratio));
-  const maxPeak = Math.max(...mem.map((m) => m.vmHWM || m.peakRss));
+  // The target is outguard's; archiver's peak is for information.
+  const maxPeak = Math.max(...mem.filter((m) => m.mode !== 'archiver').map((m) => m.vmHWM || m.peakRss));
   const result = {
     bench: 'zip',
     rounds: ROUNDS,
     sevenZip: SEVEN_ZIP,
-    aes256: Object.fromEntries(rows.map((r) => [r.set, { mb: +r.mb.toFixed(1), outguardMBs: +r.outguardMBs.toFixed(1), sevenZipMBs: +r.sevenZipMBs.toFixed(1), ratio: +r.ratio.toFixed(2), outguardBytes: r.outguardBytes, sevenZipBytes: r.sevenZipBytes }])),
-    aes256All: { outguardMBs: +(total.mb / total.outguardSeconds).toFixed(1), sevenZipMBs: +(total.mb / total.sevenZipSeconds).toFixed(1), ratio: +allRatio.toFixed(2) },
-    zipcrypto: Object.fromEntries(zc.map((r) => [r.set, { outguardMBs: +r.outguardMBs.toFixed(1), sevenZipMBs: +r.sevenZipMBs.toFixed(1), ratio: +r.ratio.toFixed(2) }])),
+    aes256: Object.fromEntries(
+      rows.map((r) => [
+        r.set,
+        { mb: +r.mb.toFixed(1), outguardMBs: +r.outguardMBs.toFixed(1), sevenZipMBs: +r.sevenZipMBs.toFixed(1), archiverMBs: +r.archiverMBs.toFixed(1), ratio: +r.ratio.toFixed(2), archiverRatio: +r.archiverRatio.toFixed(2), outguardBytes: r.outguardBytes, sevenZipBytes: r.sevenZipBytes, archiverBytes: r.archiverBytes },
+      ]),
+    ),
+    aes256All: { outguardMBs: +(total.mb / total.outguardSeconds).toFixed(1), sevenZipMBs: +(total.mb / total.sevenZipSeconds).toFixed(1), archiverMBs: +(total.mb / total.archiverSeconds).toFixed(1), ratio: +allRatio.toFixed(2), archiverRatio: +allArchiverRatio.toFixed(2) },
+    zipcrypto: Object.fromEntries(zc.map((r) => [r.set, { outguardMBs: +r.outguardMBs.toFixed(1), sevenZipMBs: +r.sevenZipMBs.toFixed(1), archiverMBs: +r.archiverMBs.toFixed(1), ratio: +r.ratio.toFixed(2), archiverRatio: +r.archiverRatio.toFixed(2) }])),
     memory: Object.fromEntries(mem.map((m) => [m.mode, { peakRssMiB: +((m.vmHWM || m.peakRss) / MiB).toFixed(0), sampledPeakRssMiB: +(m.peakRss / MiB).toFixed(0), baselineRssMiB: +(m.baselineRss / MiB).toFixed(0), seconds: +m.seconds.toFixed(2) }])),
     targets: { ratio: 1.0, ratioMet: minRatio >= 1.0, peakRssMiB: 400, peakRssMet: maxPeak / MiB < 400 },
     seconds: +((performance.now() - t0) / 1000).toFixed(1),

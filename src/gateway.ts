@@ -13,9 +13,11 @@ import type { AuditWriter } from './audit/writer.js';
 import type { IncidentService } from './audit/incidents.js';
 import { findingFields } from './audit/events.js';
 import type { Verdict } from './policy/verdict.js';
+import type { ByteSource } from './message/source.js';
 
 export interface InboundMessage {
-  raw: Buffer;
+  /** The message as received: in memory, or spooled (read by offsets). */
+  source: ByteSource;
   envelope: Envelope;
   client: { address: string; user?: string };
 }
@@ -64,7 +66,7 @@ export class Gateway {
     let encrypted: { name: string; sha256: string }[] = [];
     let repeated = false;
     try {
-      judgement = await judge.evaluate(inbound.raw, inbound.envelope);
+      judgement = await judge.evaluate(inbound.source, inbound.envelope);
       verdict = judgement.verdict;
       action = verdict.action;
       const finding = decisive(verdict);
@@ -107,7 +109,7 @@ export class Gateway {
         user: inbound.client.user,
         from: inbound.envelope.from,
         rcptCount: inbound.envelope.to.length,
-        size: inbound.raw.length,
+        size: inbound.source.length,
         action,
         ms: Math.round(performance.now() - started),
         ...(sent ? { reply: sent.replies.join(' | ') } : {}),

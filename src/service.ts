@@ -26,6 +26,7 @@ import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 import { SqliteIncidentStore } from './store/sqlite-incidents.js';
 import { IncidentService } from './audit/incidents.js';
 import { messageLookup } from './audit/incident-message.js';
+import { Spool } from './store/spool.js';
 
 export interface RunningService {
   smtp: AddressInfo;
@@ -44,6 +45,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const key = loadSecretKey(config.dataDir).key;
   const store = SqliteOutboxStore.open(config.dataDir, key);
   const holdStore = SqliteHoldStore.open(config.dataDir, key);
+  // large mail is received into sealed spool files; a crash leaves some behind, and chunks of
+  // copies and holds that were being written when it came
+  const spool = new Spool(config.dataDir);
+  const leftovers = { spool: spool.clean(), outbox: await store.sweep(), holds: await holdStore.sweep() };
+  if (leftovers.spool + leftovers.outbox + leftovers.holds > 0) logger.info(leftovers, 'removed what an interrupted run left unfinished');
   const auditStore = SqliteAuditStore.open(config.dataDir);
   // 特記事項 第9: every decision is an event in the hash-chained audit log, written on a thread
   // of its own so that hashing and inserting stay off the SMTP thread
@@ -115,7 +121,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await holds.start();
   await incidents.start();
   const gateway = new Gateway({ judge, pipeline, holds, logger, hostname: config.smtp.hostname, isInternal, audit, incidents });
-  const smtp = new SmtpListener(config, gateway, logger);
+  const smtp = new SmtpListener(config, gateway, logger, spool);
   const rules = ruleMessages(config.policy);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {
     csrfSecret: deriveKey(key, 'web-csrf'),

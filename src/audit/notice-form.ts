@@ -2,6 +2,7 @@ import path from 'node:path';
 import { type Config, DEFAULTS } from '../config/schema.js';
 import { KNOWN_DOMAINS_FILE_NAME } from '../store/known-domains.js';
 import { KEY_FILE_NAME, SECRET_ENV } from '../store/secret-key.js';
+import { SPOOL_DIR_NAME } from '../store/spool.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
 import type { Bilingual } from '../render/bilingual.js';
 
@@ -94,13 +95,17 @@ function whatOutguardStores(config: Config, env: NodeJS.ProcessEnv): Bilingual[]
   const days = config.retention.bodyDays;
   const lines: Bilingual[] = [
     {
-      ja: `${path.join(dir, DATABASE_FILE_NAME)}（SQLite）：保留中のメール（本文・添付ファイルを AES-256-GCM で暗号化、判断から ${days} 日後に消去）、送信キュー（通知と送信待ちのメール、AES-256-GCM で暗号化、送信後に消去）、監査ログ（ハッシュチェーン、本文は含まない）、インシデントの記録`,
-      en: `${path.join(dir, DATABASE_FILE_NAME)} (SQLite): held messages (body and attachments sealed with AES-256-GCM, erased ${days} days after the decision), the outbox (notices and messages waiting to be sent, sealed, erased once sent), the audit log (hash-chained, no bodies), incident records`,
+      ja: `${path.join(dir, DATABASE_FILE_NAME)}（SQLite）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から ${days} 日後に鍵ごと消去）、送信キュー（通知と送信待ちのメール、同様に暗号化、送信後に消去）、監査ログ（ハッシュチェーン、本文は含まない）、インシデントの記録`,
+      en: `${path.join(dir, DATABASE_FILE_NAME)} (SQLite): held messages (body and attachments sealed with AES-256-GCM under a key per message, erased with that key ${days} days after the decision), the outbox (notices and messages waiting to be sent, sealed the same way, erased once sent), the audit log (hash-chained, no bodies), incident records`,
     },
     env[SECRET_ENV]
       ? { ja: `保存時暗号化の鍵：環境変数 ${SECRET_ENV} から与えられ、データディレクトリには保存しない`, en: `the data-at-rest key: given in ${SECRET_ENV}, not stored in the data directory` }
       : { ja: `${path.join(dir, KEY_FILE_NAME)}：保存時暗号化の鍵（所有者のみ読み取り可、0600）`, en: `${path.join(dir, KEY_FILE_NAME)}: the data-at-rest key (owner only, 0600)` },
     { ja: `${path.join(dir, KNOWN_DOMAINS_FILE_NAME)}：送信したことのある社外ドメインの一覧`, en: `${path.join(dir, KNOWN_DOMAINS_FILE_NAME)}: external domains mail was delivered to` },
+    {
+      ja: `${path.join(dir, SPOOL_DIR_NAME)}：受信中・処理中の大きなメール（1 通ごとにメモリ上だけにある鍵で AES-256-GCM 暗号化、応答後すぐに削除）`,
+      en: `${path.join(dir, SPOOL_DIR_NAME)}: large messages while they are received and handled (sealed with AES-256-GCM under a key per message held only in memory, removed once answered)`,
+    },
   ];
   if (config.nextHop.kind === 'file') {
     lines.push({

@@ -65,6 +65,10 @@ export interface Config {
     hostname: string;
     relayNetworks: string[];
     maxSize: number;
+    /** A message larger than this is received into a sealed spool file instead of memory. */
+    spoolThreshold: number;
+    /** Bytes of all messages being received and handled at once; past it new mail is answered 452. */
+    inFlightBytes: number;
     maxRecipients: number;
     maxClients: number;
     socketTimeoutMs: number;
@@ -126,6 +130,8 @@ export const DEFAULTS = {
     hostname: os.hostname(),
     relayNetworks: ['127.0.0.0/8', '::1/128'],
     maxSize: 52428800,
+    spoolThreshold: 1048576,
+    inFlightBytes: 536870912,
     maxRecipients: 100,
     maxClients: 100,
     socketTimeoutMs: 60000,
@@ -184,7 +190,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
 
   section('', ['smtp', 'web', 'compliance', 'retention', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
-    'listen', 'hostname', 'relayNetworks', 'maxSize', 'maxRecipients', 'maxClients',
+    'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users',
   ]);
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
@@ -202,6 +208,8 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
       hostname: string(field('smtp.hostname', smtp.hostname)),
       relayNetworks: cidrList(field('smtp.relayNetworks', smtp.relayNetworks)),
       maxSize: positiveInt(field('smtp.maxSize', smtp.maxSize), 'a size in bytes (a positive whole number)'),
+      spoolThreshold: positiveInt(field('smtp.spoolThreshold', smtp.spoolThreshold), 'a size in bytes (a positive whole number)'),
+      inFlightBytes: inFlightBytes(field, smtp),
       maxRecipients: positiveInt(field('smtp.maxRecipients', smtp.maxRecipients)),
       maxClients: positiveInt(field('smtp.maxClients', smtp.maxClients)),
       socketTimeoutMs: positiveInt(field('smtp.socketTimeoutMs', smtp.socketTimeoutMs), 'milliseconds (a positive whole number)'),
@@ -321,6 +329,15 @@ function complianceSection(c: Record<string, unknown>, field: (k: string, v: unk
       subcontractors: records('compliance.storage.subcontractors', s.subcontractors, ['name', 'work'] as const),
     },
   };
+}
+
+/** The in-flight budget must let at least one message of the largest size in. */
+function inFlightBytes(field: (k: string, v: unknown) => Field, smtp: Record<string, unknown>): number {
+  const f = field('smtp.inFlightBytes', smtp.inFlightBytes);
+  const budget = positiveInt(f, 'a size in bytes (a positive whole number)');
+  const maxSize = positiveInt(field('smtp.maxSize', smtp.maxSize));
+  if (budget < maxSize) throw new ConfigError(f.source, 'smtp.inFlightBytes', `a size in bytes of at least smtp.maxSize (${maxSize})`, budget);
+  return budget;
 }
 
 function smtpUsers(value: unknown, field: (k: string, v: unknown) => Field): SmtpUser[] {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { OutboundMessage } from '../message/envelope.js';
+import { rangeChunks } from '../message/source.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 
 /**
@@ -23,7 +24,7 @@ export class FileHop implements NextHop {
     try {
       const handle = await fs.open(temp, 'wx', 0o640);
       try {
-        await handle.writeFile(message.raw);
+        for (const piece of rangeChunks(message.raw)) await handle.write(piece);
         await handle.sync();
       } finally {
         await handle.close();

@@ -1,5 +1,5 @@
 import { composeNotice } from '../message/compose.js';
-import type { OutboundMessage } from '../message/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
 
@@ -12,7 +12,7 @@ export interface Refusal {
  * The notice to the sender when the next hop took a message for some recipients and refused
  * others for good: like a bounce, from the null sender so it can never loop.
  */
-export async function nonDeliveryNotice(opts: { ref: string; sender: string; subject: string; refused: Refusal[]; hostname: string }): Promise<OutboundMessage> {
+export async function nonDeliveryNotice(opts: { ref: string; sender: string; subject: string; refused: Refusal[]; hostname: string }): Promise<{ id: string; envelope: Envelope; raw: Buffer }> {
   const list = opts.refused.map((r) => `  ${r.address}\n    ${r.reply.replace(/[\r\n]+/g, ' ')}`).join('\n');
   const text = [
     '次の宛先にはメールを配信できませんでした。他の宛先には配信されています。',

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { ByteSource } from '../message/source.js';
 import type { ClaimedJob, JobInfo, OutboxStore, Transition } from '../store/outbox-store.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 import { InFlight } from '../util/in-flight.js';
@@ -268,7 +269,7 @@ export class Outbox {
     const attempt = job.attempts + 1;
     const fields = { id: job.id, kind: job.kind, ref: job.ref, attempt };
     const info = withoutRaw(job);
-    let raw: Buffer;
+    let raw: ByteSource;
     try {
       raw = job.openRaw();
     } catch (err) {
@@ -285,8 +286,6 @@ export class Outbox {
       accepted = await this.hop.deliver({ id: job.id, envelope: job.envelope, raw });
     } catch (err) {
       return this.failed(job, info, err, attempt);
-    } finally {
-      raw.fill(0);
     }
 
     crashPoint('outbox:accepted');

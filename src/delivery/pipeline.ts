@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { messageDigest } from '../message/digest.js';
 import type { Envelope } from '../message/envelope.js';
+import type { ByteSource } from '../message/source.js';
 import { KnownMessageError } from '../store/known-message.js';
 import type { JobInfo, NewJobIn, OutboxStore } from '../store/outbox-store.js';
 import { crashPoint } from '../util/crash-point.js';
@@ -71,9 +72,10 @@ export class DeliveryPipeline {
   }
 
   /** Direct mail. Throws NextHopError when nothing was delivered or queued (answer 451). */
-  async deliver(plan: DeliveryPlan, original: { envelope: Envelope; raw: Buffer }): Promise<DirectResult> {
-    if (plan.copies.length === 1 && plan.notices.length === 0) return this.deliverPlain(plan.copies[0]!, plan.messageId, plan.subject);
-    const digest = messageDigest(this.o.digestKey, original.envelope, original.raw);
+  async deliver(plan: DeliveryPlan, original: { envelope: Envelope; source: ByteSource }): Promise<DirectResult> {
+    const only = plan.copies[0]!;
+    if (plan.copies.length === 1 && plan.notices.length === 0 && 'read' in only.raw) return this.deliverPlain({ ...only, raw: only.raw }, plan.messageId, plan.subject);
+    const digest = messageDigest(this.o.digestKey, original.envelope, original.source);
     const earlier = await this.o.store.findByDigest(digest);
     if (earlier !== null) return this.resume(earlier, plan.subject);
     crashPoint('direct:planned');
@@ -88,7 +90,7 @@ export class DeliveryPipeline {
     const failures: { copy: PlannedCopy; err: NextHopError }[] = [];
     for (const copy of plan.copies) {
       try {
-        await this.sendCopy(copy, plan.messageId, result);
+        await this.sendCopy({ ...copy, raw: await this.stored(copy.id) }, plan.messageId, result);
       } catch (err) {
         if (!(err instanceof NextHopError)) throw err;
         failures.push({ copy, err });
@@ -112,7 +114,14 @@ export class DeliveryPipeline {
     this.o.outbox.kick();
   }
 
-  private async deliverPlain(copy: PlannedCopy, ref: string, subject: string): Promise<DirectResult> {
+  /** A copy as the outbox stored it: what is sent is what was stored (a ZIP copy is made only once). */
+  private async stored(id: string): Promise<ByteSource> {
+    const source = await this.o.store.message(id);
+    if (!source) throw new Error(`outbox job ${id} has no stored message`);
+    return source;
+  }
+
+  private async deliverPlain(copy: SendableCopy, ref: string, subject: string): Promise<DirectResult> {
     const accepted = await this.o.nextHop.deliver(copy);
     const result = emptyResult(ref);
     result.delivered.push(copy.id);
@@ -124,7 +133,7 @@ export class DeliveryPipeline {
   }
 
   /** Sends one stored copy now; marking it sent releases its password notice. */
-  private async sendCopy(copy: PlannedCopy, ref: string, result: DirectResult): Promise<void> {
+  private async sendCopy(copy: SendableCopy, ref: string, result: DirectResult): Promise<void> {
     const renew = setInterval(() => void this.o.store.renew([copy.id], this.o.outbox.runnerId, Date.now() + this.leaseMs).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
     renew.unref();
     let accepted: Accepted;
@@ -148,7 +157,7 @@ export class DeliveryPipeline {
    * to the sender; deferred, the copy goes to them again from the outbox — the same bytes, so the
    * same password.
    */
-  private async refusals(copy: PlannedCopy, ref: string, accepted: Accepted, result: DirectResult, stored: boolean): Promise<void> {
+  private async refusals(copy: SendableCopy, ref: string, accepted: Accepted, result: DirectResult, stored: boolean): Promise<void> {
     const deferred = accepted.rejected.filter((r) => r.reply.startsWith('4'));
     result.refused.push(...accepted.rejected.filter((r) => !r.reply.startsWith('4')));
     if (deferred.length === 0) return;
@@ -182,8 +191,8 @@ export class DeliveryPipeline {
         result.queued.push(job.id); // being sent right now, or waiting for its retry
         continue;
       }
-      const copy: PlannedCopy = { id: job.id, envelope: job.envelope, raw: claimed.openRaw(), ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}) };
       try {
+        const copy: SendableCopy = { id: job.id, envelope: job.envelope, raw: claimed.openRaw(), ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}) };
         await this.sendCopy(copy, ref, result);
       } catch (err) {
         if (!(err instanceof NextHopError)) throw err;
@@ -202,6 +211,9 @@ export class DeliveryPipeline {
     this.o.logger.warn({ id, ref, err: err.reply }, 'copy not accepted now; the outbox sends it later');
   }
 }
+
+/** A copy with its bytes readable by offsets (the original, or as the outbox stored it). */
+type SendableCopy = PlannedCopy & { raw: ByteSource };
 
 function emptyResult(messageId: string): DirectResult {
   return { messageId, delivered: [], queued: [], refused: [], repeated: false, replies: [] };

@@ -2,6 +2,7 @@ import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
 import type { MessageModel } from '../message/model.js';
+import type { ByteSource, ByteStream } from '../message/source.js';
 import type { EncryptionSettings } from '../policy/encryption.js';
 import type { JobMeta } from '../store/outbox-store.js';
 import { composePasswordNotice } from '../zip/password-notice.js';
@@ -12,7 +13,8 @@ import { packAttachments, packWhole } from '../zip/transform.js';
 export interface PlannedCopy {
   id: string;
   envelope: Envelope;
-  raw: Buffer;
+  /** The original read by offsets, or a copy with a ZIP made as it is read (into the outbox, once). */
+  raw: ByteSource | ByteStream;
   /** Set when the copy carries the files in an encrypted ZIP. */
   encrypted?: JobMeta['encrypted'];
 }
@@ -69,7 +71,7 @@ export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
   const unchanged = (passedAsIs: string[]): DeliveryPlan => ({
     messageId: id,
     subject: message.subject,
-    copies: [{ id, envelope, raw: prependHeader(message.raw, ID_HEADER, id) }],
+    copies: [{ id, envelope, raw: prependHeader(message.source, ID_HEADER, id) }],
     notices: [],
     passedAsIs,
   });
@@ -88,15 +90,25 @@ export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
     const copyId = copies.length === 0 ? id : `${id}-${copies.length + 1}`;
     const groupEnvelope = { from: envelope.from, to: group.to };
     if (group.internal) {
-      copies.push({ id: copyId, envelope: groupEnvelope, raw: prependHeader(message.raw, ID_HEADER, copyId) });
+      copies.push({ id: copyId, envelope: groupEnvelope, raw: prependHeader(message.source, ID_HEADER, copyId) });
       continue;
     }
-    const packing = whole ? await packWhole(message, settings, group.profile) : await packAttachments(message, toPack, settings, group.profile);
+    const packing = whole ? packWhole(message, settings, group.profile) : packAttachments(message, toPack, settings, group.profile);
     copies.push({
       id: copyId,
       envelope: groupEnvelope,
       raw: prependHeader(packing.raw, ID_HEADER, copyId),
-      encrypted: { zip: packing.zipName, form: packing.form, files: packing.files.map((f) => ({ name: f.name, sha256: f.sha256 })) },
+      // the digests are read when the copy is stored, after making it measured the files
+      encrypted: {
+        zip: packing.zipName,
+        form: packing.form,
+        files: packing.files.map((f) => ({
+          name: f.name,
+          get sha256() {
+            return f.sha256;
+          },
+        })),
+      },
     });
     // By default the password goes to the sender, who passes it on by another route; a
     // profile may send it to the recipients themselves, after a delay.

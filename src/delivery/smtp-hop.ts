@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import nodemailer, { type Mail } from 'nodemailer';
 import type { Config } from '../config/schema.js';
+import { rangeChunks } from '../message/source.js';
 import type { OutboundMessage } from '../message/envelope.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 
@@ -110,14 +111,9 @@ function poolMail(message: OutboundMessage): PoolMail {
       getEnvelope: () => ({ from: envelope.from, to: [...envelope.to], size: raw.length }),
       messageId: () => '',
       getHeader: () => '',
-      // a real stream, so the pool can tell that no byte was read when it retries on another connection
-      createReadStream: () =>
-        new Readable({
-          read() {
-            this.push(raw);
-            this.push(null);
-          },
-        }),
+      // a real stream, so the pool can tell that no byte was read when it retries on another connection;
+      // read a piece at a time from wherever the message is kept
+      createReadStream: () => Readable.from(rangeChunks(raw), { objectMode: false }),
     },
   };
 }

@@ -228,7 +228,13 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     }
     await outboxStore.close();
     await store.close();
-    if ('problem' in result) die(result.problem === 'unknown' ? `no hold with id ${id}` : decided(after ?? hold));
+    if ('problem' in result) {
+      die(
+        result.problem === 'unknown' ? `no hold with id ${id}`
+        : result.problem === 'damaged' ? `hold ${id}: its stored message cannot be opened (damaged, or sealed with another key); nothing was sent, it stays held`
+        : decided(after ?? hold),
+      );
+    }
     if (what === 'discard' && opts.mistake) {
       // 遵守事項 第2: a mistake is an incident, whoever records it
       const incident = await withIncidentService(config, die, (s) => s.openForMistake(result.hold, `cli:${user ?? 'admin'}`));

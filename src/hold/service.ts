@@ -16,8 +16,10 @@ import { DuplicateJobError, type OutboxStore } from '../store/outbox-store.js';
 import { bodyStartOf, bodyTextOf, recipientsOf } from './content.js';
 import { type NoticeFormat, type OutcomeKind, composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from './notices.js';
 import { HoldTokens, approverAudience, approverIndex } from './token.js';
-import type { Actor, DeadlineAction, Hold, HoldActions, HoldAdmin, HoldRecipient, TokenProblem } from './types.js';
+import type { Actor, DamagedMessage, DeadlineAction, Hold, HoldActions, HoldAdmin, HoldRecipient, TokenProblem } from './types.js';
 import { InFlight } from '../util/in-flight.js';
+import type { ByteSource } from '../message/source.js';
+import { SealedDataError } from '../store/sealed.js';
 
 /**
  * Where a released hold goes: DeliveryPipeline.enqueue — the plan direct mail gets (planDelivery),
@@ -214,7 +216,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   async hold(input: HoldInput): Promise<HoldResult> {
     const { message } = input;
     // the client may send a message again after a lost answer: it is held once, and answered the same
-    const digest = messageDigest(this.digestKey, input.envelope, message.raw);
+    const digest = messageDigest(this.digestKey, input.envelope, message.source);
     const known = await this.store.findByDigest(digest);
     if (known !== null) return this.repeated(known);
     const rule = input.verdict.hold ?? DEFAULT_HOLD_RULE;
@@ -235,7 +237,7 @@ export class HoldService implements HoldActions, HoldAdmin {
         deadline: createdAt + Math.max(MIN_DEADLINE_MS, Math.round(rule.deadlineHours * HOUR)),
         onDeadline: rule.onDeadline,
         approvers: [...new Set(rule.approvers)],
-        raw: message.raw,
+        raw: message.source,
         releaseWith: { attachments: attachments.length, encryption: input.encryption },
         digest,
       });
@@ -274,24 +276,21 @@ export class HoldService implements HoldActions, HoldAdmin {
 
   // ---- HoldActions (release links) ------------------------------------------------------------
 
-  async open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem }> {
+  async open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem | DamagedMessage }> {
     const checked = await this.check(token);
     if ('problem' in checked) {
       // the web layer shows a decided hold's state, never its message
       if (checked.decided) return { hold: toHold(checked.decided.stored), actor: checked.decided.actor, bodyText: '' };
       return { problem: checked.problem === 'not-held' ? 'used' : checked.problem };
     }
-    const raw = await this.store.raw(checked.stored.id);
+    const raw = await this.messageOf(checked.stored.id);
+    if (raw === 'damaged') return { problem: raw };
     if (!raw) return { problem: 'used' };
-    try {
-      const message = MessageModel.parse(raw, checked.stored.releaseWith.encryption);
-      return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(message) };
-    } finally {
-      raw.fill(0);
-    }
+    const message = MessageModel.parse(raw, checked.stored.releaseWith.encryption);
+    return { hold: toHold(checked.stored), actor: checked.actor, bodyText: bodyTextOf(message) };
   }
 
-  async release(token: string): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+  async release(token: string): Promise<{ hold: Hold } | { problem: DecideProblem | DamagedMessage }> {
     const checked = await this.check(token);
     if ('problem' in checked) return { problem: checked.problem };
     return this.releaseHold(checked.stored, checked.actor.address, checked.actor.role, checked.audience);
@@ -312,12 +311,12 @@ export class HoldService implements HoldActions, HoldAdmin {
   }
 
   /** Releases a hold by id (`outguard held release`): decidedBy `actor` (default "cli"). */
-  async releaseById(id: string, actor = 'cli'): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }> {
+  async releaseById(id: string, actor = 'cli'): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' | DamagedMessage }> {
     const stored = await this.store.get(id);
     if (!stored) return { problem: 'unknown' };
     if (stored.state !== 'held') return { problem: 'not-held' };
     const r = await this.releaseHold(stored, actor, 'admin');
-    return 'problem' in r ? { problem: 'not-held' } : r;
+    return 'problem' in r ? { problem: r.problem === 'damaged' ? 'damaged' : 'not-held' } : r;
   }
 
   /** Discards a hold by id (`outguard held discard`): decidedBy `actor` (default "cli"). */
@@ -366,26 +365,37 @@ export class HoldService implements HoldActions, HoldAdmin {
     return { problem: link !== undefined && now?.decidedWithLink === link ? 'used' : 'not-held' };
   }
 
-  private async releaseHold(stored: StoredHold, by: string, role: string, link?: string): Promise<{ hold: Hold } | { problem: DecideProblem }> {
+  /**
+   * A hold's stored message, every chunk opened once; 'damaged' (logged) when that fails: such a
+   * message is never sent, and the hold stays held for an admin to look at.
+   */
+  private async messageOf(id: string): Promise<ByteSource | null | DamagedMessage> {
+    try {
+      return await this.store.message(id);
+    } catch (err) {
+      if (!(err instanceof SealedDataError)) throw err;
+      this.logger.error({ hold: id, err: errorText(err) }, 'the stored message of a hold cannot be opened: it is not sent');
+      return 'damaged';
+    }
+  }
+
+  private async releaseHold(stored: StoredHold, by: string, role: string, link?: string): Promise<{ hold: Hold } | { problem: DecideProblem | DamagedMessage }> {
     this.busy.add(stored.id);
     try {
-      const raw = await this.store.raw(stored.id);
+      const raw = await this.messageOf(stored.id);
+      if (raw === 'damaged') return { problem: raw };
       if (!raw) {
         // decided and erased meanwhile by another request or process
         const now = await this.store.get(stored.id);
         if (now && now.state !== 'held') return await this.lost(stored.id, link);
         throw new Error(`hold ${stored.id} is held but its message is missing`);
       }
-      try {
-        const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), runner: this.runnerId, ...(link !== undefined ? { link } : {}) });
-        if (!decided) return await this.lost(stored.id, link);
-        this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
-        this.onDecision(toHold(decided), 'released', by);
-        crashPoint('release:decided');
-        await this.completeRelease(decided, raw);
-      } finally {
-        raw.fill(0);
-      }
+      const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), runner: this.runnerId, ...(link !== undefined ? { link } : {}) });
+      if (!decided) return await this.lost(stored.id, link);
+      this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
+      this.onDecision(toHold(decided), 'released', by);
+      crashPoint('release:decided');
+      await this.completeRelease(decided, raw);
       this.rearm();
       return { hold: toHold((await this.store.get(stored.id))!) };
     } finally {
@@ -425,7 +435,7 @@ export class HoldService implements HoldActions, HoldAdmin {
    * the message, and tells the sender. On an error the hold stays released-not-queued and the
    * timer pass tries again.
    */
-  private async completeRelease(hold: StoredHold, raw: Buffer): Promise<boolean> {
+  private async completeRelease(hold: StoredHold, raw: ByteSource): Promise<boolean> {
     const { id } = hold;
     let encrypted = false;
     try {
@@ -563,15 +573,10 @@ export class HoldService implements HoldActions, HoldAdmin {
         }
         this.busy.add(hold.id);
         try {
-          const raw = await this.store.raw(hold.id);
-          if (!raw) await this.store.markDispatched(hold.id, this.now(), 'the message was missing');
-          else {
-            try {
-              if (!(await this.completeRelease(hold, raw))) retry = true;
-            } finally {
-              raw.fill(0);
-            }
-          }
+          const raw = await this.messageOf(hold.id);
+          if (raw === 'damaged') await this.store.markDispatched(hold.id, this.now(), 'the stored message was damaged: not sent');
+          else if (!raw) await this.store.markDispatched(hold.id, this.now(), 'the message was missing');
+          else if (!(await this.completeRelease(hold, raw))) retry = true;
         } catch (err) {
           retry = true;
           this.logger.error({ hold: hold.id, err: errorText(err) }, 'cannot finish the release; will retry');
@@ -618,7 +623,9 @@ export class HoldService implements HoldActions, HoldAdmin {
     const action: DeadlineAction = hold.onDeadline;
     if (action.action === 'send') {
       const r = await this.releaseHold(hold, 'deadline', 'deadline');
-      if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
+      // a message that cannot be sent is not kept waiting past its deadline: it expires
+      if ('problem' in r && r.problem === 'damaged') await this.discardHold(hold, 'expired', 'deadline', 'deadline', {});
+      else if ('problem' in r) this.logger.info({ hold: hold.id }, 'deadline: the hold was decided meanwhile');
       return;
     }
     if (action.action === 'escalate') return this.escalate(hold, action.to);

@@ -50,6 +50,9 @@ export interface Hold {
 /** Why a release link does not work. */
 export type TokenProblem = 'forged' | 'expired' | 'used' | 'unknown';
 
+/** The held message cannot be opened whole (damaged, or sealed under another key): it cannot be sent, and stays held. */
+export type DamagedMessage = 'damaged';
+
 /** Who is acting through a release link. */
 export interface Actor {
   /** The address the link was sent to (the sender, or an approver). */
@@ -63,9 +66,9 @@ export interface Actor {
  */
 export interface HoldActions {
   /** Checks a release-link token: HMAC-signed, valid until the hold's deadline, usable for one decision. */
-  open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem }>;
+  open(token: string): Promise<{ hold: Hold; actor: Actor; bodyText: string } | { problem: TokenProblem | DamagedMessage }>;
   /** Sends the held message the way direct mail goes (encrypted ZIP, split), through the durable outbox. Consumes the token. */
-  release(token: string): Promise<{ hold: Hold } | { problem: TokenProblem | 'not-held' }>;
+  release(token: string): Promise<{ hold: Hold } | { problem: TokenProblem | 'not-held' | DamagedMessage }>;
   /** Discards it (mistake: the sender reports it was a mistake). Consumes the token. */
   discard(token: string, options: { mistake: boolean }): Promise<{ hold: Hold } | { problem: TokenProblem | 'not-held' }>;
 }
@@ -77,6 +80,6 @@ export interface HoldActions {
  */
 export interface HoldAdmin {
   get(id: string): Promise<Hold | null>;
-  releaseById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }>;
+  releaseById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' | DamagedMessage }>;
   discardById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }>;
 }

@@ -7,6 +7,14 @@ import { LOCAL_SIG } from './zip-directory.js';
 
 const startsWith = (buf: Buffer, signature: Buffer) => buf.subarray(0, signature.length).equals(signature);
 
+/** Bytes of a file's start that mayBeEncrypted() looks at. */
+export const ENCRYPTION_SNIFF_BYTES = 1024;
+
+/** Whether a file starting with `head` could be one detectEncryption() recognises (else it need not be read whole). */
+export function mayBeEncrypted(head: Buffer): boolean {
+  return u32(head, 0) === LOCAL_SIG || startsWith(head, CFB) || startsWith(head, SEVEN_ZIP) || head.subarray(0, ENCRYPTION_SNIFF_BYTES).includes('%PDF-');
+}
+
 /**
  * Whether an attachment is provably protected by a password, and how: a ZIP whose every file is
  * encrypted, a PDF that does not open with the empty user password, an Office file encrypted into

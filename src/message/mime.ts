@@ -181,6 +181,15 @@ class Parser {
         break; // a single-part body: nothing in it can change the structure
       } else if (!this.delimiter(pos, end)) {
         this.bodyLine(pos, end);
+        // inside a part only a line that starts with "--" can change anything, and only a "\r--"
+        // needs noting on the way: go straight to the next such line (a file's body is megabytes)
+        const frame = this.stack[this.stack.length - 1]!;
+        if (frame.open && !this.prefixOf) {
+          const skip = this.lines.nextDashLine(next);
+          if (skip.crDashes) this.flag('bare-cr', `a lone CR before "--" in ${where(frame.node)}, which some parsers read as a delimiter`);
+          pos = skip.at;
+          continue;
+        }
       }
       pos = next;
     }
@@ -510,6 +519,29 @@ class LineReader {
 
   byte(at: number): number {
     return this.buf[at - this.base] ?? -1;
+  }
+
+  /**
+   * From `pos` (a line start): the start of the first line that begins with "--" (or the end), and
+   * whether a CR followed by "--" comes before it. Reads on window by window.
+   */
+  nextDashLine(pos: number): { at: number; crDashes: boolean } {
+    let crDashes = false;
+    let from = pos;
+    if (this.byte(pos) === 0x2d && this.byte(pos + 1) === 0x2d) return { at: pos, crDashes };
+    for (;;) {
+      const found = this.buf.indexOf('\n--', from - this.base, 'latin1');
+      const searched = found >= 0 ? found + 1 : this.buf.length;
+      crDashes ||= this.buf.subarray(0, searched).indexOf('\r--', from - this.base, 'latin1') >= 0;
+      if (found >= 0) return { at: this.base + found + 1, crDashes };
+      const windowEnd = this.base + this.buf.length;
+      if (windowEnd >= this.source.length) return { at: this.source.length, crDashes };
+      // keep the last two bytes: a "\n--" or "\r--" may be cut at the window's edge
+      const keep = Math.max(this.base, windowEnd - 2);
+      this.buf = Buffer.concat([this.buf.subarray(keep - this.base), this.source.read(windowEnd, Math.min(this.source.length, windowEnd + WINDOW))]);
+      this.base = keep;
+      from = keep;
+    }
   }
 
   slice(start: number, end: number): Buffer {

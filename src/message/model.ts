@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { decodeText } from './charset.js';
 import { type EmbeddedFile, findDataUris, findEncodedBlocks } from './embedded.js';
-import { detectEncryption } from './encrypted.js';
+import { ENCRYPTION_SNIFF_BYTES as SNIFF, detectEncryption, mayBeEncrypted } from './encrypted.js';
 import { imageKind } from './images.js';
 import { type Ambiguity, DEFAULT_LIMITS, type MimeLimits, type MimeNode, type MimeTree, headerValue, headerValues, noteAmbiguity, parseMime } from './mime.js';
 import { type Address, parseAddresses } from './addresses.js';
-import { type ByteSource, toSource } from './source.js';
-import { base64Disagrees, decodeTransfer } from './transfer.js';
+import { type ByteSource, rangeChunks, toSource } from './source.js';
+import { base64Disagrees, decodeTransfer, decodeTransferChunks } from './transfer.js';
 
 export type { Address } from './addresses.js';
 
@@ -31,8 +31,12 @@ export interface Attachment {
   signed: boolean;
   /** The part itself (origin 'part'), or the body the block was found in. */
   node: MimeNode;
-  /** Decoded bytes, as the sender attached them. */
+  /** Decoded bytes, as the sender attached them, all at once (small files, format checks). */
   content(): Buffer;
+  /** The same bytes a piece at a time, never all in memory: for hashing and zipping. */
+  chunks(): Iterable<Buffer>;
+  /** The first `n` decoded bytes (what a file says it is). */
+  head(n: number): Buffer;
   readonly size: number;
   /** Lowercase hex SHA-256 of the decoded bytes. */
   readonly sha256: string;
@@ -92,11 +96,6 @@ export class MessageModel {
   /** The model of a message parsed elsewhere (the policy thread), over the same bytes. */
   static fromShape(input: Buffer | ByteSource, shape: MessageShape): MessageModel {
     return new MessageModel(toSource(input), shape);
-  }
-
-  /** The whole message in memory (it is, for a BufferSource). */
-  get raw(): Buffer {
-    return this.source.read(0, this.source.length);
   }
 
   get root(): MimeNode {
@@ -180,6 +179,11 @@ export class MessageModel {
     return bytes;
   }
 
+  /** A part's decoded body without keeping it (a file's): from the cache if it is a body there already. */
+  decodedOnce(node: MimeNode): Buffer {
+    return this.decodedParts.get(node.id) ?? decodeTransfer(this.source.read(node.bodyStart, node.end), node.transferEncoding);
+  }
+
   private addresses(name: string): Address[] {
     let list = this.addressLists.get(name);
     if (!list) {
@@ -204,7 +208,26 @@ export class MessageModel {
 
   private attachment(f: FileShape): Attachment {
     const node = this.node(f.node);
-    const content = (): Buffer => (f.origin === 'part' ? this.decoded(node) : this.blocks(node)[f.block ?? 0]?.content ?? Buffer.alloc(0));
+    const block = () => this.blocks(node)[f.block ?? 0]?.content ?? Buffer.alloc(0);
+    // a file's bytes are decoded when asked and not kept: a message's files may be far larger than memory should hold
+    const content = (): Buffer => (f.origin === 'part' ? this.decodedOnce(node) : block());
+    const decode = (): Iterable<Buffer> => (f.origin === 'part' ? decodeTransferChunks(this.source, node.bodyStart, node.end, node.transferEncoding) : [block()]);
+    // reading a file through once also measures it: zipping a file does not cost another pass for its digest
+    function* chunks(): Generator<Buffer> {
+      if (f.sha256 !== undefined) return yield* decode();
+      const hash = createHash('sha256');
+      let size = 0;
+      for (const piece of decode()) {
+        hash.update(piece);
+        size += piece.length;
+        yield piece;
+      }
+      f.size ??= size;
+      f.sha256 ??= hash.digest('hex');
+    }
+    const measure = () => {
+      for (const _ of chunks());
+    };
     return {
       origin: f.origin,
       filename: f.filename,
@@ -213,14 +236,19 @@ export class MessageModel {
       signed: f.signed,
       node,
       content,
+      chunks,
+      head: (n) => headOf(chunks(), n),
       get size() {
-        return (f.size ??= content().length);
+        if (f.size === undefined) measure();
+        return f.size!;
       },
       get sha256() {
-        return (f.sha256 ??= createHash('sha256').update(content()).digest('hex'));
+        if (f.sha256 === undefined) measure();
+        return f.sha256!;
       },
       get encryption() {
-        if (f.encryption === undefined) f.encryption = detectEncryption(content()) ?? null;
+        // the whole file is read only when it starts like a format that can carry a password
+        if (f.encryption === undefined) f.encryption = (mayBeEncrypted(headOf(chunks(), SNIFF)) ? detectEncryption(content()) : undefined) ?? null;
         return f.encryption ?? undefined;
       },
     };
@@ -239,6 +267,18 @@ export class MessageModel {
     }
     return list;
   }
+}
+
+/** The first n bytes of a stream of pieces. */
+function headOf(pieces: Iterable<Buffer>, n: number): Buffer {
+  const got: Buffer[] = [];
+  let have = 0;
+  for (const p of pieces) {
+    got.push(p);
+    have += p.length;
+    if (have >= n) break;
+  }
+  return Buffer.concat(got).subarray(0, n);
 }
 
 const TEXT_TYPES = new Set(['text/plain', 'text/html']);
@@ -284,7 +324,7 @@ function classify(model: MessageModel, tree: MimeTree): void {
   walk(tree.root, false, false);
   // the message's base64 must read the same in every decoder
   for (const node of tree.nodes) {
-    if (node.transferEncoding === 'base64' && node.children.length === 0 && base64Disagrees(model.source.read(node.bodyStart, node.end))) {
+    if (node.transferEncoding === 'base64' && node.children.length === 0 && base64Disagrees(rangeChunks(model.source, node.bodyStart, node.end))) {
       noteAmbiguity(tree.ambiguities, { code: 'undecodable-base64', detail: `base64 that decoders read differently (incomplete, or data after the padding) in part ${node.id}` });
     }
   }
@@ -295,7 +335,7 @@ function classify(model: MessageModel, tree: MimeTree): void {
       if (b.kind !== 'html') continue;
       for (const m of model.decoded(model.node(b.node)).toString('latin1').matchAll(CID)) referenced.add(normalizeCid(m[1]!));
     }
-    for (const { node, file } of related) file.inline = referenced.has(normalizeCid(node.contentId!)) && imageKind(model.decoded(node)) !== undefined;
+    for (const { node, file } of related) file.inline = referenced.has(normalizeCid(node.contentId!)) && imageKind(model.decodedOnce(node)) !== undefined;
   }
   // files a client decodes out of the body text itself
   for (const b of bodies) {
@@ -323,7 +363,7 @@ function normalizeCid(cid: string): string {
 function defaultName(model: MessageModel, node: MimeNode): string {
   if (node.contentType === 'message/rfc822' || node.contentType === 'message/global') {
     // only the forwarded message's headers are read, for its subject (its transfer encoding undone)
-    const inner = parseMime(model.decoded(node).subarray(0, 65536), { maxDepth: 0, maxParts: 1 }).root;
+    const inner = parseMime(headOf(decodeTransferChunks(model.source, node.bodyStart, node.end, node.transferEncoding), 65536), { maxDepth: 0, maxParts: 1 }).root;
     const subject = (headerValue(inner, 'subject') ?? '').replace(/[\\/:*?"<>|\x00-\x1f]/g, '_').trim();
     return `${subject || 'message'}.eml`;
   }

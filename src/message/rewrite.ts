@@ -1,10 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { type MimeNode, isFieldName, shapesPart } from './mime.js';
+import { type ByteSource, type ByteStream, rangeChunks, sourceIncludes } from './source.js';
 
-/** A MIME part to add, already encoded: header lines (without the blank line) and body. */
+/**
+ * A MIME part to add, already encoded: header lines (without the blank line) and body — lines, or
+ * made as it is read, given the line ending of the message it goes into.
+ */
 export interface NewPart {
   headers: string[];
-  body: string;
+  body: string | ((eol: string) => ByteStream);
+}
+
+/** A piece of a rewritten message: new bytes, a byte range of the original, or bytes made as they are read. */
+export type Piece = Buffer | { from: number; to: number } | ByteStream;
+
+/** The rewritten message as a stream: ranges of the original are read from its source as they are reached. */
+export function assemble(source: ByteSource, pieces: Piece[]): ByteStream {
+  return {
+    async *stream() {
+      for (const p of pieces) {
+        if (Buffer.isBuffer(p)) yield p;
+        else if ('from' in p) yield* rangeChunks(source, p.from, p.to);
+        else yield* p.stream();
+      }
+    },
+  };
 }
 
 /**
@@ -14,29 +34,26 @@ export interface NewPart {
  * multipart/mixed. Any other message is wrapped in a new multipart/mixed whose first part is
  * the original content (its Content-* header lines and body bytes unchanged).
  */
-export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Buffer {
-  const eol = lineEnding(raw);
+export function rewriteParts(source: ByteSource, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Piece[] {
+  const eol = lineEnding(source);
   if (root.contentType === 'multipart/mixed' && root.children.length > 0 && root.boundary && !remove.has(root)) {
     // from root.start: a byte-order mark or an mbox line before the first header is dropped
-    return Buffer.concat(container(raw, root, remove, add.map((p) => encodePart(p, eol)), eol));
+    return container(root, remove, add.map((p) => encodePart(p, eol)), eol, root.start);
   }
   // Not multipart/mixed at the top: wrap. The top-level header block keeps every line but the
   // Content-* ones, which move down with the original content to become its first part.
-  const boundary = newBoundary(raw);
-  const headerEnd = root.bodyStart;
-  const headerLines = splitHeaderLines(raw.subarray(root.start, headerEnd));
+  const boundary = newBoundary(source);
+  const headerLines = splitHeaderLines(source.read(root.start, root.bodyStart));
   const isContent = (line: string) => /^content-/i.test(line);
   const top = headerLines.filter((l) => !isContent(l) && l.trim() !== '');
-  const parts: Buffer[] = [];
+  const parts: Piece[][] = [];
   if (!remove.has(root) && !isEmptied(root, remove)) {
     const contentHeaders = headerLines.filter(isContent);
-    const body = root.children.length > 0 && hasRemoved(root, remove)
-      ? Buffer.concat(container(raw, root, remove, [], eol)).subarray(root.bodyStart - root.start)
-      : raw.subarray(root.bodyStart, root.end);
-    parts.push(Buffer.concat([Buffer.from(contentHeaders.join('') + eol, 'latin1'), body]));
+    const body: Piece[] = root.children.length > 0 && hasRemoved(root, remove) ? container(root, remove, [], eol, root.bodyStart) : [{ from: root.bodyStart, to: root.end }];
+    parts.push([Buffer.from(contentHeaders.join('') + eol, 'latin1'), ...body]);
   }
   parts.push(...add.map((p) => encodePart(p, eol)));
-  const out: Buffer[] = [
+  const out: Piece[] = [
     Buffer.from(
       [...top.map((l) => l.replace(/\r?\n$/, '')), 'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`]
         .filter((l, i, all) => !(/^mime-version:/i.test(l) && all.findIndex((x) => /^mime-version:/i.test(x)) !== i))
@@ -44,9 +61,9 @@ export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<Mi
       'latin1',
     ),
   ];
-  for (const p of parts) out.push(Buffer.from(`--${boundary}${eol}`, 'latin1'), p, Buffer.from(eol, 'latin1'));
+  for (const p of parts) out.push(Buffer.from(`--${boundary}${eol}`, 'latin1'), ...p, Buffer.from(eol, 'latin1'));
   out.push(Buffer.from(`--${boundary}--${eol}`, 'latin1'));
-  return Buffer.concat(out);
+  return out;
 }
 
 /**
@@ -54,13 +71,13 @@ export function rewriteParts(raw: Buffer, root: MimeNode, remove: ReadonlySet<Mi
  * formed ones only: a junk line or a stray CR of the original must not shape the new message),
  * then the `add` parts in a new multipart/mixed.
  */
-export function wrapWhole(raw: Buffer, root: MimeNode, add: NewPart[]): Buffer {
-  const eol = lineEnding(raw);
-  const boundary = newBoundary(raw);
+export function wrapWhole(source: ByteSource, root: MimeNode, add: NewPart[]): Piece[] {
+  const eol = lineEnding(source);
+  const boundary = newBoundary(source);
   const kept: string[] = [];
   let keeping = false;
   // from root.start: a byte-order mark or an mbox line before the first header is not carried over
-  for (const line of raw.subarray(root.start, root.bodyStart).toString('latin1').split('\n')) {
+  for (const line of source.read(root.start, root.bodyStart).toString('latin1').split('\n')) {
     const text = line.replace(/\r$/, '');
     if (/^[ \t]/.test(text)) {
       if (keeping && !text.includes('\r')) kept.push(text);
@@ -71,31 +88,34 @@ export function wrapWhole(raw: Buffer, root: MimeNode, add: NewPart[]): Buffer {
     if (keeping) kept.push(text);
   }
   const head = [...kept, 'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`].join(eol) + eol + eol;
-  const out: Buffer[] = [Buffer.from(head, 'latin1')];
-  for (const p of add) out.push(Buffer.from(`--${boundary}${eol}`, 'latin1'), encodePart(p, eol), Buffer.from(eol, 'latin1'));
+  const out: Piece[] = [Buffer.from(head, 'latin1')];
+  for (const p of add) out.push(Buffer.from(`--${boundary}${eol}`, 'latin1'), ...encodePart(p, eol), Buffer.from(eol, 'latin1'));
   out.push(Buffer.from(`--${boundary}--${eol}`, 'latin1'));
-  return Buffer.concat(out);
+  return out;
 }
 
-/** A multipart rebuilt: its own header, preamble and first delimiter as they were, kept children, added parts. */
-function container(raw: Buffer, node: MimeNode, remove: ReadonlySet<MimeNode>, added: Buffer[], eol: string): Buffer[] {
+/**
+ * A multipart rebuilt from `from` (its start, or its body's): its own header, preamble and first
+ * delimiter as they were, kept children, added parts.
+ */
+function container(node: MimeNode, remove: ReadonlySet<MimeNode>, added: Piece[][], eol: string, from: number): Piece[] {
   const boundary = node.boundary!;
-  const kept: Buffer[] = [];
+  const kept: Piece[][] = [];
   for (const child of node.children) {
     if (remove.has(child)) continue;
     if (child.children.length > 0 && hasRemoved(child, remove)) {
       if (child.children.every((c) => remove.has(c) || isEmptied(c, remove))) continue; // nothing left inside
-      kept.push(Buffer.concat(container(raw, child, remove, [], eol)));
+      kept.push(container(child, remove, [], eol, child.start));
     } else {
-      kept.push(raw.subarray(child.start, child.end));
+      kept.push([{ from: child.start, to: child.end }]);
     }
   }
   kept.push(...added);
   const delimiter = Buffer.from(`${eol}--${boundary}${eol}`, 'latin1');
-  const out: Buffer[] = [raw.subarray(node.start, node.children[0]!.start)];
+  const out: Piece[] = [{ from, to: node.children[0]!.start }];
   kept.forEach((part, i) => {
     if (i > 0) out.push(delimiter);
-    out.push(part);
+    out.push(...part);
   });
   out.push(Buffer.from(`${eol}--${boundary}--${eol}`, 'latin1'));
   return out;
@@ -109,13 +129,49 @@ function isEmptied(node: MimeNode, remove: ReadonlySet<MimeNode>): boolean {
   return node.children.length > 0 && node.children.every((c) => remove.has(c) || isEmptied(c, remove));
 }
 
-function encodePart(part: NewPart, eol: string): Buffer {
-  return Buffer.from(part.headers.join(eol) + eol + eol + part.body.replace(/\r?\n/g, eol), 'latin1');
+function encodePart(part: NewPart, eol: string): Piece[] {
+  const head = Buffer.from(part.headers.join(eol) + eol + eol, 'latin1');
+  return typeof part.body === 'string' ? [Buffer.concat([head, Buffer.from(part.body.replace(/\r?\n/g, eol), 'latin1')])] : [head, part.body(eol)];
 }
 
 /** Base64 in 76-character lines, as MIME wants it. */
 export function base64Lines(data: Buffer, eol = '\r\n'): string {
   return (data.toString('base64').match(/.{1,76}/g) ?? ['']).join(eol);
+}
+
+/** Bytes made as they are read, in base64 lines of 76 characters with `eol` between them. */
+export function base64LinesStream(input: () => AsyncIterable<Buffer>, eol: string): ByteStream {
+  const LINE = 57; // bytes per 76-character line
+  const BATCH = LINE * 4096;
+  return {
+    async *stream() {
+      let carry = Buffer.alloc(0);
+      let first = true;
+      for await (const piece of input()) {
+        const data = carry.length > 0 ? Buffer.concat([carry, piece]) : piece;
+        const whole = data.length - (data.length % BATCH);
+        if (whole > 0) {
+          yield base64Block(data.subarray(0, whole), first ? '' : eol, eol);
+          first = false;
+        }
+        carry = Buffer.from(data.subarray(whole));
+      }
+      if (carry.length > 0 || first) yield base64Block(carry, first ? '' : eol, eol);
+    },
+  };
+}
+
+/** `data` in base64 lines of 76 characters, `eol` between them and `lead` in front (a block of a longer run of lines). */
+function base64Block(data: Buffer, lead: string, eol: string): Buffer {
+  const text = Buffer.from(data.toString('base64'), 'latin1');
+  const lines = Math.ceil(text.length / 76);
+  const out = Buffer.allocUnsafe(lead.length + text.length + Math.max(0, lines - 1) * eol.length);
+  let at = out.write(lead, 'latin1');
+  for (let i = 0; i < lines; i++) {
+    if (i > 0) at += out.write(eol, at, 'latin1');
+    at += text.copy(out, at, i * 76, Math.min(text.length, (i + 1) * 76));
+  }
+  return out;
 }
 
 /** The header block's physical lines, each with its continuation lines folded in and its line end kept. */
@@ -129,15 +185,21 @@ function splitHeaderLines(block: Buffer): string[] {
   return lines;
 }
 
-function lineEnding(raw: Buffer): string {
-  const lf = raw.indexOf(0x0a);
-  return lf > 0 && raw[lf - 1] === 0x0d ? '\r\n' : lf >= 0 ? '\n' : '\r\n';
+/** How the message's first line ends: the rewritten message ends its lines the same way. */
+function lineEnding(source: ByteSource): string {
+  let at = 0;
+  for (const piece of rangeChunks(source)) {
+    const lf = piece.indexOf(0x0a);
+    if (lf >= 0) return (lf > 0 ? piece[lf - 1] : at > 0 ? source.read(at - 1, at)[0] : undefined) === 0x0d ? '\r\n' : '\n';
+    at += piece.length;
+  }
+  return '\r\n';
 }
 
 /** A boundary that does not occur anywhere in the message. */
-function newBoundary(raw: Buffer): string {
+function newBoundary(source: ByteSource): string {
   for (;;) {
     const b = `----=_outguard_${randomBytes(12).toString('hex')}`;
-    if (!raw.includes(b)) return b;
+    if (!sourceIncludes(source, b)) return b;
   }
 }

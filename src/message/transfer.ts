@@ -1,5 +1,6 @@
-import { hexValue, isBase64Char } from '../util/bytes.js';
+import { BASE64_CLASS, BASE64_DATA, BASE64_PAD, hexValue } from '../util/bytes.js';
 import { findEncodedBlocks } from './embedded.js';
+import { type ByteSource, rangeChunks } from './source.js';
 
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/g;
 
@@ -25,25 +26,139 @@ export function decodeTransfer(body: Buffer, encoding: string): Buffer {
 }
 
 /**
+ * A part's body [start, end) decoded piece by piece, as decodeTransfer would decode it whole: for
+ * files, which are hashed and zipped as streams and never held whole.
+ */
+export function* decodeTransferChunks(source: ByteSource, start: number, end: number, encoding: string): Generator<Buffer> {
+  if (encoding === 'base64') yield* base64Chunks(rangeChunks(source, start, end));
+  else if (encoding === 'quoted-printable') {
+    // decoded a line group at a time: a group ends after a line break, where decoding restarts cleanly
+    let carry = Buffer.alloc(0);
+    for (const piece of rangeChunks(source, start, end)) {
+      const data = carry.length > 0 ? Buffer.concat([carry, piece]) : piece;
+      const cut = data.lastIndexOf(0x0a) + 1;
+      if (cut > 0) yield decodeQuotedPrintable(data.subarray(0, cut));
+      carry = Buffer.from(data.subarray(cut));
+    }
+    yield decodeQuotedPrintable(carry);
+  } else if (encoding === 'x-uuencode' || encoding === 'uuencode' || encoding === 'x-uue') yield decodeTransfer(source.read(start, end), encoding);
+  else yield* rangeChunks(source, start, end);
+}
+
+/**
+ * A run of a base64 body: `bytes` as they are and, when the run is complete lines of nothing but
+ * base64 data and line breaks, `decoded` by Node's decoder and its count of `data` characters.
+ */
+interface Base64Run {
+  bytes: Buffer;
+  plain?: { decoded: Buffer; data: number };
+}
+
+/** A line longer than this is read byte by byte rather than waited for (a body that is one long line). */
+const MAX_LINE = 1 << 20;
+
+/**
+ * A base64 body (megabytes, for files) in runs of whole lines, so that the common case — lines
+ * of data and line breaks only — is decoded and counted by Node's native decoder, and only the
+ * rest is read byte by byte.
+ */
+function* base64Runs(pieces: Iterable<Buffer>): Generator<Base64Run> {
+  let carry: Buffer | undefined;
+  for (const piece of pieces) {
+    const buf = carry ? Buffer.concat([carry, piece]) : piece;
+    let cut = buf.lastIndexOf(0x0a) + 1;
+    if (cut === 0 && buf.length > MAX_LINE) cut = buf.length;
+    carry = Buffer.from(buf.subarray(cut));
+    if (cut > 0) yield { bytes: buf.subarray(0, cut), plain: plainLines(buf.subarray(0, cut)) };
+  }
+  if (carry && carry.length > 0) yield { bytes: carry, plain: plainLines(carry) };
+}
+
+/**
+ * Lines holding nothing but base64 data characters and CR/LF, a whole number of groups of four:
+ * decoded. Node's decoder skips any other byte, so one there shows as output missing against the
+ * count of data characters (bytes less line breaks): then undefined. `=`, `-` and `_` (read
+ * differently by decoders) are left to the byte-by-byte reading too.
+ */
+function plainLines(lines: Buffer): Base64Run['plain'] {
+  if (lines.includes(0x3d) || lines.includes(0x2d) || lines.includes(0x5f)) return undefined;
+  const data = lines.length - occurrences(lines, 0x0a) - occurrences(lines, 0x0d);
+  if (data % 4 !== 0) return undefined;
+  const decoded = Buffer.from(lines.toString('latin1'), 'base64');
+  return decoded.length === (data / 4) * 3 ? { decoded, data } : undefined;
+}
+
+function occurrences(buf: Buffer, byte: number): number {
+  let n = 0;
+  for (let at = buf.indexOf(byte); at >= 0; at = buf.indexOf(byte, at + 1)) n++;
+  return n;
+}
+
+/**
+ * Node's base64 reading (non-alphabet bytes skipped, stop at the first `=`), a piece at a time:
+ * plain runs as Node decoded them; otherwise the data characters are gathered (a table lookup
+ * per byte), whole groups of four decoded, the rest carried on.
+ */
+function* base64Chunks(pieces: Iterable<Buffer>): Generator<Buffer> {
+  let data = Buffer.allocUnsafe(0);
+  let n = 0;
+  for (const run of base64Runs(pieces)) {
+    if (run.plain && n === 0) {
+      yield run.plain.decoded;
+      continue;
+    }
+    const piece = run.bytes;
+    if (data.length < n + piece.length) {
+      const grown = Buffer.allocUnsafe(n + piece.length);
+      data.copy(grown, 0, 0, n);
+      data = grown;
+    }
+    let padded = false;
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece[i]!;
+      const kind = BASE64_CLASS[c];
+      if (kind === BASE64_DATA) data[n++] = c;
+      else if (kind === BASE64_PAD) {
+        padded = true;
+        break;
+      }
+    }
+    const whole = padded ? n : n - (n % 4);
+    if (whole > 0) yield Buffer.from(data.toString('latin1', 0, whole), 'base64');
+    if (padded) return;
+    data.copyWithin(0, whole, n);
+    n -= whole;
+  }
+  if (n > 0) yield Buffer.from(data.toString('latin1', 0, n), 'base64');
+}
+
+/**
  * Whether decoders would read this base64 differently: data going on after padding (`QUI=QUJD`:
  * Node stops at the first `=`, Python reads on), or a count of data characters that padding does
  * not complete (`QUI`, or text labelled base64: Python then gives the raw bytes, Node what it can
  * decode).
  */
-export function base64Disagrees(body: Buffer): boolean {
+export function base64Disagrees(pieces: Iterable<Buffer>): boolean {
   let data = 0;
   let pads = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (isBase64Char(c)) {
-      if (pads > 0) return true;
-      data++;
-    } else if (c === 0x3d) pads++;
+  for (const run of base64Runs(pieces)) {
+    if (run.plain) {
+      if (pads > 0 && run.plain.data > 0) return true;
+      data += run.plain.data;
+      continue;
+    }
+    const body = run.bytes;
+    for (let i = 0; i < body.length; i++) {
+      const kind = BASE64_CLASS[body[i]!];
+      if (kind === BASE64_DATA) {
+        if (pads > 0) return true;
+        data++;
+      } else if (kind === BASE64_PAD) pads++;
+    }
   }
   const rest = data % 4;
   return !(rest === 0 || (rest === 2 && pads >= 2) || (rest === 3 && pads >= 1));
 }
-
 
 /** Quoted-printable in one pass: soft breaks removed, =XX decoded, a broken escape kept as written. */
 function decodeQuotedPrintable(body: Buffer): Buffer {

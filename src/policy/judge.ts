@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import { MessageModel } from '../message/model.js';
+import type { ByteSource } from '../message/source.js';
 import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
@@ -22,7 +23,8 @@ export interface Judgement {
  * from it (first-time domains, sender counts). Runs in-process or on a policy thread.
  */
 export interface Judge {
-  evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement>;
+  /** The verdict on a message (in memory or spooled: the model reads it by offsets). */
+  evaluate(source: ByteSource | Buffer, envelope: Envelope): Promise<Judgement>;
   /** Learns from a copy the next hop accepted; countSender once per message (sender-burst). */
   delivered(envelope: Envelope, options?: { countSender: boolean }): Promise<void>;
   /** Loads the policy again; false when the new version was refused and the old one stays. */
@@ -55,10 +57,10 @@ export class LocalJudge implements Judge {
     return new LocalJudge(engine, history, reloader);
   }
 
-  async evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
+  async evaluate(source: ByteSource | Buffer, envelope: Envelope): Promise<Judgement> {
     // one policy version for the parse limits, the verdict and the encryption settings
     const policy = this.engine.current;
-    const message = MessageModel.parse(raw, policy.encryption);
+    const message = MessageModel.parse(source, policy.encryption);
     return { verdict: this.engine.evaluate({ message, envelope }, policy), message, encryption: policy.encryption };
   }
 

@@ -6,10 +6,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import type { Config } from '../config/schema.js';
+import type { Envelope } from '../message/envelope.js';
 import { createLogger } from '../log.js';
 import { LocalJudge } from './judge.js';
 import { Batcher } from './batcher.js';
-import type { FromThread, ToThread } from './thread-judge.js';
+import type { FromThread, ToThread, WireMessage } from './thread-judge.js';
+import { BufferSource, type ByteSource } from '../message/source.js';
+import { SpoolSource } from '../store/spool.js';
 
 const port = parentPort!;
 const outbox = new Batcher<FromThread>((batch) => port.postMessage(batch));
@@ -37,10 +40,7 @@ LocalJudge.create((workerData as { config: Config }).config, logger, {
     const handle = (m: ToThread): void => {
       switch (m.type) {
         case 'evaluate':
-          judge.evaluate(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), m.envelope).then(
-            ({ message, ...j }) => send({ type: 'result', seq: m.seq, ...j, shape: message.shape }),
-            (err: Error) => send({ type: 'failed', seq: m.seq, error: err.message }),
-          );
+          evaluate(m.seq, m.message, m.envelope);
           break;
         case 'delivered':
           writes = writes.then(() => judge.delivered(m.envelope, { countSender: m.countSender })).catch((err: Error) => logger.error({ err: err.message }, 'cannot record delivery history'));
@@ -55,6 +55,21 @@ LocalJudge.create((workerData as { config: Config }).config, logger, {
           });
           break;
       }
+    };
+    const evaluate = (seq: number, wire: WireMessage, envelope: Envelope): void => {
+      let source: ByteSource;
+      try {
+        source = 'bytes' in wire ? new BufferSource(Buffer.from(wire.bytes.buffer, wire.bytes.byteOffset, wire.bytes.byteLength)) : SpoolSource.open(wire.spool, Buffer.from(wire.key));
+      } catch (err) {
+        return send({ type: 'failed', seq, error: (err as Error).message });
+      }
+      judge
+        .evaluate(source, envelope)
+        .then(
+          ({ message, ...j }) => send({ type: 'result', seq, ...j, shape: message.shape }),
+          (err: Error) => send({ type: 'failed', seq, error: err.message }),
+        )
+        .finally(() => (source instanceof SpoolSource ? source.close() : undefined));
     };
     send({ type: 'ready', rules: judge.rules() });
   },

@@ -5,16 +5,21 @@ import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import type { Judge, Judgement } from './judge.js';
 import { MessageModel, type MessageShape } from '../message/model.js';
+import { type ByteSource, toSource } from '../message/source.js';
+import { SpoolSource } from '../store/spool.js';
 import { Batcher } from './batcher.js';
 import { PolicyError } from './policy-file.js';
 import { siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { ReloadOutcome } from './reloader.js';
 
 export type ToThread =
-  | { type: 'evaluate'; seq: number; raw: Uint8Array; envelope: Envelope }
+  | { type: 'evaluate'; seq: number; message: WireMessage; envelope: Envelope }
   | { type: 'delivered'; envelope: Envelope; countSender: boolean }
   | { type: 'reload'; seq: number; reason: string }
   | { type: 'close' };
+
+/** A message as it crosses to the thread: its bytes, or the spool file (and its key) the thread reads it from (no copy). */
+export type WireMessage = { bytes: Uint8Array } | { spool: string; key: Uint8Array };
 
 export type FromThread =
   | { type: 'ready'; rules: string[] }
@@ -43,7 +48,7 @@ export class ThreadJudge implements Judge {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   /** The bytes of each message being judged, to rebuild its model around when the answer comes. */
-  private readonly raws = new Map<number, Buffer>();
+  private readonly sources = new Map<number, ByteSource>();
   private ruleIds: string[] = [];
   private closing = false;
 
@@ -132,8 +137,8 @@ export class ThreadJudge implements Judge {
 
   /** The model crosses as plain data and is rebuilt here over the bytes this thread still holds. */
   private settleResult(m: Extract<FromThread, { type: 'result' }>): void {
-    const pending = this.raws.get(m.seq);
-    this.raws.delete(m.seq);
+    const pending = this.sources.get(m.seq);
+    this.sources.delete(m.seq);
     if (!pending) return;
     this.settle(m.seq, { verdict: m.verdict, message: MessageModel.fromShape(pending, m.shape), encryption: m.encryption } satisfies Judgement);
   }
@@ -148,10 +153,12 @@ export class ThreadJudge implements Judge {
     this.pending.delete(seq);
   }
 
-  evaluate(raw: Buffer, envelope: Envelope): Promise<Judgement> {
+  evaluate(input: ByteSource | Buffer, envelope: Envelope): Promise<Judgement> {
     const seq = ++this.seq;
-    this.raws.set(seq, raw);
-    return this.request<Judgement>({ type: 'evaluate', seq, raw, envelope }).finally(() => this.raws.delete(seq));
+    const source = toSource(input);
+    this.sources.set(seq, source);
+    const message: WireMessage = source instanceof SpoolSource ? { spool: source.file, key: source.key } : { bytes: source.read(0, source.length) };
+    return this.request<Judgement>({ type: 'evaluate', seq, message, envelope }).finally(() => this.sources.delete(seq));
   }
 
   async delivered(envelope: Envelope, options = { countSender: true }): Promise<void> {

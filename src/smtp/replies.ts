@@ -16,5 +16,6 @@ export const REPLIES = {
   authMethod: () => new SmtpReply(504, '5.5.4 Unrecognized authentication type'),
   tooManyRecipients: (max: number) => new SmtpReply(452, `4.5.3 Too many recipients (at most ${max} per message)`),
   tooBig: (max: number) => new SmtpReply(552, `5.3.4 Message size exceeds fixed maximum message size (${max} bytes)`),
+  busy: () => new SmtpReply(452, '4.3.1 Too much mail in progress, try again later'),
   shuttingDown: () => new SmtpReply(421, '4.3.2 Service shutting down, try again later'),
 };

@@ -9,6 +9,8 @@ import { relayNetworkCheck } from './relay-access.js';
 import { REPLIES, SmtpReply } from './replies.js';
 import { userCheck } from './users.js';
 import { InFlight } from '../util/in-flight.js';
+import type { Spool } from '../store/spool.js';
+import { InFlightBudget, receiveData } from './receive.js';
 
 /** What the listener hands each complete message to; it knows nothing of what happens next. */
 export interface MessageHandler {
@@ -24,12 +26,17 @@ export class SmtpListener {
   private closing = false;
   /** Messages between the start of DATA and their answer; shutdown waits for them. */
   private readonly inFlight = new InFlight();
+  /** Bytes of the messages being received and handled now (smtp.inFlightBytes). */
+  readonly budget: InFlightBudget;
 
   constructor(
     private readonly config: Config,
     private readonly handler: MessageHandler,
     private readonly logger: Logger,
+    /** Where messages past smtp.spoolThreshold are received. */
+    private readonly spool: Spool,
   ) {
+    this.budget = new InFlightBudget(config.smtp.inFlightBytes);
     const { smtp } = config;
     const mayRelay = relayNetworkCheck(smtp.relayNetworks);
     const checkUser = userCheck(smtp.users);
@@ -73,8 +80,15 @@ export class SmtpListener {
         );
       },
 
-      onMailFrom: (_address, session, callback) => {
+      onMailFrom: (address, session, callback) => {
         if (this.closing) return callback(REPLIES.shuttingDown());
+        // a declared size that does not fit now is refused before the client sends it
+        const args = address.args as Record<string, string> | false;
+        const declared = (args && Number(args.SIZE)) || 0;
+        if (this.budget.bytes + Math.min(declared, smtp.maxSize) > this.budget.limit) {
+          this.logger.warn({ client: session.remoteAddress, inFlight: this.budget.bytes, declared }, 'in-flight budget full: new mail deferred');
+          return callback(REPLIES.busy());
+        }
         if (!session.user && !mayRelay(session.remoteAddress)) {
           this.logger.info({ client: session.remoteAddress, action: 'refused' }, 'relay denied: not authenticated');
           return callback(REPLIES.authRequired());
@@ -104,25 +118,30 @@ export class SmtpListener {
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Outcome> {
-    const chunks = await readAll(stream);
+    const received = await receiveData(stream, { threshold: this.config.smtp.spoolThreshold, budget: this.budget, spool: this.spool });
     const keep = session.envelope.smtpUtf8 ? (a: string) => a : asciiDomain;
     const envelope = {
       from: session.envelope.mailFrom ? keep(session.envelope.mailFrom.address) : '',
       to: session.envelope.rcptTo.map((r) => keep(r.address)),
     };
-    if (stream.sizeExceeded) {
+    if (received.kind !== 'message') {
+      const tooBig = received.kind === 'too-big';
       this.logger.info(
-        { client: session.remoteAddress, from: envelope.from, rcptCount: envelope.to.length, size: stream.byteLength, action: 'reject', reason: 'size' },
+        { client: session.remoteAddress, from: envelope.from, rcptCount: envelope.to.length, size: received.size, action: tooBig ? 'reject' : 'tempfail', reason: tooBig ? 'size' : 'in-flight budget' },
         'message',
       );
-      const reply = REPLIES.tooBig(this.config.smtp.maxSize);
+      const reply = tooBig ? REPLIES.tooBig(this.config.smtp.maxSize) : REPLIES.busy();
       return { id: '', code: reply.responseCode, text: reply.message };
     }
-    return this.handler.process({
-      raw: Buffer.concat(chunks),
-      envelope,
-      client: { address: session.remoteAddress, user: typeof session.user === 'string' ? session.user : undefined },
-    });
+    try {
+      return await this.handler.process({
+        source: received.source,
+        envelope,
+        client: { address: session.remoteAddress, user: typeof session.user === 'string' ? session.user : undefined },
+      });
+    } finally {
+      received.done();
+    }
   }
 
   listen(): Promise<AddressInfo> {
@@ -153,14 +172,4 @@ export class SmtpListener {
     }
     await closed;
   }
-}
-
-/** All of a DATA stream (events rather than an async iterator: this is the per-message hot path). */
-function readAll(stream: SMTPServerDataStream): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolve(chunks));
-    stream.once('error', reject);
-  });
 }

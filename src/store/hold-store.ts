@@ -1,5 +1,6 @@
 import type { DeadlineAction, Hold, HoldState } from '../hold/types.js';
 import type { EncryptionSettings } from '../policy/encryption.js';
+import type { ByteSource, Bytes } from '../message/source.js';
 
 /**
  * Storage of confirmation holds (遵守事項 第6-1). This is the contract; the SQLite backend is
@@ -20,8 +21,8 @@ import type { EncryptionSettings } from '../policy/encryption.js';
  * sender's page and an admin's CLI, two gateway processes at the deadline) exactly one wins, and
  * the other gets null.
  *
- * The message (`raw`) and the start of its body are stored sealed (AES-256-GCM, sealed.ts, bound
- * to the hold id) and erased by eraseBodies; everything else (ids, envelope, subject,
+ * The message (`raw`, in chunks: sealed-chunks.ts) and the start of its body are stored sealed
+ * (AES-256-GCM, sealed.ts, bound to the hold id) and erased by eraseBodies; everything else (ids, envelope, subject,
  * recipients, attachment names/sizes/SHA-256, findings, deadline, approvers, state, decision) is
  * metadata in clear, for admins' queries and the compliance log.
  */
@@ -35,8 +36,8 @@ export interface ReleaseSettings {
 }
 
 export interface NewHold extends Omit<Hold, 'state' | 'decidedAt' | 'decidedBy' | 'mistake'> {
-  /** The message exactly as received. Stored sealed; erased once decided. */
-  raw: Buffer;
+  /** The message exactly as received (read once, front to back). Stored sealed in chunks; erased after retention. */
+  raw: Bytes;
   /** Keyed digest of the envelope and bytes: the same message sent again is recognised (findByDigest). */
   digest?: string;
   releaseWith: ReleaseSettings;
@@ -97,8 +98,13 @@ export interface HoldStore {
   /** The id of the hold stored with this digest; null when none. */
   findByDigest(digest: string): Promise<string | null>;
   get(id: string): Promise<StoredHold | null>;
-  /** The message bytes, opened; null once erased or when there is no such hold. Throws SealedDataError when they cannot be opened. */
-  raw(id: string): Promise<Buffer | null>;
+  /**
+   * The message, read by offsets a chunk at a time (every chunk opened once first); null once
+   * erased or when there is no such hold. Throws SealedDataError when it cannot be opened whole.
+   */
+  message(id: string): Promise<ByteSource | null>;
+  /** Erases message bytes that no stored hold names (left by a crash while they were written). */
+  sweep(now?: number): Promise<number>;
   /** Oldest first. */
   list(filter?: HoldFilter): Promise<StoredHold[]>;
   /**

@@ -1,4 +1,5 @@
 import type { Envelope } from '../message/envelope.js';
+import type { ByteSource, Bytes } from '../message/source.js';
 
 /**
  * The durable outbox: mail the gateway sends later (password notices, released holds,
@@ -33,8 +34,8 @@ export interface NewJob {
   /** The X-Outguard-Id of the message this job relates to (the one a password notice unlocks). */
   ref: string;
   envelope: Envelope;
-  /** The exact bytes to send. Stored sealed; erased once the job is final. */
-  raw: Buffer;
+  /** The exact bytes to send (read once, front to back). Stored sealed in chunks; erased once the job is final. */
+  raw: Bytes;
   /** Not to be sent before this time (ms since the epoch). Default: now. */
   notBefore?: number;
   /**
@@ -108,10 +109,11 @@ export interface ClaimedJob extends JobInfo {
   leaseOwner: string;
   leaseUntil: number;
   /**
-   * Opens the sealed message bytes. Throws (SealedDataError) when they cannot be opened —
-   * tampered with, or sealed under another key — so the runner can fail that job alone.
+   * The sealed message bytes, read by offsets a chunk at a time, every chunk opened once first:
+   * throws (SealedDataError) when one cannot be opened — missing, tampered with, or sealed under
+   * another key — so the runner can fail that job alone, for good, before a byte is sent.
    */
-  openRaw(): Buffer;
+  openRaw(): ByteSource;
 }
 
 /** What a state change did to the jobs that depend on this one (see NewJob.after). */
@@ -143,6 +145,14 @@ export interface OutboxStore {
    * at once, so a crash never leaves a copy without its notice.
    */
   enqueueAll(jobs: readonly NewJobIn[], options?: EnqueueOptions): Promise<void>;
+  /**
+   * A job's message bytes, each chunk opened as it is read (a damaged chunk throws then: a next
+   * hop that was being sent the message gets no end of DATA, so nothing is delivered); null once
+   * erased or unknown. For a copy just stored; claimed jobs are opened by openRaw().
+   */
+  message(id: string): Promise<ByteSource | null>;
+  /** Erases message bytes that no stored job names (left by a crash while they were written). */
+  sweep(now?: number): Promise<number>;
   /** The ref of the jobs stored with this digest (the plan's first copy carries it, until cancelled); null when none. */
   findByDigest(digest: string): Promise<string | null>;
   /** Ready jobs with notBefore ≤ now and no live lease, oldest first. Read-only. */

@@ -15,6 +15,8 @@ import {
 } from './hold-store.js';
 import { KnownMessageError } from './known-message.js';
 import { SealedDataError, open, seal } from './sealed.js';
+import { SqliteChunks, type StoredRecord } from './sqlite-chunks.js';
+import { BufferSource, type ByteSource } from '../message/source.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
 export const HOLDS_COMPONENT = 'holds';
@@ -65,7 +67,19 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE holds ADD COLUMN decided_runner TEXT;
       CREATE UNIQUE INDEX holds_digest ON holds (digest) WHERE digest IS NOT NULL;
     `),
+  // messages sealed in chunks (sqlite-chunks.ts); raw keeps only what older versions stored whole
+  (db) =>
+    db.exec(`
+      ALTER TABLE holds ADD COLUMN raw_size INTEGER;   -- bytes of the message in sealed_chunks; NULL once erased
+      ALTER TABLE holds ADD COLUMN raw_key BLOB;       -- the message's own key, sealed (sqlite-chunks.ts); NULL once erased
+      CREATE INDEX holds_retention_chunks ON holds (decided_at) WHERE state <> 'held' AND raw_size IS NOT NULL;
+    `),
 ];
+
+/** Every column but the message: listing holds never reads a message (raw only says whether an old-style one is there). */
+const COLUMNS = `id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with,
+  raw IS NOT NULL AS legacy_raw, raw_size, body_start, notified_at, escalations, decided_at, decided_by, decided_link, decided_runner, mistake,
+  dispatched_at, dispatch_error, body_erased_at, body_erased_days`;
 
 interface Row {
   id: string;
@@ -81,7 +95,8 @@ interface Row {
   on_deadline: string;
   approvers: string;
   release_with: string;
-  raw: Buffer | null;
+  legacy_raw: number;
+  raw_size: number | null;
   body_start: Buffer | null;
   notified_at: number | null;
   escalations: number;
@@ -106,6 +121,7 @@ const bodyAad = (id: string) => `hold:${id}:body-start`;
  */
 export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly chunks: SqliteChunks;
 
   /** Opens DATA_DIR/outguard.db and brings the holds table up to date. */
   static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteHoldStore {
@@ -115,11 +131,23 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
   constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
     super(db, key, options, { what: 'hold store', component: HOLDS_COMPONENT, migrations: MIGRATIONS });
+    this.chunks = new SqliteChunks(db, this.key);
     this.stmt = prepareStatements(db);
   }
 
   async create(hold: NewHold): Promise<void> {
     validate(hold);
+    // the message is sealed into its chunks first: the transaction holds the write lock only for the row
+    const record = await this.chunks.write(rawAad(hold.id), hold.raw);
+    try {
+      this.insert(hold, record);
+    } catch (err) {
+      this.chunks.erase(rawAad(hold.id));
+      throw err;
+    }
+  }
+
+  private insert(hold: NewHold, record: StoredRecord): void {
     this.db
       .transaction(() => {
         if (this.stmt.exists.get(hold.id)) throw new DuplicateHoldError(hold.id);
@@ -140,7 +168,8 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
           on_deadline: JSON.stringify(hold.onDeadline),
           approvers: JSON.stringify(hold.approvers),
           release_with: JSON.stringify(hold.releaseWith),
-          raw: seal(this.key, hold.raw, rawAad(hold.id)),
+          raw_size: record.length,
+          raw_key: record.key,
           body_start: seal(this.key, Buffer.from(hold.bodyStart, 'utf8'), bodyAad(hold.id)),
           digest: hold.digest ?? null,
         });
@@ -157,9 +186,15 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
     return row ? this.toHold(row) : null;
   }
 
-  async raw(id: string): Promise<Buffer | null> {
-    const row = this.stmt.raw.get(id) as { raw: Buffer | null } | undefined;
-    return row?.raw ? open(this.key, row.raw, rawAad(id)) : null;
+  async message(id: string): Promise<ByteSource | null> {
+    const row = this.stmt.raw.get(id) as { raw: Buffer | null; raw_size: number | null; raw_key: Buffer | null } | undefined;
+    if (row?.raw_size != null && row.raw_key) return this.chunks.source(rawAad(id), { length: row.raw_size, key: row.raw_key }).verify();
+    return row?.raw ? new BufferSource(open(this.key, row.raw, rawAad(id))) : null;
+  }
+
+  /** Erases chunks of holds that were never stored (a crash between writing and committing them), once an hour old. */
+  async sweep(now = Date.now()): Promise<number> {
+    return this.chunks.sweep('hold:', 'holds', 'raw_size', now - 3_600_000);
   }
 
   async list(filter: HoldFilter = {}): Promise<StoredHold[]> {
@@ -191,7 +226,10 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
     return this.db
       .transaction(() => {
         const rows = this.stmt.retained.all({ before: decidedBefore, limit: positiveLimit(limit) }) as Pick<Row, 'id' | 'state' | 'decided_at'>[];
-        for (const row of rows) this.stmt.eraseBody.run({ id: row.id, at: erasure.at, days: erasure.days });
+        for (const row of rows) {
+          this.stmt.eraseBody.run({ id: row.id, at: erasure.at, days: erasure.days });
+          this.chunks.erase(rawAad(row.id));
+        }
         return rows.map((r) => ({ id: r.id, state: r.state as ErasedBody['state'], decidedAt: r.decided_at! }));
       })
       .immediate();
@@ -268,7 +306,7 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
       ...(row.decided_at !== null ? { decidedAt: row.decided_at } : {}),
       ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
       ...(row.mistake !== null ? { mistake: row.mistake === 1 } : {}),
-      hasRaw: row.raw !== null,
+      hasRaw: row.legacy_raw === 1 || row.raw_size !== null,
       releaseWith: releaseSettings(row.release_with),
       ...(row.decided_link !== null ? { decidedWithLink: row.decided_link } : {}),
       ...(row.decided_runner !== null ? { decidedRunner: row.decided_runner } : {}),
@@ -282,16 +320,16 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
 }
 
 function prepareStatements(db: SqliteDatabase) {
-  // every query but get/raw leaves the sealed columns out where it can; toHold opens body_start
+  // only raw reads the message; toHold opens body_start
   return {
     exists: db.prepare('SELECT 1 FROM holds WHERE id = ?'),
     byDigest: db.prepare('SELECT id FROM holds WHERE digest = ?'),
-    insert: db.prepare(`INSERT INTO holds (id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with, raw, body_start, digest)
-      VALUES (@id, 'held', @env_from, @env_to, @subject, @recipients, @attachments, @findings, @created_at, @deadline, @on_deadline, @approvers, @release_with, @raw, @body_start, @digest)`),
-    get: db.prepare('SELECT * FROM holds WHERE id = ?'),
-    raw: db.prepare('SELECT raw FROM holds WHERE id = ?'),
-    listAll: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
-    listState: db.prepare('SELECT * FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit'),
+    insert: db.prepare(`INSERT INTO holds (id, state, env_from, env_to, subject, recipients, attachments, findings, created_at, deadline, on_deadline, approvers, release_with, raw_size, raw_key, body_start, digest)
+      VALUES (@id, 'held', @env_from, @env_to, @subject, @recipients, @attachments, @findings, @created_at, @deadline, @on_deadline, @approvers, @release_with, @raw_size, @raw_key, @body_start, @digest)`),
+    get: db.prepare(`SELECT ${COLUMNS} FROM holds WHERE id = ?`),
+    raw: db.prepare('SELECT raw, raw_size, raw_key FROM holds WHERE id = ?'),
+    listAll: db.prepare(`SELECT ${COLUMNS} FROM holds ORDER BY created_at, id LIMIT @limit`),
+    listState: db.prepare(`SELECT ${COLUMNS} FROM holds WHERE state = @state ORDER BY created_at, id LIMIT @limit`),
     // a discarded or expired message is forgotten by its digest: sent again, it is a new message
     decide: db.prepare(`UPDATE holds SET state = @state, decided_at = @at, decided_by = @by, decided_link = @link, decided_runner = @runner, mistake = @mistake,
       digest = CASE WHEN @state = 'released' THEN digest ELSE NULL END
@@ -300,16 +338,16 @@ function prepareStatements(db: SqliteDatabase) {
       WHERE id = @id AND state = 'released' AND dispatched_at IS NULL`),
     // a released hold keeps its body until its copies are in the outbox, however long that takes
     retained: db.prepare(`SELECT id, state, decided_at FROM holds
-      WHERE state <> 'held' AND raw IS NOT NULL AND decided_at < @before AND (state <> 'released' OR dispatched_at IS NOT NULL)
+      WHERE state <> 'held' AND (raw_size IS NOT NULL OR raw IS NOT NULL) AND decided_at < @before AND (state <> 'released' OR dispatched_at IS NOT NULL)
       ORDER BY decided_at, id LIMIT @limit`),
-    eraseBody: db.prepare('UPDATE holds SET raw = NULL, body_start = NULL, body_erased_at = @at, body_erased_days = @days WHERE id = @id'),
-    undispatched: db.prepare(`SELECT * FROM holds WHERE state = 'released' AND dispatched_at IS NULL ORDER BY decided_at, id LIMIT @limit`),
+    eraseBody: db.prepare('UPDATE holds SET raw = NULL, raw_size = NULL, raw_key = NULL, body_start = NULL, body_erased_at = @at, body_erased_days = @days WHERE id = @id'),
+    undispatched: db.prepare(`SELECT ${COLUMNS} FROM holds WHERE state = 'released' AND dispatched_at IS NULL ORDER BY decided_at, id LIMIT @limit`),
     notified: db.prepare('UPDATE holds SET notified_at = @at WHERE id = @id AND notified_at IS NULL'),
-    unnotified: db.prepare(`SELECT * FROM holds WHERE state = 'held' AND notified_at IS NULL AND created_at < @before ORDER BY created_at, id LIMIT @limit`),
+    unnotified: db.prepare(`SELECT ${COLUMNS} FROM holds WHERE state = 'held' AND notified_at IS NULL AND created_at < @before ORDER BY created_at, id LIMIT @limit`),
     escalate: db.prepare(`UPDATE holds SET deadline = @deadline, on_deadline = @on_deadline, approvers = @approvers, escalations = escalations + 1
       WHERE id = @id AND state = 'held' AND deadline = @expected`),
     nextDeadline: db.prepare(`SELECT MIN(deadline) AS at FROM holds WHERE state = 'held'`),
-    due: db.prepare(`SELECT * FROM holds WHERE state = 'held' AND deadline <= @now ORDER BY deadline, id LIMIT @limit`),
+    due: db.prepare(`SELECT ${COLUMNS} FROM holds WHERE state = 'held' AND deadline <= @now ORDER BY deadline, id LIMIT @limit`),
     counts: db.prepare('SELECT state, COUNT(*) AS n FROM holds GROUP BY state'),
   };
 }
@@ -323,7 +361,7 @@ function validate(hold: NewHold): void {
   if (!hold.envelope || typeof hold.envelope.from !== 'string' || !Array.isArray(hold.envelope.to) || hold.envelope.to.length === 0) {
     throw new TypeError(`hold ${hold.id}: the envelope needs a sender ('' for <>) and at least one recipient`);
   }
-  if (!Buffer.isBuffer(hold.raw)) throw new TypeError(`hold ${hold.id}: raw must be a Buffer`);
+  if (!hold.raw || typeof hold.raw !== 'object') throw new TypeError(`hold ${hold.id}: raw must be the message's bytes`);
   if (!Number.isFinite(hold.createdAt) || !Number.isFinite(hold.deadline)) throw new TypeError(`hold ${hold.id}: createdAt and deadline must be times in ms`);
 }
 

@@ -16,7 +16,10 @@ import {
   type Transition,
 } from './outbox-store.js';
 import { KnownMessageError } from './known-message.js';
-import { open, seal } from './sealed.js';
+import { BufferSource, type ByteSource } from '../message/source.js';
+import { open } from './sealed.js';
+import type { SealedChunkSource } from './sealed-chunks.js';
+import { SqliteChunks, type StoredRecord } from './sqlite-chunks.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
 export const OUTBOX_COMPONENT = 'outbox';
@@ -56,6 +59,12 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox_jobs ADD COLUMN digest TEXT;   -- keyed digest of the message, on its first copy
       CREATE UNIQUE INDEX outbox_jobs_digest ON outbox_jobs (digest) WHERE digest IS NOT NULL;
     `),
+  // messages sealed in chunks (sqlite-chunks.ts); raw keeps only what older versions stored whole
+  (db) =>
+    db.exec(`
+      ALTER TABLE outbox_jobs ADD COLUMN raw_size INTEGER;   -- bytes of the message in sealed_chunks; NULL once erased
+      ALTER TABLE outbox_jobs ADD COLUMN raw_key BLOB;       -- the message's own key, sealed (sqlite-chunks.ts); NULL once erased
+    `),
 ];
 
 interface Row {
@@ -65,6 +74,8 @@ interface Row {
   env_from: string;
   env_to: string;
   raw: Buffer | null;
+  raw_size: number | null;
+  raw_key: Buffer | null;
   state: JobState;
   not_before: number;
   attempts: number;
@@ -92,6 +103,7 @@ const noChange: Transition = Object.freeze({ changed: false, released: [], cance
  */
 export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly chunks: SqliteChunks;
 
   /** Opens DATA_DIR/outguard.db and brings the outbox tables up to date. */
   static open(dataDir: string, key: Buffer, options: OpenDatabaseOptions = {}): SqliteOutboxStore {
@@ -101,6 +113,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
   constructor(db: SqliteDatabase, key: Buffer, options: { ownsDb?: boolean } = {}) {
     super(db, key, options, { what: 'outbox', component: OUTBOX_COMPONENT, migrations: MIGRATIONS });
+    this.chunks = new SqliteChunks(db, this.key);
     this.stmt = prepareStatements(db);
   }
 
@@ -111,21 +124,33 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   async enqueueAll(jobs: readonly NewJobIn[], options: EnqueueOptions = {}): Promise<void> {
     jobs.forEach(validateNewJob);
     const now = Date.now();
-    // sealed before the transaction: the write lock is held only for the inserts
-    const sealed = jobs.map((job) => seal(this.key, job.raw, aadFor(job.id)));
-    this.db
-      .transaction(() => {
-        if (options.digest !== undefined) {
-          // two sessions delivering the same message at once: the second one learns of the first
-          const known = this.stmt.byDigest.get(options.digest) as { ref: string } | undefined;
-          if (known) throw new KnownMessageError(known.ref);
-        }
-        jobs.forEach((job, i) => this.insert(job, sealed[i]!, now, i === 0 ? options : { ...options, digest: undefined }));
-      })
-      .immediate();
+    // the messages are sealed into their chunks first, a few at a time (a copy with a ZIP is made
+    // as it is written): the transaction that names them holds the write lock only for the rows
+    const records: StoredRecord[] = [];
+    try {
+      for (const job of jobs) records.push(await this.chunks.write(aadFor(job.id), job.raw));
+      this.db
+        .transaction(() => {
+          if (options.digest !== undefined) {
+            // two sessions delivering the same message at once: the second one learns of the first
+            const known = this.stmt.byDigest.get(options.digest) as { ref: string } | undefined;
+            if (known) throw new KnownMessageError(known.ref);
+          }
+          jobs.forEach((job, i) => this.insert(job, records[i]!, now, i === 0 ? options : { ...options, digest: undefined }));
+        })
+        .immediate();
+    } catch (err) {
+      for (const job of jobs) this.chunks.erase(aadFor(job.id));
+      throw err;
+    }
   }
 
-  private insert(job: NewJobIn, sealed: Buffer, now: number, options: EnqueueOptions): void {
+  /** Erases chunks of jobs that were never stored (a crash between writing and committing them), once an hour old. */
+  async sweep(now = Date.now()): Promise<number> {
+    return this.chunks.sweep('outbox:', 'outbox_jobs', 'raw_size', now - 3_600_000);
+  }
+
+  private insert(job: NewJobIn, record: StoredRecord, now: number, options: EnqueueOptions): void {
     if (this.stmt.state.get(job.id)) throw new DuplicateJobError(job.id);
     const createdAt = job.createdAt ?? now;
     const notBefore = job.notBefore ?? createdAt;
@@ -146,13 +171,16 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
       }
     }
     const leased = effective === 'ready' && options.lease !== undefined;
+    if (effective === 'cancelled') this.chunks.erase(aadFor(job.id));
     this.stmt.insert.run({
       id: job.id,
       kind: job.kind,
       ref: job.ref,
       env_from: job.envelope.from,
       env_to: JSON.stringify(job.envelope.to),
-      raw: effective === 'cancelled' ? null : sealed,
+      raw: null,
+      raw_size: effective === 'cancelled' ? null : record.length,
+      raw_key: effective === 'cancelled' ? null : record.key,
       state: effective,
       not_before: due,
       last_error: lastError,
@@ -219,6 +247,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     return this.db
       .transaction((): Transition => {
         if (this.stmt.sent.run({ id, now }).changes !== 1) return noChange;
+        this.chunks.erase(aadFor(id));
         const released: string[] = [];
         for (const { id: dep } of this.stmt.waitingDependents.all(id) as { id: string }[]) {
           if (this.stmt.markReady.run({ id: dep, now, not_before: now }).changes === 1) released.push(dep);
@@ -237,6 +266,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
           return r.changes === 1 ? { changed: true, released: [], cancelled: [] } : noChange;
         }
         if (this.stmt.fail.run({ id, error: err, now, owner: owner ?? null }).changes !== 1) return noChange;
+        this.chunks.erase(aadFor(id));
         return { changed: true, released: [], cancelled: this.cancelDependents(id, 'failed', now) };
       })
       .immediate();
@@ -245,7 +275,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   async cancel(id: string, reason = 'cancelled', now = Date.now()): Promise<Transition> {
     return this.db
       .transaction((): Transition => {
-        if (this.stmt.cancel.run({ id, reason: reason.slice(0, 2000), now }).changes !== 1) return noChange;
+        if (!this.cancelOne(id, reason.slice(0, 2000), now)) return noChange;
         return { changed: true, released: [], cancelled: this.cancelDependents(id, 'cancelled', now) };
       })
       .immediate();
@@ -257,7 +287,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
         const ids = (this.stmt.staleWaiting.all({ before: createdBefore }) as { id: string }[]).map((r) => r.id);
         const all: string[] = [];
         for (const id of ids) {
-          if (this.stmt.cancel.run({ id, reason: 'still waiting after the time limit: the message it belongs to was never accepted', now }).changes === 1) {
+          if (this.cancelOne(id, 'still waiting after the time limit: the message it belongs to was never accepted', now)) {
             all.push(id, ...this.cancelDependents(id, 'cancelled', now));
           }
         }
@@ -273,7 +303,19 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   async get(id: string): Promise<Job | null> {
     const row = this.stmt.get.get(id) as Row | undefined;
     if (!row) return null;
-    return { ...toInfo(row), raw: row.raw ? open(this.key, row.raw, aadFor(row.id)) : null };
+    const source = this.messageOf(row);
+    return { ...toInfo(row), raw: source ? Buffer.from(source.read(0, source.length)) : null };
+  }
+
+  /** A job's message: sealed in chunks, or whole as older versions stored it; null once erased. */
+  private messageOf(row: Row): SealedChunkSource | BufferSource | null {
+    if (row.raw_size !== null && row.raw_key !== null) return this.chunks.source(aadFor(row.id), { length: row.raw_size, key: row.raw_key });
+    return row.raw ? new BufferSource(open(this.key, row.raw, aadFor(row.id))) : null;
+  }
+
+  async message(id: string): Promise<ByteSource | null> {
+    const row = this.stmt.get.get(id) as Row | undefined;
+    return row ? this.messageOf(row) : null;
   }
 
   async list(filter: JobFilter = {}): Promise<JobInfo[]> {
@@ -303,6 +345,13 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
 
 
 
+  /** Cancels one job and erases its message (inside the caller's transaction). */
+  private cancelOne(id: string, reason: string, now: number): boolean {
+    if (this.stmt.cancel.run({ id, reason, now }).changes !== 1) return false;
+    this.chunks.erase(aadFor(id));
+    return true;
+  }
+
   /** Cancels the waiting jobs that depend on `id`, and theirs in turn; returns their ids. */
   private cancelDependents(id: string, parentState: 'failed' | 'cancelled', now: number): string[] {
     const cancelled: string[] = [];
@@ -310,7 +359,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     while (queue.length) {
       const [parent, how] = queue.shift()!;
       for (const { id: dep } of this.stmt.waitingDependents.all(parent) as { id: string }[]) {
-        if (this.stmt.cancel.run({ id: dep, reason: `job ${parent} it waits for was ${how}`, now }).changes === 1) {
+        if (this.cancelOne(dep, `job ${parent} it waits for was ${how}`, now)) {
           cancelled.push(dep);
           queue.push([dep, 'cancelled']);
         }
@@ -320,15 +369,14 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
   }
 
   private toClaimed(row: Row): ClaimedJob {
-    const sealed = row.raw;
-    const key = this.key;
     return {
       ...toInfo(row),
       leaseOwner: row.lease_owner!,
       leaseUntil: row.lease_until!,
-      openRaw() {
-        if (!sealed) throw new Error(`outbox job ${row.id} has no stored message`);
-        return open(key, sealed, aadFor(row.id));
+      openRaw: () => {
+        const source = this.messageOf(row);
+        if (!source) throw new Error(`outbox job ${row.id} has no stored message`);
+        return 'verify' in source ? source.verify() : source;
       },
     };
   }
@@ -336,9 +384,9 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
 
 function prepareStatements(db: SqliteDatabase) {
   return {
-    insert: db.prepare(`INSERT INTO outbox_jobs (id, kind, ref, env_from, env_to, raw, state, not_before, attempts, last_error, created_at, ready_at, finished_at, after_id,
+    insert: db.prepare(`INSERT INTO outbox_jobs (id, kind, ref, env_from, env_to, raw, raw_size, raw_key, state, not_before, attempts, last_error, created_at, ready_at, finished_at, after_id,
         lease_owner, lease_until, delay_ms, meta, digest)
-      VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id,
+      VALUES (@id, @kind, @ref, @env_from, @env_to, @raw, @raw_size, @raw_key, @state, @not_before, 0, @last_error, @created_at, @ready_at, @finished_at, @after_id,
         @lease_owner, @lease_until, @delay_ms, @meta, @digest)`),
     byDigest: db.prepare(`SELECT ref FROM outbox_jobs WHERE digest = ?`),
     leaseOwners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM outbox_jobs WHERE lease_owner IS NOT NULL AND state = 'ready'`),
@@ -352,14 +400,14 @@ function prepareStatements(db: SqliteDatabase) {
     lease: db.prepare(`UPDATE outbox_jobs SET lease_owner = @owner, lease_until = @until
       WHERE id = @id AND state = 'ready' AND not_before <= @now AND (lease_until IS NULL OR lease_until <= @now)`),
     renew: db.prepare(`UPDATE outbox_jobs SET lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'ready'`),
-    sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', sent_at = @now, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+    sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', sent_at = @now, finished_at = @now, raw = NULL, raw_size = NULL, raw_key = NULL, lease_owner = NULL, lease_until = NULL
       WHERE id = @id AND state <> 'sent'`),
     retry: db.prepare(`UPDATE outbox_jobs SET attempts = attempts + 1, last_error = @error, not_before = @retry_at, lease_owner = NULL, lease_until = NULL
       WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
-    fail: db.prepare(`UPDATE outbox_jobs SET state = 'failed', attempts = attempts + 1, last_error = @error, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL
+    fail: db.prepare(`UPDATE outbox_jobs SET state = 'failed', attempts = attempts + 1, last_error = @error, finished_at = @now, raw = NULL, raw_size = NULL, raw_key = NULL, lease_owner = NULL, lease_until = NULL
       WHERE id = @id AND state = 'ready' AND (@owner IS NULL OR lease_owner = @owner)`),
     // a cancelled copy forgets its message's digest: the message may be sent afresh
-    cancel: db.prepare(`UPDATE outbox_jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, raw = NULL, lease_owner = NULL, lease_until = NULL, digest = NULL
+    cancel: db.prepare(`UPDATE outbox_jobs SET state = 'cancelled', last_error = @reason, finished_at = @now, raw = NULL, raw_size = NULL, raw_key = NULL, lease_owner = NULL, lease_until = NULL, digest = NULL
       WHERE id = @id AND state IN ('waiting', 'ready')`),
     waitingDependents: db.prepare(`SELECT id FROM outbox_jobs WHERE after_id = ? AND state = 'waiting' ORDER BY created_at, id`),
     staleWaiting: db.prepare(`SELECT j.id FROM outbox_jobs j WHERE j.state = 'waiting' AND j.created_at < @before
@@ -388,7 +436,7 @@ function toInfo(row: Row): JobInfo {
     after: row.after_id,
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
-    hasRaw: row.raw !== null,
+    hasRaw: row.raw !== null || row.raw_size !== null,
     ...(row.meta ? { meta: JSON.parse(row.meta) as JobMeta } : {}),
   };
 }
@@ -404,5 +452,5 @@ function validateNewJob(job: NewJob): void {
   if (!job.envelope || typeof job.envelope.from !== 'string' || !Array.isArray(job.envelope.to) || job.envelope.to.length === 0) {
     throw new TypeError(`outbox job ${job.id}: the envelope needs a sender ('' for <>) and at least one recipient`);
   }
-  if (!Buffer.isBuffer(job.raw)) throw new TypeError(`outbox job ${job.id}: raw must be a Buffer`);
+  if (!job.raw || typeof job.raw !== 'object') throw new TypeError(`outbox job ${job.id}: raw must be the message's bytes`);
 }

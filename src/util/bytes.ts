@@ -10,9 +10,16 @@ export const u64 = (b: Buffer, p: number): number => {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v);
 };
 
+/** What each byte is in base64: BASE64_DATA (A–Z a–z 0–9 + /), BASE64_PAD (=) or 0 (anything else). A table: base64 bodies are megabytes. */
+export const BASE64_DATA = 1;
+export const BASE64_PAD = 2;
+export const BASE64_CLASS = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CLASS[c.charCodeAt(0)] = BASE64_DATA;
+BASE64_CLASS[0x3d] = BASE64_PAD;
+
 /** A base64 data character (A–Z a–z 0–9 + /), padding not included. */
 export function isBase64Char(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+  return BASE64_CLASS[c] === BASE64_DATA;
 }
 
 const HEX = new Int8Array(256).fill(-1);

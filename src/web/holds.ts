@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Actor, Hold, HoldActions, TokenProblem } from '../hold/types.js';
+import type { Actor, DamagedMessage, Hold, HoldActions, TokenProblem } from '../hold/types.js';
 import type { Logger } from '../log.js';
 import type { CsrfGuard } from './csrf.js';
 import { BodyTooLarge, mediaType, newNonce, parseCookies, readBody, refuseRest, sendHtml, sendJson } from './http.js';
@@ -16,7 +16,7 @@ export interface HoldRoutesOptions {
   now: () => number;
 }
 
-type Problem = TokenProblem | 'not-held';
+type Problem = TokenProblem | 'not-held' | DamagedMessage;
 
 /** Thrown inside a handler to answer with a problem (page or JSON, by route). */
 class Refusal extends Error {

@@ -10,6 +10,7 @@ import { STATE_TEXT, sizeText, timeText } from './text.js';
 import { html, type SafeHtml } from '../render/html.js';
 import { bi, type Bilingual } from '../render/bilingual.js';
 import { eventType } from '../audit/event-names.js';
+import { PROBLEMS } from './text.js';
 
 /** A section another part adds to the message page (incidents): its HTML for this message. */
 export type MessageSection = (ctx: ReviewContext, messageId: string) => Promise<SafeHtml>;
@@ -54,7 +55,7 @@ export function messageRoutes(o: MessageOptions): ReviewRoute[] {
       if (!o.holds) throw notHeld();
       const actor = `web:${ctx.user!.username}`;
       const done = action === 'release' ? await o.holds.releaseById(id, actor) : await o.holds.discardById(id, actor);
-      if ('problem' in done) throw done.problem === 'unknown' ? notFound() : notHeld();
+      if ('problem' in done) throw done.problem === 'unknown' ? notFound() : done.problem === 'damaged' ? damaged() : notHeld();
       redirect(ctx.res, `/review/message/${encodeURIComponent(id)}?done=${action === 'release' ? 'released' : 'discarded'}`);
     },
   });
@@ -84,6 +85,11 @@ function notFound(): ReviewError {
 
 function notHeld(): ReviewError {
   return new ReviewError(409, { ja: 'このメールは保留中ではありません', en: 'This message is not held' }, { ja: '既に送信・破棄されたか、期限切れになっています。何も変更されていません。', en: 'It was already released, discarded or expired. Nothing was changed.' });
+}
+
+function damaged(): ReviewError {
+  const { title, text } = PROBLEMS.damaged;
+  return new ReviewError(PROBLEMS.damaged.status, title, text);
 }
 
 interface MessageView {

@@ -1,11 +1,12 @@
 import type { Bilingual } from '../render/bilingual.js';
-import type { DeadlineAction, HoldState, TokenProblem } from '../hold/types.js';
+import type { DamagedMessage, DeadlineAction, HoldState, TokenProblem } from '../hold/types.js';
 
 
 /** Why a release link or a request did not work, as HTTP status and words. */
 export type WebProblem =
   | TokenProblem
   | 'not-held'
+  | DamagedMessage
   | 'csrf'
   | 'confirmation-required'
   | 'missing-request-header'
@@ -57,6 +58,14 @@ export const PROBLEMS: Record<WebProblem, { status: number; title: Bilingual; te
     text: {
       ja: 'このメールは既に送信・破棄されたか、期限切れになっています。',
       en: 'It was already released, discarded or expired.',
+    },
+  },
+  damaged: {
+    status: 500,
+    title: { ja: '保存されたメールを読み出せません', en: 'The held message cannot be read' },
+    text: {
+      ja: '保存中のメールが破損しているため、送信できません（何も送信されていません）。メールは保留のまま残ります。管理者に連絡してください。',
+      en: 'The stored message is damaged, so it cannot be sent (nothing was sent). It stays held; contact your mail administrator.',
     },
   },
   csrf: {

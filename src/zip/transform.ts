@@ -1,9 +1,10 @@
 import libmime from 'libmime';
 import type { Attachment, MessageModel } from '../message/model.js';
-import { base64Lines, rewriteParts, wrapWhole } from '../message/rewrite.js';
+import { assemble, base64Lines, base64LinesStream, rewriteParts, wrapWhole } from '../message/rewrite.js';
+import { type ByteStream, rangeChunks } from '../message/source.js';
 import type { EncryptionSettings, ZipProfile } from '../policy/encryption.js';
 import { generatePassword } from './password.js';
-import { zipToBuffer } from './writer.js';
+import { type ZipEntryInput, createEncryptedZip } from './writer.js';
 
 export interface PackedFile {
   name: string;
@@ -13,10 +14,11 @@ export interface PackedFile {
 
 /** One copy of a message with its files in an encrypted ZIP (第6-2). */
 export interface Packing {
-  raw: Buffer;
+  /** The copy, made as it is read (read it once: each reading would be a new archive). */
+  raw: ByteStream;
   password: string;
   zipName: string;
-  /** What went into the ZIP, as the sender attached it. */
+  /** What went into the ZIP, as the sender attached it (sizes and digests known once `raw` was read, or worked out when asked). */
   files: PackedFile[];
   /** 'attachments': the files replaced by the ZIP, the rest byte for byte; 'whole': the message itself is the ZIP's one file. */
   form: 'attachments' | 'whole';
@@ -27,12 +29,22 @@ export interface Packing {
  * stay byte for byte, and a short note part says the password follows separately. A forwarded
  * message goes in as .eml.
  */
-export async function packAttachments(message: MessageModel, files: Attachment[], settings: EncryptionSettings, profile: ZipProfile): Promise<Packing> {
+export function packAttachments(message: MessageModel, files: Attachment[], settings: EncryptionSettings, profile: ZipProfile): Packing {
   const password = generatePassword(settings.passwordLength);
-  const entries = files.map((a) => ({ name: entryName(a), content: a.content(), size: a.size, sha256: a.sha256 }));
-  const zip = await zipToBuffer(entries, { password, cipher: profile.cipher, names: profile.names });
-  const raw = rewriteParts(message.raw, message.root, new Set(files.map((a) => a.node)), [notePart(settings.zipName, 'attachments'), zipPart(settings.zipName, zip)]);
-  return { raw, password, zipName: settings.zipName, files: entries.map(({ name, size, sha256 }) => ({ name, size, sha256 })), form: 'attachments' };
+  const entries = (): ZipEntryInput[] => files.map((a) => ({ name: entryName(a), content: streamOf(a.chunks()) }));
+  const zip = zipPart(settings.zipName, zipStream(entries, password, profile));
+  const pieces = rewriteParts(message.source, message.root, new Set(files.map((a) => a.node)), [notePart(settings.zipName, 'attachments'), zip]);
+  // size and digest are read once the copy was made: zipping measured each file on the way
+  const packed = files.map((a): PackedFile => ({
+    name: entryName(a),
+    get size() {
+      return a.size;
+    },
+    get sha256() {
+      return a.sha256;
+    },
+  }));
+  return { raw: assemble(message.source, pieces), password, zipName: settings.zipName, files: packed, form: 'attachments' };
 }
 
 /**
@@ -40,14 +52,13 @@ export async function packAttachments(message: MessageModel, files: Attachment[]
  * files, or carrying files inside its text: the original message, whole, is the ZIP's one file
  * (`<subject>.eml`), and the copy keeps only the original's ordinary headers.
  */
-export async function packWhole(message: MessageModel, settings: EncryptionSettings, profile: ZipProfile): Promise<Packing> {
+export function packWhole(message: MessageModel, settings: EncryptionSettings, profile: ZipProfile): Packing {
   const password = generatePassword(settings.passwordLength);
-  const raw = message.raw;
   const name = `${fileSafe(message.subject) || 'message'}.eml`;
-  const zip = await zipToBuffer([{ name, content: raw }], { password, cipher: profile.cipher, names: profile.names });
+  const zip = zipPart(settings.zipName, zipStream(() => [{ name, content: streamOf(rangeChunks(message.source)) }], password, profile));
   const files = message.files.map((a) => ({ name: a.filename, size: a.size, sha256: a.sha256 }));
   return {
-    raw: wrapWhole(message.raw, message.root, [notePart(settings.zipName, 'whole'), zipPart(settings.zipName, zip)]),
+    raw: assemble(message.source, wrapWhole(message.source, message.root, [notePart(settings.zipName, 'whole'), zip])),
     password,
     zipName: settings.zipName,
     files,
@@ -80,13 +91,23 @@ function notePart(zipName: string, form: Packing['form']) {
   };
 }
 
-function zipPart(zipName: string, zip: Buffer) {
+/** The encrypted ZIP of some entries, base64 in MIME lines, made as it is read. */
+function zipStream(entries: () => ZipEntryInput[], password: string, profile: ZipProfile): (eol: string) => ByteStream {
+  return (eol) => base64LinesStream(() => createEncryptedZip(entries(), { password, cipher: profile.cipher, names: profile.names }), eol);
+}
+
+/** Pieces made on this thread, a piece at a time, as the writer asks for them. */
+async function* streamOf(pieces: Iterable<Buffer>): AsyncGenerator<Buffer> {
+  yield* pieces;
+}
+
+function zipPart(zipName: string, zip: (eol: string) => ByteStream) {
   const ascii = /^[\x20-\x7e]+$/.test(zipName) && !/["\\]/.test(zipName);
   // RFC 2231 for Content-Disposition, and the RFC 2047 form in name= that Outlook reads
   const name = ascii ? `"${zipName}"` : `"${libmime.encodeWord(zipName, 'B')}"`;
   const filename = ascii ? `filename="${zipName}"` : `filename*=UTF-8''${encodeURIComponent(zipName)}`;
   return {
     headers: [`Content-Type: application/zip; name=${name}`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; ${filename}`],
-    body: base64Lines(zip),
+    body: zip,
   };
 }

@@ -68,7 +68,8 @@ describe('届出書 (notice-form)', () => {
     ]);
     // the note under item 1: what outguard itself keeps, from the data dir
     const dataDir = config.dataDir;
-    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'outguard.db')}（SQLite）：保留中のメール（本文・添付ファイルを AES-256-GCM で暗号化、判断から 7 日後に消去）`);
+    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'outguard.db')}（SQLite）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から 7 日後に鍵ごと消去）`);
+    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'spool')}：受信中・処理中の大きなメール`);
     expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'secret.key')}：保存時暗号化の鍵`);
     expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'outbox')}：配送したメール`);
     const keyFromEnv = renderNoticeFormText(noticeForm(config, { date: '2026-11-26', env: { OUTGUARD_SECRET: 'x'.repeat(40) } }));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileHop } from '../../src/delivery/file-hop.js';
 import { NextHopError } from '../../src/delivery/next-hop.js';
+import { BufferSource } from '../../src/message/source.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
 
@@ -21,7 +22,7 @@ describe('file: next hop', () => {
         await new Promise((r) => setImmediate(r));
       }
     })();
-    const accepted = await hop.deliver({ id: 'm1', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw });
+    const accepted = await hop.deliver({ id: 'm1', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: new BufferSource(raw) });
     polling = false;
     await poll;
     expect(accepted.reply).toContain('m1.eml');
@@ -34,7 +35,7 @@ describe('file: next hop', () => {
     const hop = new FileHop(dir);
     fs.rmSync(dir, { recursive: true });
     fs.writeFileSync(dir, 'not a directory');
-    await expect(hop.deliver({ id: 'm2', envelope: { from: '', to: ['b@partner.example'] }, raw: Buffer.from('x') })).rejects.toBeInstanceOf(NextHopError);
+    await expect(hop.deliver({ id: 'm2', envelope: { from: '', to: ['b@partner.example'] }, raw: new BufferSource(Buffer.from('x')) })).rejects.toBeInstanceOf(NextHopError);
   });
 });
 

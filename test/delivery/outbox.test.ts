@@ -11,6 +11,7 @@ import type { NewJob } from '../../src/store/outbox-store.js';
 import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { freePort } from '../support/net.js';
+import { sealedChunks, sealedKey, tamperChunk } from '../support/sealed-chunks.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { until } from '../support/wait.js';
 
@@ -82,14 +83,11 @@ function dbBytes(dir: string): Buffer {
   return Buffer.concat(['outguard.db', 'outguard.db-wal'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
 }
 
-function storedRaw(dir: string, id: string): Buffer | null {
-  const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
-  try {
-    return (db.prepare('SELECT raw FROM outbox_jobs WHERE id = ?').get(id) as { raw: Buffer | null }).raw;
-  } finally {
-    db.close();
-  }
-}
+/** A job's message as stored (its sealed chunks), through a separate connection. */
+const storedChunks = (dir: string, id: string) => sealedChunks(dir, `outbox:${id}`);
+
+/** A job's sealed message key (raw_key), through a separate connection; null once its message is erased. */
+const storedKey = (dir: string, id: string) => sealedKey(dir, 'outbox_jobs', id);
 
 const outguardIds = (s: Sink) => s.messages.map((m) => /X-Outguard-Id: (\S+)/.exec(m.raw.toString())?.[1]);
 
@@ -133,10 +131,13 @@ describe('Outbox', () => {
     const ob = outbox({ store, hop: hop(s.port), logger: log, onSent: (j) => void sent.push(j.id) });
     const job = notice('n-once');
     await store.enqueue(job);
-    const sealed = storedRaw(dir, 'n-once')!;
-    expect(sealed.includes(Buffer.from(job.marker))).toBe(false);
+    const chunks = storedChunks(dir, 'n-once');
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.includes(Buffer.from(job.marker))).toBe(false);
     expect(dbBytes(dir).includes(Buffer.from(job.marker))).toBe(false);
-    expect(dbBytes(dir).includes(sealed.subarray(13, 61))).toBe(true); // the sealed form is there
+    // the message's own key, sealed in its row, is there: it is what opens the chunks
+    const messageKey = storedKey(dir, 'n-once')!;
+    expect(dbBytes(dir).includes(messageKey)).toBe(true);
 
     await ob.start();
     ob.kick();
@@ -150,12 +151,14 @@ describe('Outbox', () => {
     const after = await store.get('n-once');
     expect(after).toMatchObject({ state: 'sent', attempts: 0, hasRaw: false, raw: null });
     expect(after!.sentAt).toBeGreaterThan(0);
-    expect(storedRaw(dir, 'n-once')).toBeNull();
-    // neither the password nor its sealed form is left in the database file or its WAL
+    expect(storedChunks(dir, 'n-once')).toEqual([]);
+    expect(storedKey(dir, 'n-once')).toBeNull();
+    expect(await store.message('n-once')).toBeNull();
+    // the password is not in the database file or its WAL, nor is the key that opened it: the
+    // chunks are deleted without zeroing their pages, so whatever of them lingers cannot be opened
     const bytes = dbBytes(dir);
     expect(bytes.includes(Buffer.from(job.marker))).toBe(false);
-    expect(bytes.includes(sealed.subarray(13, 61))).toBe(false);
-    expect(bytes.includes(sealed.subarray(sealed.length - 48))).toBe(false);
+    expect(bytes.includes(messageKey)).toBe(false);
     // the log says what happened, without the content
     expect(lines.join('\n')).not.toContain(job.marker);
     const sentLine = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'outbox job sent');
@@ -229,11 +232,7 @@ describe('Outbox', () => {
     const { log, records } = logger();
     const ob = outbox({ store, hop: hop(s.port), logger: log });
     await store.enqueue(notice('n-tampered'));
-    const sealed = storedRaw(dir, 'n-tampered')!;
-    sealed[sealed.length - 1]! ^= 1;
-    const db = new Database(path.join(dir, 'outguard.db'));
-    db.prepare('UPDATE outbox_jobs SET raw = ? WHERE id = ?').run(sealed, 'n-tampered');
-    db.close();
+    tamperChunk(dir, 'outbox:n-tampered', -1);
     expect(await ob.runOnce()).toBe(1);
     expect(s.messages).toHaveLength(0);
     expect(await store.get('n-tampered')).toMatchObject({ state: 'failed', hasRaw: false });

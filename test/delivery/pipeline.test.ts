@@ -10,6 +10,7 @@ import { planDelivery } from '../../src/delivery/plan.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 import { createLogger } from '../../src/log.js';
 import { MessageModel } from '../../src/message/model.js';
+import { BufferSource } from '../../src/message/source.js';
 import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
 import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
@@ -45,6 +46,7 @@ async function setup(sinkOptions: SinkOptions = {}) {
 }
 
 const RAW = withAttachments({ headers: [`From: ${SENDER}`, 'To: a@partner-a.example', 'Subject: 見積書'], files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.4 見積 '.repeat(50)) }] });
+const SOURCE = new BufferSource(RAW);
 
 async function planFor(to: string[], id = `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`) {
   const message = MessageModel.parse(RAW);
@@ -56,7 +58,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, store, pipeline, delivered } = await setup();
     const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
     const plan = await planDelivery({ id: 'plain1', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example', 'c@example.co.jp'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
-    const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, raw });
+    const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) });
     expect(result).toMatchObject({ messageId: 'plain1', delivered: ['plain1'], queued: [], repeated: false });
     expect(sink.messages).toHaveLength(1);
     expect(await store.counts()).toMatchObject({ ready: 0, sent: 0, waiting: 0 });
@@ -67,7 +69,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, store, pipeline, delivered } = await setup();
     const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example', 'b@partner-b.example']);
     expect(plan.copies.map((c) => c.envelope.to)).toEqual([['c@example.co.jp'], ['a@partner-a.example'], ['b@partner-b.example']]);
-    const result = await pipeline.deliver(plan, { envelope, raw: RAW });
+    const result = await pipeline.deliver(plan, { envelope, source: SOURCE });
     expect(result.delivered).toEqual(plan.copies.map((c) => c.id));
     await sink.waitFor(5);
     // every notice arrived after the copy it unlocks, to the right people
@@ -85,11 +87,11 @@ describe('DeliveryPipeline: direct mail', () => {
   it('recognises the same message sent again: nothing is sent twice, the first id is named', async () => {
     const { sink, store, pipeline } = await setup();
     const first = await planFor(['a@partner-a.example']);
-    await pipeline.deliver(first.plan, { envelope: first.envelope, raw: RAW });
+    await pipeline.deliver(first.plan, { envelope: first.envelope, source: SOURCE });
     await sink.waitFor(2);
     // the client did not get the answer and sends the same bytes again: a new id, a new plan
     const again = await planFor(['a@partner-a.example']);
-    const result = await pipeline.deliver(again.plan, { envelope: again.envelope, raw: RAW });
+    const result = await pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE });
     expect(result).toMatchObject({ messageId: first.plan.messageId, repeated: true, delivered: [first.plan.messageId] });
     expect(sink.messages).toHaveLength(2);
     expect(await store.list({ ref: again.plan.messageId })).toEqual([]);
@@ -99,7 +101,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, pipeline } = await setup({ delayMs: 300 });
     const a = await planFor(['a@partner-a.example']);
     const b = await planFor(['a@partner-a.example']);
-    const [ra, rb] = await Promise.all([pipeline.deliver(a.plan, { envelope: a.envelope, raw: RAW }), pipeline.deliver(b.plan, { envelope: b.envelope, raw: RAW })]);
+    const [ra, rb] = await Promise.all([pipeline.deliver(a.plan, { envelope: a.envelope, source: SOURCE }), pipeline.deliver(b.plan, { envelope: b.envelope, source: SOURCE })]);
     expect([ra.repeated, rb.repeated].sort()).toEqual([false, true]);
     expect(rb.messageId).toBe(ra.messageId);
     await until(() => sink.messages.length >= 2);
@@ -112,7 +114,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const deferred = ['b@partner-b.example'];
     const { sink, store, pipeline } = await setup({ deferRecipients: deferred });
     const { plan, envelope } = await planFor(['a@partner-a.example', 'b@partner-b.example']);
-    const result = await pipeline.deliver(plan, { envelope, raw: RAW });
+    const result = await pipeline.deliver(plan, { envelope, source: SOURCE });
     expect(result.delivered).toEqual([plan.messageId]);
     expect(result.queued).toEqual([`${plan.messageId}-2`]);
     deferred.length = 0;
@@ -123,7 +125,7 @@ describe('DeliveryPipeline: direct mail', () => {
   it('when the next hop takes no copy and says so, the plan is dropped and the client is told to retry (451)', async () => {
     const { sink, store, pipeline } = await setup({ reject: { code: 451, text: 'try later' } });
     const { plan, envelope } = await planFor(['a@partner-a.example']);
-    await expect(pipeline.deliver(plan, { envelope, raw: RAW })).rejects.toBeInstanceOf(NextHopError);
+    await expect(pipeline.deliver(plan, { envelope, source: SOURCE })).rejects.toBeInstanceOf(NextHopError);
     // the copy and its password notice
     expect((await store.list({ ref: plan.messageId })).map((j) => [j.kind, j.state]).sort()).toEqual([
       ['message', 'cancelled'],
@@ -132,7 +134,7 @@ describe('DeliveryPipeline: direct mail', () => {
     expect(sink.messages).toHaveLength(0);
     // the retry is a fresh message, not "accepted before"
     const again = await planFor(['a@partner-a.example']);
-    await expect(pipeline.deliver(again.plan, { envelope: again.envelope, raw: RAW })).rejects.toBeInstanceOf(NextHopError);
+    await expect(pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE })).rejects.toBeInstanceOf(NextHopError);
   });
 });
 

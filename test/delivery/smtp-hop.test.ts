@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
+import { BufferSource } from '../../src/message/source.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
@@ -131,7 +132,7 @@ describe('SmtpHop', () => {
 
   it('keeps the envelope (the null sender too) and the bytes, adding only dot-stuffing on the wire', async () => {
     const raw = Buffer.from('Subject: dots\r\n\r\n.leading dot\r\n..two\r\nlast line without newline');
-    const accepted = await hop.deliver({ id: 'a1', envelope: { from: '', to: ['b@partner.example', 'c@partner.example'] }, raw });
+    const accepted = await hop.deliver({ id: 'a1', envelope: { from: '', to: ['b@partner.example', 'c@partner.example'] }, raw: new BufferSource(raw) });
     expect(accepted.accepted).toEqual(['b@partner.example', 'c@partner.example']);
     expect(accepted.reply).toMatch(/^250 /);
     const [got] = await sink.waitFor(1);
@@ -141,16 +142,35 @@ describe('SmtpHop', () => {
   });
 
   it('refuses for good an address SMTP cannot carry, instead of retrying it forever', async () => {
-    const refused = hop.deliver({ id: 'a4', envelope: { from: 'a@example.co.jp', to: ['"><svg>@x.example'] }, raw: Buffer.from('Subject: x\r\n\r\nx\r\n') });
+    const refused = hop.deliver({ id: 'a4', envelope: { from: 'a@example.co.jp', to: ['"><svg>@x.example'] }, raw: new BufferSource(Buffer.from('Subject: x\r\n\r\nx\r\n')) });
     await expect(refused).rejects.toMatchObject({ responseCode: 553 });
   });
 
   it('goes on over a new connection after the next hop dropped the pooled one', async () => {
     const before = sink.messages.length;
-    await hop.deliver({ id: 'a2', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: Buffer.from('Subject: one\r\n\r\nx\r\n') });
+    await hop.deliver({ id: 'a2', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: new BufferSource(Buffer.from('Subject: one\r\n\r\nx\r\n')) });
     await sink.dropConnections();
     await new Promise((r) => setTimeout(r, 50));
-    await hop.deliver({ id: 'a3', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: Buffer.from('Subject: two\r\n\r\ny\r\n') });
+    await hop.deliver({ id: 'a3', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: new BufferSource(Buffer.from('Subject: two\r\n\r\ny\r\n')) });
     expect(sink.messages.slice(before).map((m) => m.raw.toString())).toEqual(['Subject: one\r\n\r\nx\r\n', 'Subject: two\r\n\r\ny\r\n']);
+  });
+
+  it('sends a message read a chunk at a time, and cuts it off before the end of DATA when a chunk cannot be read', async () => {
+    const before = sink.messages.length;
+    const body = Buffer.from(`Subject: big\r\n\r\n${'0123456789abcdef'.repeat(64 * 1024)}\r\n`);
+    // 1 MB read in 256 KiB pieces: arrives whole
+    await hop.deliver({ id: 'a5', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: new BufferSource(body) });
+    expect(sink.messages.slice(before).map((m) => m.raw.equals(body))).toEqual([true]);
+    // the same message whose third piece fails to open (a damaged sealed chunk): nothing is accepted
+    const damaged = {
+      length: body.length,
+      read(start: number, end: number): Buffer {
+        if (start >= 512 * 1024) throw new Error('sealed chunk 3 of 5 failed authentication');
+        return body.subarray(start, end);
+      },
+    };
+    await expect(hop.deliver({ id: 'a6', envelope: { from: 'a@example.co.jp', to: ['b@partner.example'] }, raw: damaged })).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sink.messages.length).toBe(before + 1);
   });
 });

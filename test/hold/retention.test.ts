@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bodyPurgedEvent } from '../../src/audit/hold-events.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { WebServer } from '../../src/web/server.js';
+import { sealedChunks, sealedKey } from '../support/sealed-chunks.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { type Harness, compose, dataDir, dbBytes, holdInput, openHarness } from './fixtures.js';
 
@@ -34,14 +35,17 @@ async function setup(): Promise<{ h: Harness; audit: SqliteAuditStore; clock: { 
   return { h, audit, clock, written };
 }
 
-/** Probes of a hold's sealed message and body start, read through a separate connection. */
-function sealedColumns(dir: string, id: string): Buffer[] {
+/**
+ * Probes of what opens a hold's message and of its body start, read through a separate connection:
+ * the message's own key, sealed in the row (its chunks are deleted without zeroing their pages, so
+ * erasing the key is what erases the message), and the body start's ciphertext.
+ */
+function sealedProbes(dir: string, id: string): Buffer[] {
   const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
   try {
-    const row = db.prepare('SELECT raw, body_start FROM holds WHERE id = ?').get(id) as { raw: Buffer; body_start: Buffer };
-    // 48 ciphertext bytes from the start of each (after version and nonce, sealed.ts): a large
-    // message spans overflow pages, so the whole blob is not contiguous in the file
-    return [row.raw, row.body_start].map((b) => b.subarray(13, 61));
+    const row = db.prepare('SELECT body_start FROM holds WHERE id = ?').get(id) as { body_start: Buffer };
+    // 48 ciphertext bytes from the body start (after version and nonce, sealed.ts)
+    return [sealedKey(dir, 'holds', id)!, row.body_start.subarray(13, 61)];
   } finally {
     db.close();
   }
@@ -68,18 +72,22 @@ describe('retention (retention.bodyDays)', () => {
     const recent = await decidedAt(h, clock, now - 1 * DAY);
     await h.holds.scrub();
     expect((await h.holds.get(old.id))!.bodyStart).toContain(old.marker);
-    // the message is on disk, sealed, until the retention erases it: its ciphertext is in the file
-    const sealed = sealedColumns(h.dir, old.id);
+    // the message is on disk, sealed, until the retention erases it: the key that opens it is in the file
+    const sealed = sealedProbes(h.dir, old.id);
     expect(sealed.every((c) => dbBytes(h.dir).includes(c))).toBe(true);
+    expect(dbBytes(h.dir).includes(Buffer.from(old.marker))).toBe(false); // sealed, never in clear
 
     await h.service.start(); // the first timer pass runs the retention
     await Promise.all(written);
 
     expect(await h.holds.get(old.id)).toMatchObject({ state: 'discarded', hasRaw: false, bodyStart: '', bodyErased: { at: now, days: 7 } });
-    expect(await h.holds.raw(old.id)).toBeNull();
+    expect(await h.holds.message(old.id)).toBeNull();
     expect(await h.holds.get(recent.id)).toMatchObject({ state: 'discarded', hasRaw: true });
     expect((await h.holds.get(recent.id))!.bodyErased).toBeUndefined();
-    // gone from the database file and its WAL, not only from the row
+    // its chunks are deleted and its key is gone from the row, the database file and its WAL (the
+    // service scrubbed after erasing): whatever of the chunks lingers in free pages cannot be opened
+    expect(sealedChunks(h.dir, `hold:${old.id}`)).toEqual([]);
+    expect(sealedKey(h.dir, 'holds', old.id)).toBeNull();
     const bytes = dbBytes(h.dir);
     expect(sealed.map((c) => bytes.includes(c))).toEqual([false, false]);
     expect(bytes.includes(Buffer.from(old.marker))).toBe(false);

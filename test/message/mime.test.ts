@@ -507,4 +507,18 @@ describe('parseMime over a ByteSource that is not in memory', () => {
     expect(fromSource.attachments.map((a) => [a.filename, a.sha256])).toEqual(fromBuffer.attachments.map((a) => [a.filename, a.sha256]));
     expect(fromSource.attachments).toHaveLength(200);
   });
+
+  it('finds a delimiter and a lone CR before "--" deep inside a large part, across the windows it reads in', () => {
+    const row = 'QUJD'.repeat(19);
+    const before = Array<string>(40_000).fill(row);
+    const lines = ['Subject: deep', 'Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '', ...before, `${row}\r--b`, ...before, '--b', 'Content-Type: text/plain', '', 'after', '--b--', ''];
+    const raw = crlfLines(lines);
+    expect(raw.length).toBeGreaterThan(5 << 20);
+    const tree = parseMime(raw);
+    expect(codes(tree)).toEqual(['bare-cr']);
+    expect(tree.nodes.map((n) => n.contentType)).toEqual(['multipart/mixed', 'application/octet-stream', 'text/plain']);
+    expect(body(raw, tree.nodes[2]!)).toBe('after');
+    expect(parseMime(new PieceSource(raw, 65_521))).toEqual(tree);
+  });
 });
+

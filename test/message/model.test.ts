@@ -150,7 +150,7 @@ describe('bodies and files', () => {
   it('keeps the leaf node with each file', () => {
     const m = MessageModel.parse(mixed(TEXT, ['Content-Type: application/pdf; name=a.pdf', '', 'x']));
     expect(m.attachments[0]!.node).toBe(m.node(2));
-    expect(m.raw.subarray(m.node(2).start, m.node(2).end).toString()).toBe('Content-Type: application/pdf; name=a.pdf\r\n\r\nx');
+    expect(m.source.read(m.node(2).start, m.node(2).end).toString()).toBe('Content-Type: application/pdf; name=a.pdf\r\n\r\nx');
   });
 });
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMime, type MimeNode } from '../../src/message/mime.js';
 import { MessageModel } from '../../src/message/model.js';
-import { base64Lines, rewriteParts } from '../../src/message/rewrite.js';
+import { type NewPart, assemble, base64Lines, rewriteParts } from '../../src/message/rewrite.js';
+import { BufferSource, bytesToBuffer } from '../../src/message/source.js';
 import { CORPUS_DIR, HAS_CORPUS, corpusFiles, corpusMessage } from '../support/corpus.js';
 import { withAttachments } from '../support/mime.js';
 
@@ -18,12 +19,18 @@ function leaves(node: MimeNode): MimeNode[] {
 
 const headerBlock = (raw: Buffer) => raw.subarray(0, raw.indexOf('\r\n\r\n'));
 
+/** rewriteParts over a message in memory, its pieces read into one buffer to compare and parse again. */
+const rewrite = (raw: Buffer, root: MimeNode, remove: ReadonlySet<MimeNode>, add: NewPart[]): Promise<Buffer> => {
+  const source = new BufferSource(raw);
+  return bytesToBuffer(assemble(source, rewriteParts(source, root, remove, add)));
+};
+
 describe('rewriteParts', () => {
-  it('drops the attachments of a multipart/mixed, keeps headers and body bytes, appends the new part', () => {
+  it('drops the attachments of a multipart/mixed, keeps headers and body bytes, appends the new part', async () => {
     const raw = withAttachments({ body: '本文です。\r\nパスワードは別送します。', files: [{ name: '見積書.pdf', content: Buffer.from('%PDF-1.7 x') }, { name: 'b.bin', content: Buffer.alloc(300, 1) }] });
     const message = MessageModel.parse(raw);
     const root = message.root;
-    const out = rewriteParts(raw, root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
+    const out = await rewrite(raw, root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
     expect(headerBlock(out).equals(headerBlock(raw))).toBe(true);
     const text = leaves(root)[0]!;
     expect(out.includes(raw.subarray(text.start, text.end))).toBe(true);
@@ -32,9 +39,9 @@ describe('rewriteParts', () => {
     expect(again.textParts).toEqual(MessageModel.parse(raw).textParts);
   });
 
-  it('wraps a message that is not multipart/mixed, keeping its content part intact', () => {
+  it('wraps a message that is not multipart/mixed, keeping its content part intact', async () => {
     const raw = Buffer.from('From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\x1b$B$3$s$K$A$O\x1b(B\r\n', 'latin1');
-    const out = rewriteParts(raw, parseMime(raw).root, new Set(), [zipPart()]);
+    const out = await rewrite(raw, parseMime(raw).root, new Set(), [zipPart()]);
     const again = MessageModel.parse(out);
     expect(again.root.contentType).toBe('multipart/mixed');
     expect(again.textParts).toEqual(['こんにちは\r\n']);
@@ -43,30 +50,30 @@ describe('rewriteParts', () => {
     expect(out.toString('latin1').match(/^MIME-Version:/gim)).toHaveLength(1);
   });
 
-  it('replaces a hand-made message that is only an attachment', () => {
+  it('replaces a hand-made message that is only an attachment', async () => {
     const raw = Buffer.from(
       'From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: only a file\r\nMIME-Version: 1.0\r\nContent-Type: application/pdf; name="a.pdf"\r\n' +
         'Content-Disposition: attachment; filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQgdGVzdA==\r\n',
     );
     const message = MessageModel.parse(raw);
-    const out = rewriteParts(raw, message.root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
+    const out = await rewrite(raw, message.root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
     expect(MessageModel.parse(out).attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
     expect(MessageModel.parse(out).subject).toBe('only a file');
   });
 
-  it.skipIf(!HAS_CORPUS)('replaces a message that is only an attachment', () => {
+  it.skipIf(!HAS_CORPUS)('replaces a message that is only an attachment', async () => {
     const raw = corpusMessage('mail-gem/attachment_emails/attachment_only_email.eml');
     const message = MessageModel.parse(raw);
-    const out = rewriteParts(raw, message.root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
+    const out = await rewrite(raw, message.root, new Set(message.attachments.map((a) => a.node)), [zipPart()]);
     expect(MessageModel.parse(out).attachments.map((a) => a.filename)).toEqual(['attachments.zip']);
     expect(MessageModel.parse(out).subject).toBe(MessageModel.parse(raw).subject);
   });
 
-  it.skipIf(!HAS_CORPUS)('keeps inline images of multipart/related and nested alternatives byte for byte', () => {
+  it.skipIf(!HAS_CORPUS)('keeps inline images of multipart/related and nested alternatives byte for byte', async () => {
     const raw = corpusMessage('mail-gem/attachment_emails/attachment_message_rfc822_inline_image.eml');
     const before = MessageModel.parse(raw);
     const remove = new Set(before.attachments.filter((a) => !a.inline).map((a) => a.node));
-    const out = rewriteParts(raw, before.root, remove, [zipPart()]);
+    const out = await rewrite(raw, before.root, remove, [zipPart()]);
     const after = MessageModel.parse(out);
     expect(after.attachments.map((a) => [a.filename, a.inline])).toEqual([
       ['img.png', true],
@@ -81,10 +88,10 @@ describe('rewriteParts', () => {
 describe.skipIf(!HAS_CORPUS)('rewriteParts over the whole corpus', () => {
   const files = HAS_CORPUS ? corpusFiles() : [];
 
-  it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s: attachments out, bodies kept', (_n, file) => {
+  it.each(files.map((f) => [path.relative(CORPUS_DIR, f), f]))('%s: attachments out, bodies kept', async (_n, file) => {
     const raw = fs.readFileSync(file);
     const before = MessageModel.parse(raw);
-    const out = rewriteParts(raw, before.root, new Set(before.attachments.filter((a) => !a.inline).map((a) => a.node)), [zipPart()]);
+    const out = await rewrite(raw, before.root, new Set(before.attachments.filter((a) => !a.inline).map((a) => a.node)), [zipPart()]);
     const after = MessageModel.parse(out);
     expect(after.attachments.filter((a) => !a.inline).map((a) => a.filename)).toEqual(['attachments.zip']);
     expect(after.textParts).toEqual(before.textParts);

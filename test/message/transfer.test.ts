@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
-import { base64Disagrees, decodeTransfer } from '../../src/message/transfer.js';
+import { BufferSource, rangeChunks } from '../../src/message/source.js';
+import { base64Disagrees, decodeTransfer, decodeTransferChunks } from '../../src/message/transfer.js';
 import { uuencodeLines } from '../support/encoders.js';
 
 const qp = (s: string): string => decodeTransfer(Buffer.from(s, 'latin1'), 'quoted-printable').toString('latin1');
@@ -116,17 +117,17 @@ describe('base64', () => {
 
   it('stops at padding; base64Disagrees tells when data follows it', () => {
     expect(b64('QUI=QUJD')).toBe('AB');
-    expect(base64Disagrees(Buffer.from('QUI=\r\nQUJD'))).toBe(true);
-    expect(base64Disagrees(Buffer.from('QUI=QUJD'))).toBe(true);
-    expect(base64Disagrees(Buffer.from('QUJD\r\nQUI=\r\n'))).toBe(false);
-    expect(base64Disagrees(Buffer.from('QQ==\r\n\r\n'))).toBe(false);
-    expect(base64Disagrees(Buffer.from('QUJD'))).toBe(false);
+    expect(base64Disagrees([Buffer.from('QUI=\r\nQUJD')])).toBe(true);
+    expect(base64Disagrees([Buffer.from('QUI=QUJD')])).toBe(true);
+    expect(base64Disagrees([Buffer.from('QUJD\r\nQUI=\r\n')])).toBe(false);
+    expect(base64Disagrees([Buffer.from('QQ==\r\n\r\n')])).toBe(false);
+    expect(base64Disagrees([Buffer.from('QUJD')])).toBe(false);
     // data characters padding does not complete: Python falls back to the raw bytes
-    expect(base64Disagrees(Buffer.from('QUI'))).toBe(true);
-    expect(base64Disagrees(Buffer.from('hello, world: text, not base64'))).toBe(true);
-    expect(base64Disagrees(Buffer.from('QUI=\r\n'))).toBe(false);
-    expect(base64Disagrees(Buffer.from('Q!U@J#D'))).toBe(false);
-    expect(base64Disagrees(Buffer.from('QQ==\r\n-- \r\n'))).toBe(false);
+    expect(base64Disagrees([Buffer.from('QUI')])).toBe(true);
+    expect(base64Disagrees([Buffer.from('hello, world: text, not base64')])).toBe(true);
+    expect(base64Disagrees([Buffer.from('QUI=\r\n')])).toBe(false);
+    expect(base64Disagrees([Buffer.from('Q!U@J#D')])).toBe(false);
+    expect(base64Disagrees([Buffer.from('QQ==\r\n-- \r\n')])).toBe(false);
   });
 
   it('gives the same bytes as mailparser for a base64 attachment wrapped at 76 and at odd places', async () => {
@@ -161,3 +162,46 @@ describe('other encodings', () => {
     for (const cte of ['7bit', '8bit', 'binary', 'x-unknown', '']) expect(decodeTransfer(bytes, cte)).toEqual(bytes);
   });
 });
+
+describe('decoding a file a piece at a time (large attachments are never decoded whole)', () => {
+  const lines = (data: Buffer, width: number, eol = '\r\n') => Buffer.from((data.toString('base64').match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join(eol), 'latin1');
+  /** Bytes spliced in at several places, across the 256 KiB pieces the source is read in. */
+  const spliced = (body: Buffer, insert: string) => {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (const cut of [1000, 262_143, 262_145, 700_001, body.length - 10]) {
+      parts.push(body.subarray(at, cut), Buffer.from(insert, 'latin1'));
+      at = cut;
+    }
+    parts.push(body.subarray(at));
+    return Buffer.concat(parts);
+  };
+  const data = Buffer.from(Array.from({ length: 900_000 }, (_, i) => (i * 7919) % 251));
+  const bodies: Record<string, Buffer> = {
+    'lines of 76, CRLF': lines(data, 76),
+    'lines of 75 (groups of four cut across lines), LF': lines(data, 75, '\n'),
+    'one line of 1.2 MB': lines(data, 2_000_000),
+    'spaces and junk between the data': spliced(lines(data, 76), ' !\xff\t'),
+    'base64url characters (- and _)': spliced(lines(data, 76), '-_'),
+    'padding in the middle (Node stops there)': spliced(lines(data, 76), 'QQ=='),
+    'an odd number of data characters at the end': Buffer.concat([lines(data, 76), Buffer.from('\r\nQUJ', 'latin1')]),
+  };
+
+  for (const [name, body] of Object.entries(bodies)) {
+    it(`decodes as a whole decode does, and agrees on whether decoders disagree: ${name}`, () => {
+      const source = new BufferSource(body);
+      const pieces = Buffer.concat([...decodeTransferChunks(source, 0, body.length, 'base64')]);
+      expect(pieces.equals(decodeTransfer(body, 'base64'))).toBe(true);
+      expect(base64Disagrees(rangeChunks(source))).toBe(base64Disagrees([body]));
+      // read in pieces of a few bytes too, not only 256 KiB
+      expect(base64Disagrees(rangeChunks(source, 0, body.length, 4093))).toBe(base64Disagrees([body]));
+    });
+  }
+
+  it('decodes quoted-printable a line group at a time as it decodes it whole', () => {
+    const text = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `行 ${i}: caf=C3=A9 =3D soft=\r\nbreak trailing   \r\n`).join(''), 'latin1');
+    const source = new BufferSource(text);
+    expect(Buffer.concat([...decodeTransferChunks(source, 0, text.length, 'quoted-printable')]).equals(decodeTransfer(text, 'quoted-printable'))).toBe(true);
+  });
+});
+

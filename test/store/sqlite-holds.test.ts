@@ -10,6 +10,8 @@ import { SealedDataError } from '../../src/store/sealed.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+import { bytesToBuffer } from '../../src/message/source.js';
+import { sealedChunks, sealedKey } from '../support/sealed-chunks.js';
 
 let dir: string;
 let key: Buffer;
@@ -54,13 +56,25 @@ function hold(id: string, extra: Partial<NewHold> = {}): NewHold & { marker: str
 }
 
 /** A column as stored, through a separate connection. */
-function column(id: string, name: 'raw' | 'body_start'): Buffer | null {
+function column(id: string, name: 'body_start'): Buffer | null {
   const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
   try {
     return (db.prepare(`SELECT ${name} AS v FROM holds WHERE id = ?`).get(id) as { v: Buffer | null }).v;
   } finally {
     db.close();
   }
+}
+
+/** A hold's message as stored (its sealed chunks), through a separate connection. */
+const storedChunks = (id: string) => sealedChunks(dir, `hold:${id}`);
+
+/** A hold's sealed message key (raw_key), through a separate connection; null once its message is erased. */
+const storedKey = (id: string) => sealedKey(dir, 'holds', id);
+
+/** A hold's message as the store opens it, in one buffer; null when it has none. */
+async function storedMessage(id: string): Promise<Buffer | null> {
+  const source = await store.message(id);
+  return source && bytesToBuffer(source);
 }
 
 function fileBytes(): Buffer {
@@ -75,8 +89,9 @@ describe('SqliteHoldStore', () => {
       try {
         const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
         expect(versions).toEqual([
-          { component: 'holds', version: 3 },
-          { component: 'outbox', version: 2 },
+          { component: 'holds', version: 4 },
+          { component: 'outbox', version: 3 },
+          { component: 'sealed-chunks', version: 1 },
         ]);
       } finally {
         db.close();
@@ -91,26 +106,27 @@ describe('SqliteHoldStore', () => {
     const db = openDatabase(dir);
     db.prepare("UPDATE schema_versions SET version = 7 WHERE component = 'holds'").run();
     db.close();
-    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 3/);
+    expect(() => SqliteHoldStore.open(dir, key)).toThrow(/holds tables are at schema version 7, but this build of outguard knows only up to 4/);
     store = SqliteHoldStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-hold-store-')), key);
   });
 
   it('stores the message and the start of its body sealed, the metadata in clear, and reads them back', async () => {
     const h = hold('a');
     await store.create(h);
-    const raw = column('a', 'raw')!;
-    expect(raw[0]).toBe(1); // sealed.ts format version
-    expect(raw.includes(Buffer.from(h.marker))).toBe(false);
+    const raw = storedChunks('a');
+    expect(raw).toHaveLength(1);
+    expect(raw[0]![0]).toBe(1); // sealed.ts format version
+    expect(raw[0]!.includes(Buffer.from(h.marker))).toBe(false);
     expect(column('a', 'body_start')!.includes(Buffer.from(h.marker))).toBe(false);
     await store.scrub();
     expect(fileBytes().includes(Buffer.from(h.marker))).toBe(false);
     expect(fileBytes().includes(Buffer.from('subject a'))).toBe(true);
 
-    expect((await store.raw('a'))!.equals(h.raw)).toBe(true);
+    expect(await storedMessage('a')).toEqual(h.raw);
     const { raw: _raw, marker: _marker, ...meta } = h;
     expect(await store.get('a')).toEqual({ ...meta, state: 'held', hasRaw: true, escalations: 0 });
     expect(await store.get('nope')).toBeNull();
-    expect(await store.raw('nope')).toBeNull();
+    expect(await store.message('nope')).toBeNull();
   });
 
   it('refuses a second hold with the same id', async () => {
@@ -122,12 +138,13 @@ describe('SqliteHoldStore', () => {
     await store.create(hold('x'));
     await store.create(hold('y'));
     const db = openDatabase(dir);
-    db.prepare('UPDATE holds SET raw = (SELECT raw FROM holds WHERE id = ?) WHERE id = ?').run('x', 'y');
+    // x's chunks, each in y's place
+    db.prepare('UPDATE sealed_chunks AS y SET data = (SELECT x.data FROM sealed_chunks x WHERE x.owner = ? AND x.seq = y.seq) WHERE y.owner = ?').run('hold:x', 'hold:y');
     db.close();
-    await expect(store.raw('y')).rejects.toBeInstanceOf(SealedDataError);
+    await expect(store.message('y')).rejects.toBeInstanceOf(SealedDataError);
     const other = new SqliteHoldStore(openDatabase(dir), randomBytes(32), { ownsDb: true });
     try {
-      await expect(other.raw('x')).rejects.toBeInstanceOf(SealedDataError);
+      await expect(other.message('x')).rejects.toBeInstanceOf(SealedDataError);
       // listing still works with an unreadable row: the body start is just not shown
       expect((await other.get('x'))!.bodyStart).toBe('');
     } finally {
@@ -142,7 +159,7 @@ describe('SqliteHoldStore', () => {
     await store.create(e);
     const discarded = await store.transition('d', 'discarded', { by: 'taro@example.co.jp', at: T0 + 5, mistake: true, link: 's' });
     expect(discarded).toMatchObject({ state: 'discarded', decidedBy: 'taro@example.co.jp', decidedAt: T0 + 5, mistake: true, decidedWithLink: 's', hasRaw: true, bodyStart: d.bodyStart });
-    expect((await store.raw('d'))!.equals(d.raw)).toBe(true);
+    expect(await storedMessage('d')).toEqual(d.raw);
 
     expect(await store.transition('e', 'expired', { by: 'deadline', at: T0 + 6 })).toMatchObject({ state: 'expired', decidedBy: 'deadline', hasRaw: true });
     expect((await store.get('e'))!.mistake).toBeUndefined();
@@ -160,7 +177,7 @@ describe('SqliteHoldStore', () => {
     await store.create(r);
     const released = await store.transition('r', 'released', { by: 'boss@example.co.jp', at: T0 + 1, link: 'a0' });
     expect(released).toMatchObject({ state: 'released', hasRaw: true, decidedWithLink: 'a0' });
-    expect((await store.raw('r'))!.equals(r.raw)).toBe(true);
+    expect(await storedMessage('r')).toEqual(r.raw);
     expect((await store.undispatched()).map((h) => h.id)).toEqual(['r']);
     // not yet in the outbox: the retention leaves it alone, however old the decision
     expect(await store.eraseBodies(T0 + 100 * DAY, { at: T0 + 100 * DAY, days: 7 })).toEqual([]);
@@ -171,7 +188,7 @@ describe('SqliteHoldStore', () => {
     expect(await store.undispatched()).toEqual([]);
   });
 
-  it('erases the messages of holds decided before the cut-off, from the row and from the files', async () => {
+  it('erases the messages of holds decided before the cut-off: their chunks, and their keys and body starts from the row and the files', async () => {
     const old = hold('old');
     const recent = hold('recent');
     const held = hold('held');
@@ -180,18 +197,24 @@ describe('SqliteHoldStore', () => {
     await store.transition('recent', 'expired', { by: 'deadline', at: T0 + 7 * DAY });
     await store.scrub();
     expect(fileBytes().includes(Buffer.from(old.marker))).toBe(false); // sealed, never in clear
-    const sealed = [column('old', 'raw')!, column('old', 'body_start')!].map((b) => b.subarray(13, b.length - 16)); // the ciphertexts
-    expect(sealed.every((c) => fileBytes().includes(c))).toBe(true);
+    // what opens the message (its own key, sealed in the row) and the body start's ciphertext,
+    // both in the row: on disk until erased
+    const probes = [storedKey('old')!, column('old', 'body_start')!.subarray(13, -16)];
+    expect(probes.every((c) => fileBytes().includes(c))).toBe(true);
 
     const cut = T0 + 8 * DAY;
     const erased = await store.eraseBodies(cut - 7 * DAY, { at: cut, days: 7 });
     expect(erased).toEqual([{ id: 'old', state: 'discarded', decidedAt: T0 }]);
     expect(await store.get('old')).toMatchObject({ state: 'discarded', hasRaw: false, bodyStart: '', bodyErased: { at: cut, days: 7 } });
-    expect(column('old', 'raw')).toBeNull();
+    expect(storedChunks('old')).toEqual([]);
+    expect(storedKey('old')).toBeNull();
     expect(column('old', 'body_start')).toBeNull();
-    expect(await store.raw('old')).toBeNull();
+    expect(await store.message('old')).toBeNull();
     await store.scrub();
-    expect(sealed.map((c) => fileBytes().includes(c))).toEqual([false, false]);
+    // the chunks' pages are freed without being zeroed (crypto-shredding): what may linger of them
+    // cannot be opened by anyone once the key is gone from the database file and its WAL
+    expect(probes.map((c) => fileBytes().includes(c))).toEqual([false, false]);
+    expect(fileBytes().includes(Buffer.from(old.marker))).toBe(false);
     expect(await store.get('recent')).toMatchObject({ hasRaw: true });
     expect((await store.get('recent'))!.bodyErased).toBeUndefined();
     expect(await store.get('held')).toMatchObject({ state: 'held', hasRaw: true });

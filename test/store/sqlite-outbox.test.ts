@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuplicateJobError, type NewJob } from '../../src/store/outbox-store.js';
 import { SealedDataError } from '../../src/store/sealed.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
+import { bytesToBuffer } from '../../src/message/source.js';
+import { sealedChunks, sealedKey, tamperChunk } from '../support/sealed-chunks.js';
 
 let dir: string;
 let key: Buffer;
@@ -38,15 +39,11 @@ function job(id: string, extra: Partial<NewJob> = {}): NewJob {
   };
 }
 
-/** The raw column as stored, through a separate connection. */
-function storedRaw(id: string): Buffer | null {
-  const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
-  try {
-    return (db.prepare('SELECT raw FROM outbox_jobs WHERE id = ?').get(id) as { raw: Buffer | null }).raw;
-  } finally {
-    db.close();
-  }
-}
+/** A job's message as stored (its sealed chunks), through a separate connection. */
+const storedChunks = (id: string) => sealedChunks(dir, `outbox:${id}`);
+
+/** A job's sealed key (raw_key), through a separate connection; null once its message is erased. */
+const storedKey = (id: string) => sealedKey(dir, 'outbox_jobs', id);
 
 /** The database file and its WAL as bytes on disk. */
 function fileBytes(): Buffer {
@@ -63,7 +60,7 @@ describe('SqliteOutboxStore', () => {
       expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
       expect(db.pragma('secure_delete', { simple: true })).toBe(1);
       expect(db.pragma('busy_timeout', { simple: true })).toBe(10000);
-      expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'outbox'").get()).toEqual({ version: 2 });
+      expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'outbox'").get()).toEqual({ version: 3 });
     } finally {
       db.close();
     }
@@ -74,15 +71,16 @@ describe('SqliteOutboxStore', () => {
     const db = openDatabase(dir);
     db.prepare("UPDATE schema_versions SET version = 99 WHERE component = 'outbox'").run();
     db.close();
-    expect(() => SqliteOutboxStore.open(dir, key)).toThrow(/outbox tables are at schema version 99, but this build of outguard knows only up to 2/);
+    expect(() => SqliteOutboxStore.open(dir, key)).toThrow(/outbox tables are at schema version 99, but this build of outguard knows only up to 3/);
     store = SqliteOutboxStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-outbox-store-')), key);
   });
 
   it('stores the raw bytes sealed, and opens them again', async () => {
     await store.enqueue(job('a'));
-    const sealed = storedRaw('a')!;
-    expect(sealed.includes(Buffer.from('secret-a'))).toBe(false);
-    expect(sealed[0]).toBe(1);
+    const sealed = storedChunks('a');
+    expect(sealed).toHaveLength(1);
+    expect(sealed[0]!.includes(Buffer.from('secret-a'))).toBe(false);
+    expect(sealed[0]![0]).toBe(1);
     const got = await store.get('a');
     expect(got).toMatchObject({ id: 'a', kind: 'password-notice', ref: 'ref-a', state: 'ready', attempts: 0, hasRaw: true, envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] } });
     expect(got!.raw!.toString()).toContain('Password: secret-a');
@@ -98,11 +96,7 @@ describe('SqliteOutboxStore', () => {
 
   it('reports tampering with a stored message', async () => {
     await store.enqueue(job('a'));
-    const db = new Database(path.join(dir, 'outguard.db'));
-    const sealed = storedRaw('a')!;
-    sealed[20]! ^= 0xff;
-    db.prepare('UPDATE outbox_jobs SET raw = ? WHERE id = ?').run(sealed, 'a');
-    db.close();
+    tamperChunk(dir, 'outbox:a', 20);
     await expect(store.get('a')).rejects.toThrow(SealedDataError);
     const [claimed] = await store.claimDue('r1', T0, 10, 1000);
     expect(() => claimed!.openRaw()).toThrow(/failed authentication/);
@@ -158,7 +152,7 @@ describe('SqliteOutboxStore', () => {
     await store.enqueue(job('b', { createdAt: T0 + 1 }));
     const a = await store.claimDue('r1', T0, 1, 1000);
     expect(a.map((j) => [j.id, j.leaseOwner, j.leaseUntil])).toEqual([['a', 'r1', T0 + 1000]]);
-    expect(a[0]!.openRaw().toString()).toContain('secret-a');
+    expect((await bytesToBuffer(a[0]!.openRaw())).toString()).toContain('secret-a');
     expect((await store.claimDue('r2', T0 + 10, 10, 1000)).map((j) => j.id)).toEqual(['b']);
     expect(await store.claimDue('r2', T0 + 999, 10, 1000)).toEqual([]);
     expect(await store.claim('a', 'r2', T0 + 999, 1000)).toBeNull();
@@ -179,7 +173,7 @@ describe('SqliteOutboxStore', () => {
     const t = await store.markSent('main', T0 + 5);
     expect(t).toEqual({ changed: true, released: ['notice'], cancelled: [] });
     expect(await store.get('main')).toMatchObject({ state: 'sent', sentAt: T0 + 5, finishedAt: T0 + 5, hasRaw: false, raw: null, leaseOwner: null });
-    expect(storedRaw('main')).toBeNull();
+    expect(storedChunks('main')).toEqual([]);
     expect(await store.get('notice')).toMatchObject({ state: 'ready', readyAt: T0 + 5 });
     expect(await store.markSent('main')).toMatchObject({ changed: false });
     // a notice enqueued after its message was sent is ready at once
@@ -234,34 +228,46 @@ describe('SqliteOutboxStore', () => {
     expect((await store.list()).map((j) => j.id)).toEqual(['b']);
   });
 
-  it('erases the message of a cancelled or failed job from the files too (retention: nothing finished keeps a body)', async () => {
+  it('erases the message of a cancelled or failed job: its chunks, and its key from the files too (retention: nothing finished keeps a body)', async () => {
     await store.enqueue(job('c', { kind: 'message' }));
     await store.enqueue(job('f', { kind: 'message' }));
-    const probes = ['c', 'f'].map((id) => storedRaw(id)!.subarray(13, 45));
+    // each message's own key, sealed in its row: while it is in the files, the chunks can be opened
+    const keys = ['c', 'f'].map((id) => storedKey(id)!);
     await store.scrub();
-    expect(probes.map((p) => fileBytes().includes(p))).toEqual([true, true]);
+    expect(keys.map((k) => fileBytes().includes(k))).toEqual([true, true]);
     await store.cancel('c', 'discarded by the sender');
     await store.markFailed('f', '554 refused', null);
     await store.scrub();
-    expect(probes.map((p) => fileBytes().includes(p))).toEqual([false, false]);
-    expect([storedRaw('c'), storedRaw('f')]).toEqual([null, null]);
+    // the chunks are deleted without zeroing their pages (crypto-shredding): what may linger of
+    // them cannot be opened once the key is gone from the row, the database file and its WAL
+    expect(keys.map((k) => fileBytes().includes(k))).toEqual([false, false]);
+    expect([storedKey('c'), storedKey('f')]).toEqual([null, null]);
+    expect([storedChunks('c'), storedChunks('f')]).toEqual([[], []]);
+    expect([await store.message('c'), await store.message('f')]).toEqual([null, null]);
+    // never in clear, before or after
+    expect(['secret-c', 'secret-f'].map((m) => fileBytes().includes(Buffer.from(m)))).toEqual([false, false]);
   });
 
-  it('erases a large message (overflow pages) from the database and its WAL, not only from the row', async () => {
+  it('erases a large message (many chunks) by its key, gone from the database and its WAL, and never stores it in clear', async () => {
     const marker = `MARKER-${randomBytes(8).toString('hex')}`;
     const big = Buffer.concat([Buffer.from(`Subject: big\r\n\r\n${marker}\r\n`), randomBytes(300_000)]);
     await store.enqueue(job('big', { kind: 'message', raw: big }));
-    const sealed = storedRaw('big')!;
+    // sealed in chunks: the message spans more than one, all under the one key of its row
+    expect(storedChunks('big').length).toBeGreaterThan(1);
+    const bigKey = storedKey('big')!;
     await store.scrub();
-    const files = fileBytes;
-    expect(files().includes(Buffer.from(marker))).toBe(false);
-    // probes from the start, middle and end of the sealed blob
-    const probes = [sealed.subarray(13, 61), sealed.subarray(150_000, 150_048), sealed.subarray(sealed.length - 64, sealed.length - 16)];
-    expect(probes.every((p) => files().includes(p))).toBe(true);
+    expect(fileBytes().includes(Buffer.from(marker))).toBe(false);
+    expect(fileBytes().includes(bigKey)).toBe(true);
     await store.markSent('big');
     await store.scrub();
-    const after = files();
-    expect(probes.map((p) => after.includes(p))).toEqual([false, false, false]);
+    // the chunks' pages are freed without being zeroed (sparing a large message's worth of writes),
+    // so their ciphertext may linger; the only key that opens it is gone, so nobody can open it,
+    // not even with the data-at-rest key
+    const after = fileBytes();
+    expect(after.includes(bigKey)).toBe(false);
+    expect(storedKey('big')).toBeNull();
+    expect(storedChunks('big')).toEqual([]);
+    expect(await store.message('big')).toBeNull();
     expect(after.includes(Buffer.from(marker))).toBe(false);
   });
 });

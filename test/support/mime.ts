@@ -26,7 +26,8 @@ export function withAttachments(opts: {
       'Content-Transfer-Encoding: base64',
       `Content-Disposition: attachment; filename=${name}`,
       '',
-      ...(f.content.toString('base64').match(/.{1,76}/g) ?? ['']),
+      // one string, not one argument a line: a large file has more lines than a call takes arguments
+      (f.content.toString('base64').match(/.{1,76}/g) ?? ['']).join('\r\n'),
     );
   }
   lines.push(`--${b}--`, '');

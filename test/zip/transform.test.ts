@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
+import { bytesToBuffer } from '../../src/message/source.js';
 import { readZipDirectory } from '../../src/message/zip-directory.js';
 import { DEFAULT_ENCRYPTION, type EncryptionSettings } from '../../src/policy/encryption.js';
 import { type DeliveryPlan, planDelivery } from '../../src/delivery/plan.js';
@@ -20,7 +21,7 @@ function plan(raw: Buffer, s: EncryptionSettings = settings, to = ['b@partner.ex
 async function entryNames(raw: Buffer, s: EncryptionSettings = settings): Promise<string[]> {
   const copy = (await plan(raw, s)).copies[0]!;
   if (!copy.encrypted) throw new Error('not packed');
-  const zip = MessageModel.parse(copy.raw).attachments.find((a) => a.filename === 'attachments.zip')!;
+  const zip = MessageModel.parse(await bytesToBuffer(copy.raw)).attachments.find((a) => a.filename === 'attachments.zip')!;
   return readZipDirectory(zip.content())!.map((e) => e.name);
 }
 
@@ -133,14 +134,14 @@ describe('planDelivery: what cannot be taken apart, and what need not be', () =>
     const mixed = withAttachments({ files: [{ name: '暗号化済み.zip', content: locked }, { name: 'plain.txt', content: Buffer.from('p') }] });
     const packed = await plan(mixed);
     expect(packed.passedAsIs).toEqual(['暗号化済み.zip']);
-    expect(MessageModel.parse(packed.copies[0]!.raw).attachments.map((a) => a.filename)).toEqual(['暗号化済み.zip', 'attachments.zip']);
+    expect(MessageModel.parse(await bytesToBuffer(packed.copies[0]!.raw)).attachments.map((a) => a.filename)).toEqual(['暗号化済み.zip', 'attachments.zip']);
   });
 
   it('leaves a message without attachments alone: one copy for everyone', async () => {
     const raw = Buffer.from('From: a@example.co.jp\r\nTo: b@partner.example\r\nSubject: hi\r\n\r\njust text\r\n');
     const p = await plan(raw, settings, ['c@example.co.jp', 'b@partner.example']);
     expect(p.copies).toHaveLength(1);
-    expect(p.copies[0]!.raw.toString()).toBe(`X-Outguard-Id: m1\r\n${raw}`);
+    expect((await bytesToBuffer(p.copies[0]!.raw)).toString()).toBe(`X-Outguard-Id: m1\r\n${raw}`);
     expect(p.notices).toEqual([]);
   });
 

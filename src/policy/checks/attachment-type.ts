@@ -21,7 +21,7 @@ function riskyName(name: string, executable: Set<string>): string | undefined {
 
 /** First bytes of a Windows executable (MZ), whatever the file is called. */
 const looksLikeProgram = (a: Attachment) => {
-  const head = a.content().subarray(0, 2);
+  const head = a.head(2);
   return head.length === 2 && head[0] === 0x4d && head[1] === 0x5a;
 };
 
