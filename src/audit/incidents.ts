@@ -188,6 +188,9 @@ export class IncidentService implements IncidentActions {
   ruleFired(input: RuleIncidentInput): void {
     const fired = input.findings.filter((f) => f.incident === true);
     if (fired.length === 0 || this.stopped) return;
+    // read from the message now: a spooled message's bytes are gone once it has been answered
+    const subject = input.message.subject;
+    const attachments = input.message.files.map((a) => ({ name: a.filename, sha256: a.sha256 }));
     const run = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       const rules = [...new Set(fired.map((f) => f.rule))];
       const summary = [...new Set(fired.map((f) => `${f.rule}: ${f.message}`))].join('; ');
@@ -195,8 +198,8 @@ export class IncidentService implements IncidentActions {
       const message: IncidentMessage = {
         sender: input.envelope.from,
         recipients: [...input.envelope.to],
-        subject: input.message.subject,
-        attachments: input.message.files.map((a) => ({ name: a.filename, sha256: a.sha256 })),
+        subject,
+        attachments,
         ...findingFields(input.findings),
         state,
         password: state === 'sent' ? await passwordState(this.outboxStore, input.messageId, input.envelope.to.length, false) : 'not-applicable',

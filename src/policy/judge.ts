@@ -61,7 +61,10 @@ export class LocalJudge implements Judge {
     // one policy version for the parse limits, the verdict and the encryption settings
     const policy = this.engine.current;
     const message = MessageModel.parse(source, policy.encryption);
-    return { verdict: this.engine.evaluate({ message, envelope }, policy), message, encryption: policy.encryption };
+    const verdict = this.engine.evaluate({ message, envelope }, policy);
+    // the later stages get the model as the policy thread hands it back: what it found, without
+    // the bodies the checks decoded, which a large message should not keep while it is zipped and sent
+    return { verdict, message: MessageModel.fromShape(source, message.shape), encryption: policy.encryption };
   }
 
   delivered(envelope: Envelope, options = { countSender: true }): Promise<void> {

@@ -80,8 +80,7 @@ export function receiveData(stream: SMTPServerDataStream, options: { threshold: 
           chunks = [];
         } else chunks.push(chunk);
       } catch (err) {
-        drop();
-        reject(err);
+        fail(err);
       }
     });
     stream.once('end', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, assert, describe, expect, it } from 'vitest';
 import { messageLookup } from '../../src/audit/incident-message.js';
 import type { Incident } from '../../src/audit/incident-types.js';
 import { IncidentService } from '../../src/audit/incidents.js';
@@ -262,7 +262,11 @@ describe('IncidentService', () => {
       { rule: 'confidential-word', clause: '遵守事項 第2', severity: 'reject', message: '社外秘 / confidential', reason: 'confidential', value: '社外秘', incident: true },
       { rule: 'external-attachment', clause: '遵守事項 第6-1', severity: 'hold', message: '添付 / attachment', reason: 'attachment', value: 'x' },
     ];
-    s.service.ruleFired({ messageId: 'msg-5', message: MessageModel.parse(raw), envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] }, findings, action: 'reject' });
+    // the message's bytes go as soon as it is answered (a spool file is removed): the call must take what it needs at once
+    let answered = false;
+    const source = { length: raw.length, read: (start: number, end: number) => (answered ? assert.fail('read after the answer') : raw.subarray(start, end)) };
+    s.service.ruleFired({ messageId: 'msg-5', message: MessageModel.parse(source), envelope: { from: 'taro@example.co.jp', to: ['x@partner.example'] }, findings, action: 'reject' });
+    answered = true;
     const [incident] = await until(async () => {
       const list = await s.service.list();
       return list.length > 0 ? list : undefined;
