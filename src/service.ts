@@ -45,11 +45,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const key = loadSecretKey(config.dataDir).key;
   const store = SqliteOutboxStore.open(config.dataDir, key);
   const holdStore = SqliteHoldStore.open(config.dataDir, key);
-  // large mail is received into sealed spool files; a crash leaves some behind, and chunks of
-  // copies and holds that were being written when it came
+  // large mail is received into sealed spool files; a crash leaves some behind (chunks of copies
+  // and holds being written when it came are swept by the outbox and hold timers)
   const spool = new Spool(config.dataDir);
-  const leftovers = { spool: spool.clean(), outbox: await store.sweep(), holds: await holdStore.sweep() };
-  if (leftovers.spool + leftovers.outbox + leftovers.holds > 0) logger.info(leftovers, 'removed what an interrupted run left unfinished');
+  const leftovers = spool.clean();
+  if (leftovers > 0) logger.info({ files: leftovers }, 'spool: removed the files of messages an interrupted run never answered');
   const auditStore = SqliteAuditStore.open(config.dataDir);
   // 特記事項 第9: every decision is an event in the hash-chained audit log, written on a thread
   // of its own so that hashing and inserting stay off the SMTP thread

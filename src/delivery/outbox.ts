@@ -256,6 +256,9 @@ export class Outbox {
     const now = this.now();
     this.lastSweep = now;
     const cancelled = await this.store.cancelStaleWaiting(now - this.waitingMaxAgeMs, now);
+    // message bytes a crash left unnamed (written, their job never committed)
+    const swept = await this.store.sweep(now);
+    if (swept > 0) this.logger.info({ chunks: swept }, 'outbox: erased message chunks no job names (left by an interrupted run)');
     for (const job of cancelled) {
       this.logger.warn(
         { id: job.id, kind: job.kind, ref: job.ref, createdAt: new Date(job.createdAt).toISOString(), reason: job.lastError },

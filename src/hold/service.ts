@@ -488,6 +488,9 @@ export class HoldService implements HoldActions, HoldAdmin {
       await this.scrub();
       this.logger.info({ erased, bodyDays: this.bodyDays }, 'retention: erased the messages of decided holds');
     }
+    // message bytes a crash left unnamed (written, their hold never committed)
+    const swept = await this.store.sweep(now);
+    if (swept > 0) this.logger.info({ chunks: swept }, 'erased held-message chunks no hold names (left by an interrupted run)');
     return erased;
   }
 

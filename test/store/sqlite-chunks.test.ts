@@ -72,4 +72,15 @@ describe('messages in outguard.db, sealed in chunks', () => {
     expect(sealedChunks(dir, 'outbox:orphan')).toEqual([]);
     expect(sealedChunks(dir, 'outbox:kept')).toHaveLength(1);
   });
+
+  it('the outbox sweeps them on its own, at its hourly pass', async () => {
+    const { store, dir } = outboxStore();
+    const db = openDatabase(dir);
+    closing.push(() => void db.close());
+    await new SqliteChunks(db, KEY).write('outbox:orphan', randomBytes(1000));
+    const outbox = new Outbox({ store, hop: new FileHop(path.join(dir, 'out')), logger: pino({ level: 'silent' }), pollMs: 60_000, now: () => Date.now() + 2 * 3_600_000 });
+    closing.push(() => outbox.stop());
+    await outbox.runOnce();
+    expect(sealedChunks(dir, 'outbox:orphan')).toEqual([]);
+  });
 });
