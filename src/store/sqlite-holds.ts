@@ -142,7 +142,8 @@ export class SqliteHoldStore extends SealedSqliteStore implements HoldStore {
     try {
       this.insert(hold, record);
     } catch (err) {
-      this.chunks.erase(rawAad(hold.id));
+      // only what this call wrote: a hold of that id stored by another process keeps its message
+      this.chunks.discard(record.name);
       throw err;
     }
   }

@@ -19,7 +19,7 @@ import { KnownMessageError } from './known-message.js';
 import { BufferSource, type ByteSource } from '../message/source.js';
 import { open } from './sealed.js';
 import type { SealedChunkSource } from './sealed-chunks.js';
-import { SqliteChunks, type StoredRecord } from './sqlite-chunks.js';
+import { SqliteChunks, type WrittenRecord } from './sqlite-chunks.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, openOwned, SealedSqliteStore } from './sqlite.js';
 
 export const OUTBOX_COMPONENT = 'outbox';
@@ -126,7 +126,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     const now = Date.now();
     // the messages are sealed into their chunks first, a few at a time (a copy with a ZIP is made
     // as it is written): the transaction that names them holds the write lock only for the rows
-    const records: StoredRecord[] = [];
+    const records: WrittenRecord[] = [];
     try {
       for (const job of jobs) records.push(await this.chunks.write(aadFor(job.id), job.raw));
       this.db
@@ -140,7 +140,8 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
         })
         .immediate();
     } catch (err) {
-      for (const job of jobs) this.chunks.erase(aadFor(job.id));
+      // only what this call wrote: a job of that id stored by another process keeps its message
+      for (const record of records) this.chunks.discard(record.name);
       throw err;
     }
   }
@@ -150,7 +151,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     return this.chunks.sweep('outbox:', 'outbox_jobs', 'raw_size', now - 3_600_000);
   }
 
-  private insert(job: NewJobIn, record: StoredRecord, now: number, options: EnqueueOptions): void {
+  private insert(job: NewJobIn, record: WrittenRecord, now: number, options: EnqueueOptions): void {
     if (this.stmt.state.get(job.id)) throw new DuplicateJobError(job.id);
     const createdAt = job.createdAt ?? now;
     const notBefore = job.notBefore ?? createdAt;
@@ -171,7 +172,7 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
       }
     }
     const leased = effective === 'ready' && options.lease !== undefined;
-    if (effective === 'cancelled') this.chunks.erase(aadFor(job.id));
+    if (effective === 'cancelled') this.chunks.discard(record.name);
     this.stmt.insert.run({
       id: job.id,
       kind: job.kind,

@@ -48,6 +48,20 @@ describe('the policy thread', () => {
     t.close();
   });
 
+  it('reads a spooled message itself, from the spool file, and hands back a model the copy is made from', async () => {
+    const t = client(gw.smtp.port);
+    const before = sink.messages.length;
+    // past smtp.spoolThreshold (1 MiB): the thread gets the spool file's name and key, not the bytes
+    const content = Buffer.from(Array.from({ length: 3_000_000 }, (_, i) => (i * 31) % 256));
+    const big = withAttachments({ headers: ['From: a@example.co.jp', 'To: b@partner.example', 'Subject: big'], files: [{ name: '図面.bin', content }] });
+    expect((await sendRaw(t, 'a@example.co.jp', ['b@partner.example'], big)).ok).toBe(true);
+    t.close();
+    // the copy and its password notice
+    const copy = (await sink.waitFor(before + 2)).slice(before).find((m) => m.to.includes('b@partner.example'))!;
+    expect(MessageModel.parse(copy.raw).files.map((f) => f.filename)).toEqual(['attachments.zip']);
+    expect(gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ action: 'deliver', encrypted: 1, size: big.length });
+  });
+
   it('answers 451 for a message whose thread died, then judges the next one on a new thread', async () => {
     const t = client(gw.smtp.port);
     const before = sink.messages.length;

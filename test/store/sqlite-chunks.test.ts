@@ -11,7 +11,7 @@ import { SqliteChunks } from '../../src/store/sqlite-chunks.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { tempDir } from '../support/gateway.js';
-import { sealedChunks } from '../support/sealed-chunks.js';
+import { UNDER_ROW, sealedChunks } from '../support/sealed-chunks.js';
 
 const KEY = randomBytes(32);
 const envelope = { from: 'taro@example.co.jp', to: ['yamada@example.com'] };
@@ -46,7 +46,7 @@ describe('messages in outguard.db, sealed in chunks', () => {
     const { store, dir } = outboxStore();
     await store.enqueue({ id: 'cut', kind: 'message', ref: 'cut', envelope, raw: randomBytes(2 * CHUNK_BYTES + 10) });
     const db = openDatabase(dir);
-    db.prepare('DELETE FROM sealed_chunks WHERE owner = ? AND seq = 2').run('outbox:cut');
+    db.prepare(`DELETE FROM sealed_chunks WHERE ${UNDER_ROW} AND seq = 2`).run({ row: 'outbox:cut' });
     db.close();
     // read as it is sent, the message fails at the missing chunk (a next hop gets no end of DATA)
     const source = (await store.message('cut'))!;
@@ -58,6 +58,15 @@ describe('messages in outguard.db, sealed in chunks', () => {
     expect((await store.get('cut'))!.state).toBe('failed');
     expect((await store.get('cut'))!.lastError).toMatch(/cannot open the stored message/);
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('keeps the message of a job when another process stores a job of the same id (a race: its own chunks go)', async () => {
+    const { store, dir } = outboxStore();
+    const raw = randomBytes(CHUNK_BYTES + 5);
+    await store.enqueue({ id: 'same', kind: 'message', ref: 'same', envelope, raw });
+    await expect(store.enqueue({ id: 'same', kind: 'message', ref: 'same', envelope, raw: randomBytes(CHUNK_BYTES + 5) })).rejects.toThrow(/same/);
+    expect((await store.get('same'))!.raw!.equals(raw)).toBe(true);
+    expect(sealedChunks(dir, 'outbox:same')).toHaveLength(2);
   });
 
   it('sweeps chunks nobody names once they are an hour old (a crash between writing them and committing their row)', async () => {

@@ -11,7 +11,7 @@ import { openDatabase } from '../../src/store/sqlite.js';
 import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { bytesToBuffer } from '../../src/message/source.js';
-import { sealedChunks, sealedKey } from '../support/sealed-chunks.js';
+import { UNDER_ROW, sealedChunks, sealedKey } from '../support/sealed-chunks.js';
 
 let dir: string;
 let key: Buffer;
@@ -129,9 +129,13 @@ describe('SqliteHoldStore', () => {
     expect(await store.message('nope')).toBeNull();
   });
 
-  it('refuses a second hold with the same id', async () => {
+  it('refuses a second hold with the same id, and the first keeps its message (two processes holding one message at once)', async () => {
     await store.create(hold('dup'));
-    await expect(store.create(hold('dup'))).rejects.toBeInstanceOf(DuplicateHoldError);
+    const first = await store.message('dup');
+    const before = first!.read(0, first!.length);
+    await expect(store.create({ ...hold('dup'), raw: Buffer.from('Subject: another\r\n\r\nanother message\r\n') })).rejects.toBeInstanceOf(DuplicateHoldError);
+    const after = (await store.message('dup'))!;
+    expect(after.read(0, after.length).equals(before)).toBe(true);
   });
 
   it('binds each sealed message to its hold: copied into another row, or under another key, it does not open', async () => {
@@ -139,7 +143,8 @@ describe('SqliteHoldStore', () => {
     await store.create(hold('y'));
     const db = openDatabase(dir);
     // x's chunks, each in y's place
-    db.prepare('UPDATE sealed_chunks AS y SET data = (SELECT x.data FROM sealed_chunks x WHERE x.owner = ? AND x.seq = y.seq) WHERE y.owner = ?').run('hold:x', 'hold:y');
+    const under = (row: string) => UNDER_ROW.replaceAll('owner', `${row}.owner`).replaceAll('@row', `@${row}`);
+    db.prepare(`UPDATE sealed_chunks AS y SET data = (SELECT x.data FROM sealed_chunks x WHERE ${under('x')} AND x.seq = y.seq) WHERE ${under('y')}`).run({ x: 'hold:x', y: 'hold:y' });
     db.close();
     await expect(store.message('y')).rejects.toBeInstanceOf(SealedDataError);
     const other = new SqliteHoldStore(openDatabase(dir), randomBytes(32), { ownsDb: true });

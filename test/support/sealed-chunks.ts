@@ -3,16 +3,20 @@ import Database from 'better-sqlite3';
 
 /**
  * The outbox and the holds keep each message sealed in chunks, in outguard.db's sealed_chunks
- * table (src/store/sqlite-chunks.ts), owned by 'outbox:<id>' or 'hold:<id>'. Tests look at them
+ * table (src/store/sqlite-chunks.ts), named after their row: 'outbox:<id>/…' or 'hold:<id>/…'
+ * (`row` below is 'outbox:<id>' or 'hold:<id>'). Tests look at them
  * through a separate connection, as anyone with the file could. Each message has a key of its
  * own, sealed with the data-at-rest key in the owning row (sealedKey below).
  */
 
-/** The sealed chunks of one stored message, in order; empty once it is erased. */
-export function sealedChunks(dir: string, owner: string): Buffer[] {
+/** Every record stored under a row: '/' sorts just before '0'. */
+export const UNDER_ROW = "owner >= @row || '/' AND owner < @row || '0'";
+
+/** The sealed chunks stored for one row, in order; empty once its message is erased. */
+export function sealedChunks(dir: string, row: string): Buffer[] {
   const db = new Database(path.join(dir, 'outguard.db'), { readonly: true });
   try {
-    return db.prepare('SELECT data FROM sealed_chunks WHERE owner = ? ORDER BY seq').pluck().all(owner) as Buffer[];
+    return db.prepare(`SELECT data FROM sealed_chunks WHERE ${UNDER_ROW} ORDER BY owner, seq`).pluck().all({ row }) as Buffer[];
   } finally {
     db.close();
   }
@@ -35,14 +39,14 @@ export function sealedKey(dir: string, table: 'outbox_jobs' | 'holds', id: strin
   }
 }
 
-/** Flips the bits of one byte (`at` < 0 counts from the end) of a stored chunk, as a disk fault or an attacker would. */
-export function tamperChunk(dir: string, owner: string, at: number, seq = 0): void {
+/** Flips the bits of one byte (`at` < 0 counts from the end) of a row's stored chunk, as a disk fault or an attacker would. */
+export function tamperChunk(dir: string, row: string, at: number, seq = 0): void {
   const db = new Database(path.join(dir, 'outguard.db'));
   try {
-    const data = db.prepare('SELECT data FROM sealed_chunks WHERE owner = ? AND seq = ?').pluck().get(owner, seq) as Buffer | undefined;
-    if (!data) throw new Error(`no sealed chunk ${seq} of ${owner}`);
-    data[at < 0 ? data.length + at : at]! ^= 0xff;
-    db.prepare('UPDATE sealed_chunks SET data = ? WHERE owner = ? AND seq = ?').run(data, owner, seq);
+    const chunk = db.prepare(`SELECT owner, data FROM sealed_chunks WHERE ${UNDER_ROW} AND seq = @seq`).get({ row, seq }) as { owner: string; data: Buffer } | undefined;
+    if (!chunk) throw new Error(`no sealed chunk ${seq} of ${row}`);
+    chunk.data[at < 0 ? chunk.data.length + at : at]! ^= 0xff;
+    db.prepare('UPDATE sealed_chunks SET data = ? WHERE owner = ? AND seq = ?').run(chunk.data, chunk.owner, seq);
   } finally {
     db.close();
   }
