@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
+import { ListenError, checkFiles, checkPorts } from './config/preflight.js';
 import type { Config } from './config/schema.js';
+import { shownConfig } from './config/show.js';
 import { hashPassword } from './crypto/password-hash.js';
 import { registerAuditCommands } from './audit/cli.js';
 import { registerIncidentCommands } from './audit/incident-cli.js';
@@ -10,7 +12,7 @@ import { registerNoticeFormCommand } from './audit/notice-form-cli.js';
 import { registerReportCommand } from './audit/report-cli.js';
 import { registerHeldCommands } from './hold/cli.js';
 import { createLogger } from './log.js';
-import { PolicyError } from './policy/policy-file.js';
+import { type Policy, PolicyError } from './policy/policy-file.js';
 import { LocalJudge } from './policy/judge.js';
 import { startService } from './service.js';
 
@@ -22,19 +24,29 @@ function die(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** Config and policy problems end the command with one line and EX_CONFIG. */
+function configFailure(err: unknown): never {
+  if (err instanceof ConfigError) die(`config error: ${err.message}`, EXIT_CONFIG);
+  if (err instanceof PolicyError) die(`policy error: ${err.message}`, EXIT_CONFIG);
+  throw err;
+}
+
 function load(configFile: string | undefined): Config {
   try {
     return loadConfig({ file: configFile });
   } catch (err) {
-    if (err instanceof ConfigError) die(`config error: ${err.message}`, EXIT_CONFIG);
-    throw err;
+    return configFailure(err);
   }
 }
 
-/** Config and policy problems end the command with one line and EX_CONFIG. */
-function configFailure(err: unknown): never {
-  if (err instanceof PolicyError) die(`policy error: ${err.message}`, EXIT_CONFIG);
-  throw err;
+/** Every file the config names (TLS key and certificate, policy and its lists), checked without creating anything. */
+function checkNamedFiles(config: Config): Promise<Policy> {
+  return checkFiles(config).catch(configFailure);
+}
+
+/** A listen address that cannot be bound: not a config error, so the usual start failure code. */
+function listenFailure(err: ListenError): never {
+  return die(err.message);
 }
 
 const program = new Command()
@@ -50,6 +62,9 @@ program
   .option(...configOption)
   .action(async (opts: { config?: string }) => {
     const config = load(opts.config);
+    // before the data dir, the secret key, the database or any listener or timer is created
+    await checkNamedFiles(config);
+    await checkPorts(config).catch((err: unknown) => (err instanceof ListenError ? listenFailure(err) : Promise.reject(err)));
     const logger = createLogger(config.log.level);
     let service;
     try {
@@ -59,7 +74,11 @@ program
       logger.flush();
       if (err instanceof PolicyError) configFailure(err);
       if (e.name === 'SecretKeyError') die(e.message, EXIT_CONFIG);
-      die(e.code === 'EADDRINUSE' ? `cannot listen on ${e.address}:${e.port}: address already in use` : `cannot start: ${e.message}`);
+      if (e.code === 'EADDRINUSE' && e.address !== undefined && e.port !== undefined) {
+        // taken between the check above and the real listen
+        listenFailure(new ListenError(e.port === config.smtp.listen.port ? 'smtp.listen' : 'web.listen', { host: e.address, port: e.port }, e.code));
+      }
+      die(`cannot start: ${e.message}`);
     }
     logger.info(
       {
@@ -95,15 +114,9 @@ program
   .option(...configOption)
   .action(async (opts: { config?: string }) => {
     const config = load(opts.config);
-    const judge = await LocalJudge.create(config, undefined, { watch: false }).catch(configFailure);
-    await judge.close();
-    const shown = {
-      ...config,
-      smtp: { ...config.smtp, users: config.smtp.users.map((u) => u.username) },
-      delivery: { ...config.delivery, auth: config.delivery.auth ? { user: config.delivery.auth.user, pass: '********' } : null },
-    };
-    const rules = judge.rules().join(', ');
-    process.stdout.write(`config OK: ${config.source}\npolicy OK: ${config.policy}: ${rules || 'no rules'}\n${JSON.stringify(shown, null, 2)}\n`);
+    const policy = await checkNamedFiles(config);
+    const rules = policy.rules.map((r) => r.id).join(', ');
+    process.stdout.write(`config OK: ${config.source}\npolicy OK: ${config.policy}: ${rules || 'no rules'}\n${JSON.stringify(shownConfig(config), null, 2)}\n`);
   });
 
 program

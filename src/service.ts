@@ -83,7 +83,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const nextHop = createNextHop(config);
   // after delivery: known domains and sender history, the audit log, incidents — one event, several listeners
   const events = new DeliveryEvents((event, err) => logger.error({ event, err: (err as Error).message }, 'a reaction to a delivery failed'));
-  subscribeAfterDelivery(events, { judge, audit, incidents });
+  // the pipeline is made below, before the outbox starts (which is when a copy can fail)
+  subscribeAfterDelivery(events, { judge, audit, incidents, senders: { notifySender: (n) => pipeline.notifySender(n) } });
   const outbox = new Outbox({
     store,
     hop: nextHop,
@@ -94,10 +95,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         : events.emit('notice-delivered', { job, accepted }),
     onFailed: (job, error) => events.emit('job-failed', { job, error }),
   });
-  await outbox.start();
   const internal = listOf('internal', config.organization.internalDomains);
   const isInternal = (domain: string) => internal.matchHost(domain) !== undefined;
   const pipeline = new DeliveryPipeline({ nextHop, store, outbox, events, logger, digestKey: messageDigestKey(key), hostname: config.smtp.hostname });
+  await outbox.start();
   // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
   const holds = new HoldService({
     store: holdStore,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { client, run, sampleMessage, sendRaw } from './support/client.js';
 import { tempDir, writeConfig } from './support/gateway.js';
 import { startSink } from './support/sink.js';
 import { until } from './support/wait.js';
+import { hashPassword } from '../src/crypto/password-hash.js';
 
 const BIN = path.resolve('bin/outguard.js');
 const outguard = (...args: string[]) => run('node', [BIN, ...args]);
@@ -42,12 +43,17 @@ describe('outguard CLI', () => {
     );
   });
 
-  it('start names a port already in use', async () => {
+  it.each([
+    ['smtp.listen', 'OUTGUARD_SMTP_LISTEN'],
+    ['web.listen', 'OUTGUARD_WEB_LISTEN'],
+  ])('start names a port already in use (%s) and leaves nothing behind', async (key, variable) => {
     const blocker = await startSink();
-    const out = await run('node', [BIN, 'start'], undefined, { OUTGUARD_SMTP_LISTEN: `127.0.0.1:${blocker.port}`, OUTGUARD_DATA_DIR: tempDir() });
+    const dataDir = path.join(tempDir(), 'data');
+    const out = await run('node', [BIN, 'start'], undefined, { [variable]: `127.0.0.1:${blocker.port}`, OUTGUARD_DATA_DIR: dataDir });
     await blocker.close();
     expect(out.code).toBe(1);
-    expect(out.stderr).toContain(`outguard: cannot listen on 127.0.0.1:${blocker.port}: address already in use`);
+    expect(out.stderr.trim()).toBe(`outguard: cannot listen on 127.0.0.1:${blocker.port} (${key}): address already in use`);
+    expect(fs.existsSync(dataDir)).toBe(false);
   });
 
   it('explain answers deliver with no findings for a clean internal message under the default policy', async () => {
@@ -95,11 +101,107 @@ describe('outguard CLI', () => {
     expect(out.stderr.trim()).toBe('outguard: cannot read /nonexistent.eml: ENOENT');
   });
 
+  it('check-config masks every secret: user password hashes and the next hop password', async () => {
+    const hash = await hashPassword('correct horse');
+    const file = writeConfig({
+      smtp: { users: [{ username: 'alice', password: hash }] },
+      web: { listen: '127.0.0.1:0', users: [{ username: 'rita', password: hash, role: 'reviewer' }] },
+      delivery: { auth: { user: 'relay', pass: 'hunter2' } },
+    });
+    const out = await outguard('check-config', '--config', file);
+    expect(out.code).toBe(0);
+    expect(out.stdout).not.toMatch(/scrypt\$/);
+    expect(out.stdout).not.toContain(hash.split('$').pop());
+    expect(out.stdout).not.toContain('hunter2');
+    const shown = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as {
+      smtp: { users: unknown[] };
+      web: { users: unknown[] };
+      delivery: { auth: unknown };
+    };
+    expect(shown.smtp.users).toEqual([{ username: 'alice', password: '(set)' }]);
+    expect(shown.web.users).toEqual([{ username: 'rita', password: '(set)', role: 'reviewer' }]);
+    expect(shown.delivery.auth).toEqual({ user: 'relay', pass: '(set)' });
+  });
+
   it('hash-password prints an scrypt hash the config accepts', async () => {
     const out = await run('node', [BIN, 'hash-password'], 'correct horse\n');
     expect(out.stdout.trim()).toMatch(/^scrypt\$16384\$8\$1\$/);
     const file = writeConfig({ smtp: { users: [{ username: 'alice', password: out.stdout.trim() }] } });
     expect((await outguard('check-config', '--config', file)).code).toBe(0);
+  });
+});
+
+describe('every file the config names is checked before anything is created', () => {
+  const certs = (name: string) => {
+    const dir = tempDir(`outguard-${name}-`);
+    execFileSync(path.resolve('certs/make-self-signed.sh'), [dir, 'localhost'], { stdio: 'ignore' });
+    return { key: path.join(dir, 'outguard.key'), cert: path.join(dir, 'outguard.crt') };
+  };
+  const dataDirOf = (file: string) => path.join(path.dirname(file), 'data');
+
+  /** Both commands refuse the config with exit 78 and this one line; start has created nothing. */
+  async function refused(file: string, line: string, env?: Record<string, string>): Promise<void> {
+    for (const cmd of ['check-config', 'start']) {
+      const out = await run('node', [BIN, cmd, '--config', file], undefined, env);
+      expect(out.code, `${cmd}: ${out.stderr}`).toBe(78);
+      expect(out.stderr.trim()).toBe(line);
+      expect(fs.existsSync(dataDirOf(file))).toBe(false);
+    }
+  }
+
+  it('a missing TLS key names smtp.tls.key', async () => {
+    const { cert } = certs('tls');
+    const key = path.join(tempDir(), 'missing.pem');
+    const file = writeConfig({ smtp: { tls: { key, cert } } });
+    await refused(file, `outguard: config error: ${file}: smtp.tls.key: expected a readable PEM private key file, got "${key}" (no such file)`);
+  });
+
+  it('a TLS certificate that is no PEM certificate names smtp.tls.cert', async () => {
+    const { key } = certs('tls');
+    const dir = tempDir();
+    const cert = path.join(dir, 'cert.pem');
+    fs.writeFileSync(cert, 'not a certificate\n');
+    const file = writeConfig({ smtp: { tls: { key, cert } } }, dir);
+    await refused(file, `outguard: config error: ${file}: smtp.tls.cert: expected a readable PEM certificate file, got "${cert}" (not a PEM certificate)`);
+  });
+
+  it('a TLS key that is not the certificate\'s names smtp.tls.key', async () => {
+    const a = certs('a');
+    const b = certs('b');
+    const file = writeConfig({ smtp: { tls: { key: a.key, cert: b.cert } } });
+    await refused(file, `outguard: config error: ${file}: smtp.tls.key: expected the private key of the certificate in smtp.tls.cert, got "${a.key}" (the key does not match the certificate)`);
+  });
+
+  it('a TLS key that is a directory names smtp.tls.key', async () => {
+    const { cert } = certs('tls');
+    const key = tempDir();
+    const file = writeConfig({ smtp: { tls: { key, cert } } });
+    await refused(file, `outguard: config error: ${file}: smtp.tls.key: expected a readable PEM private key file, got "${key}" (not a regular file)`);
+  });
+
+  it('a good key and certificate pass check-config', async () => {
+    const file = writeConfig({ smtp: { tls: certs('tls') } });
+    const out = await outguard('check-config', '--config', file);
+    expect(out.code, out.stderr).toBe(0);
+    expect(fs.existsSync(dataDirOf(file))).toBe(false);
+  });
+
+  it('a missing policy names policy (and the environment variable that set it)', async () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'nowhere.yaml');
+    const file = writeConfig({ policy }, dir);
+    await refused(file, `outguard: config error: ${file}: policy: expected a readable policy file, got "${policy}" (no such file)`);
+    await refused(writeConfig({}), `outguard: config error: environment variable OUTGUARD_POLICY: policy: expected a readable policy file, got "${policy}" (no such file)`, { OUTGUARD_POLICY: policy });
+  });
+
+  it('a list file the policy names that is missing or unreadable names the list', async () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'p.yaml');
+    fs.writeFileSync(policy, 'lists:\n  bad: bad.txt\nrules: []\n');
+    const file = writeConfig({ policy }, dir);
+    await refused(file, `outguard: policy error: ${policy}: lists.bad.files[0]: expected an existing list file, got "bad.txt"`);
+    fs.mkdirSync(path.join(dir, 'bad.txt'));
+    await refused(file, `outguard: policy error: ${policy}: lists.bad.files[0]: expected a readable regular list file, got "bad.txt"`);
   });
 });
 

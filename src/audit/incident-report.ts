@@ -1,5 +1,6 @@
-import { NOTICE_HEADER, REF_HEADER, formatTime, oneLine } from '../hold/notices.js';
+import { NOTICE_HEADER, REF_HEADER, formatTime } from '../hold/notices.js';
 import { composeNotice } from '../message/compose.js';
+import { oneLine } from '../message/one-line.js';
 import { type Incident, type IncidentTrigger, type MessageState, type PasswordState, STATUS_LABELS, incidentStatus } from './incident-types.js';
 
 /**
@@ -51,7 +52,7 @@ function minutesOf(i: Incident): number {
 function messageJa(i: Incident): string[] {
   const m = i.message;
   if (!m) return i.messageId ? [`対象のメール: outguard ID ${i.messageId}（記録なし）`] : [];
-  const lines = ['対象のメール:', `  outguard ID: ${i.messageId ?? '-'}`, `  送信者: ${m.sender || '(なし)'}`, '  宛先:', ...m.recipients.map((r) => `    - ${r}`)];
+  const lines = ['対象のメール:', `  outguard ID: ${i.messageId ?? '-'}`, `  送信者: ${oneLine(m.sender) || '(なし)'}`, '  宛先:', ...m.recipients.map((r) => `    - ${oneLine(r)}`)];
   lines.push(`  件名: ${oneLine(m.subject) || '(件名なし)'}`);
   if (m.attachments.length === 0) lines.push('  添付ファイル: なし');
   else {
@@ -68,7 +69,7 @@ function messageJa(i: Incident): string[] {
 function messageEn(i: Incident): string[] {
   const m = i.message;
   if (!m) return i.messageId ? [`Message: outguard ID ${i.messageId} (no record)`] : [];
-  const lines = ['Message:', `  outguard ID: ${i.messageId ?? '-'}`, `  Sender: ${m.sender || '(none)'}`, '  Recipients:', ...m.recipients.map((r) => `    - ${r}`)];
+  const lines = ['Message:', `  outguard ID: ${i.messageId ?? '-'}`, `  Sender: ${oneLine(m.sender) || '(none)'}`, '  Recipients:', ...m.recipients.map((r) => `    - ${oneLine(r)}`)];
   lines.push(`  Subject: ${oneLine(m.subject) || '(no subject)'}`);
   if (m.attachments.length === 0) lines.push('  Attachments: none');
   else {
@@ -97,7 +98,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     `インシデント番号: ${i.id}`,
     `概要: ${oneLine(i.summary, 1000)}`,
     `きっかけ: ${TRIGGER_LABELS[i.trigger].ja}`,
-    `登録者: ${i.openedBy}`,
+    `登録者: ${oneLine(i.openedBy)}`,
     `認識した日時: ${opened.ja}`,
     `報告期限: ${deadline.ja}（認識から${minutes}分以内）`,
     '',
@@ -115,7 +116,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     `Incident: ${i.id}`,
     `What happened: ${oneLine(i.summary, 1000)}`,
     `How it was found: ${TRIGGER_LABELS[i.trigger].en}`,
-    `Opened by: ${i.openedBy}`,
+    `Opened by: ${oneLine(i.openedBy)}`,
     `Recognised at: ${opened.en}`,
     `Report due by: ${deadline.en} (within ${minutes} minutes of recognition)`,
     '',

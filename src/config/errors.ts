@@ -5,10 +5,13 @@ export class ConfigError extends Error {
     readonly key: string,
     readonly expected: string,
     readonly got?: unknown,
+    /** Why the value was refused, when `got` alone does not say (e.g. "no such file"). */
+    readonly reason?: string,
   ) {
     super(
       `${source}: ${key}: expected ${expected}` +
-        (got === undefined ? '' : `, got ${describe(got)}`),
+        (got === undefined ? '' : `, got ${describe(got)}`) +
+        (reason === undefined ? '' : ` (${reason})`),
     );
     this.name = 'ConfigError';
   }

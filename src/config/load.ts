@@ -68,6 +68,14 @@ function readYaml(file: string): Tree {
   return tree;
 }
 
+/** Where each loaded config's keys came from, for checks made after loading (see preflight.ts). */
+const ORIGINS = new WeakMap<Config, (key: string) => string>();
+
+/** The file or environment variable a key of this config came from (its source when unknown). */
+export function originOf(config: Config, key: string): string {
+  return ORIGINS.get(config)?.(key) ?? config.source;
+}
+
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -94,5 +102,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const fromConfigFile = file !== undefined && !fromEnv.has(key) && inFile(key);
     return resolveAgainst(fromConfigFile ? path.dirname(file!) : cwd, p);
   };
-  return buildConfig(merged, origin, resolvePath, file ?? 'built-in defaults');
+  const config = buildConfig(merged, origin, resolvePath, file ?? 'built-in defaults');
+  ORIGINS.set(config, origin);
+  return config;
 }

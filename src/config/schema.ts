@@ -29,6 +29,8 @@ export interface SmtpUser {
   username: string;
   /** scrypt hash made by `outguard hash-password` */
   password: string;
+  /** The envelope senders this login may use: addresses, or domains (`example.co.jp`, subdomains included); absent: organization.internalDomains. */
+  from?: string[];
 }
 
 /** A login to the reviewer pages (特記事項 第9・第10). Reviewers read; admins also release and discard. */
@@ -71,11 +73,20 @@ export interface Config {
     inFlightBytes: number;
     maxRecipients: number;
     maxClients: number;
+    /** Connections at once from one address outside relayNetworks. */
+    maxClientsPerAddress: number;
+    /** Of maxClients, kept for relayNetworks: clients from elsewhere never take these. */
+    reservedForRelay: number;
+    /** From connecting to MAIL FROM, for a client outside relayNetworks (greeting, EHLO, STARTTLS, AUTH). */
+    handshakeTimeoutMs: number;
     socketTimeoutMs: number;
     shutdownTimeoutMs: number;
     reverseLookup: boolean;
     tls: { key: string; cert: string } | null;
     users: SmtpUser[];
+    /** Failed AUTH in a row, for one username or from one address, before AUTH is refused (454) for authLockoutMinutes. */
+    maxAuthFailures: number;
+    authLockoutMinutes: number;
   };
   web: {
     listen: HostPort;
@@ -134,10 +145,15 @@ export const DEFAULTS = {
     inFlightBytes: 536870912,
     maxRecipients: 100,
     maxClients: 100,
+    maxClientsPerAddress: 10,
+    reservedForRelay: 20,
+    handshakeTimeoutMs: 30000,
     socketTimeoutMs: 60000,
     shutdownTimeoutMs: 30000,
     reverseLookup: false,
     users: [],
+    maxAuthFailures: 5,
+    authLockoutMinutes: 15,
   },
   web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025', users: [], sessionMinutes: 480, maxLoginFailures: 5, lockoutMinutes: 15 },
   compliance: {
@@ -190,8 +206,8 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
 
   section('', ['smtp', 'web', 'compliance', 'retention', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
-    'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients',
-    'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users',
+    'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients', 'maxClientsPerAddress', 'reservedForRelay', 'handshakeTimeoutMs',
+    'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users', 'maxAuthFailures', 'authLockoutMinutes',
   ]);
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
   const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'contractor', 'contract', 'storage']);
@@ -212,11 +228,16 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
       inFlightBytes: inFlightBytes(field, smtp),
       maxRecipients: positiveInt(field('smtp.maxRecipients', smtp.maxRecipients)),
       maxClients: positiveInt(field('smtp.maxClients', smtp.maxClients)),
+      maxClientsPerAddress: positiveInt(field('smtp.maxClientsPerAddress', smtp.maxClientsPerAddress)),
+      reservedForRelay: reservedForRelay(field, smtp),
+      handshakeTimeoutMs: positiveInt(field('smtp.handshakeTimeoutMs', smtp.handshakeTimeoutMs), 'milliseconds (a positive whole number)'),
       socketTimeoutMs: positiveInt(field('smtp.socketTimeoutMs', smtp.socketTimeoutMs), 'milliseconds (a positive whole number)'),
       shutdownTimeoutMs: positiveInt(field('smtp.shutdownTimeoutMs', smtp.shutdownTimeoutMs), 'milliseconds (a positive whole number)'),
       reverseLookup: boolean(field('smtp.reverseLookup', smtp.reverseLookup)),
       tls: tlsFiles(smtp.tls, field, resolvePath),
       users: smtpUsers(smtp.users, field),
+      maxAuthFailures: positiveInt(field('smtp.maxAuthFailures', smtp.maxAuthFailures)),
+      authLockoutMinutes: positiveInt(field('smtp.authLockoutMinutes', smtp.authLockoutMinutes), 'minutes (a positive whole number)'),
     },
     web: {
       listen: hostPort(field('web.listen', web.listen)),
@@ -331,6 +352,16 @@ function complianceSection(c: Record<string, unknown>, field: (k: string, v: unk
   };
 }
 
+/** The relay's share must leave room for others: 0 up to maxClients − 1. */
+function reservedForRelay(field: (k: string, v: unknown) => Field, smtp: Record<string, unknown>): number {
+  const f = field('smtp.reservedForRelay', smtp.reservedForRelay);
+  const maxClients = positiveInt(field('smtp.maxClients', smtp.maxClients));
+  if (!Number.isInteger(f.value) || (f.value as number) < 0 || (f.value as number) >= maxClients) {
+    throw new ConfigError(f.source, 'smtp.reservedForRelay', `a whole number from 0 to smtp.maxClients − 1 (${maxClients - 1})`, f.value);
+  }
+  return f.value as number;
+}
+
 /** The in-flight budget must let at least one message of the largest size in. */
 function inFlightBytes(field: (k: string, v: unknown) => Field, smtp: Record<string, unknown>): number {
   const f = field('smtp.inFlightBytes', smtp.inFlightBytes);
@@ -352,7 +383,15 @@ function smtpUsers(value: unknown, field: (k: string, v: unknown) => Field): Smt
       // never echo what was written: it may be a plain-text password
       throw new ConfigError(field(key, entry).source, `${key}.password`, 'an scrypt hash made by `outguard hash-password` (plain-text passwords are not accepted)');
     }
-    return { username, password };
+    for (const k of Object.keys(m)) {
+      if (!['username', 'password', 'from'].includes(k)) throw new ConfigError(field(key, entry).source, `${key}.${k}`, 'a known key (username, password, from)', `unknown key "${k}"`);
+    }
+    if (m.from === undefined || m.from === null) return { username, password };
+    const from = field(`${key}.from`, m.from);
+    if (!Array.isArray(from.value) || from.value.length === 0 || !from.value.every((a) => typeof a === 'string' && /^[^@\s]*@?[^@\s]+\.[^@\s]+$/.test(a))) {
+      throw new ConfigError(from.source, from.key, 'a non-empty list of sender addresses or domains (e.g. [taro@example.co.jp, example.co.jp])', from.value);
+    }
+    return { username, password, from: (from.value as string[]).map((a) => a.toLowerCase()) };
   });
 }
 

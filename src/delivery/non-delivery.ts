@@ -2,6 +2,7 @@ import { composeNotice } from '../message/compose.js';
 import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
+import { oneLine } from '../message/one-line.js';
 
 export interface Refusal {
   address: string;
@@ -13,11 +14,13 @@ export interface Refusal {
  * others for good: like a bounce, from the null sender so it can never loop.
  */
 export async function nonDeliveryNotice(opts: { ref: string; sender: string; subject: string; refused: Refusal[]; hostname: string }): Promise<{ id: string; envelope: Envelope; raw: Buffer }> {
-  const list = opts.refused.map((r) => `  ${r.address}\n    ${r.reply.replace(/[\r\n]+/g, ' ')}`).join('\n');
+  // the subject, the addresses and the next server's replies each on one line (src/message/one-line.ts)
+  const subject = oneLine(opts.subject);
+  const list = opts.refused.map((r) => `  ${oneLine(r.address)}\n    ${oneLine(r.reply, 500)}`).join('\n');
   const text = [
     '次の宛先にはメールを配信できませんでした。他の宛先には配信されています。',
     '',
-    `件名: ${opts.subject}`,
+    `件名: ${subject || '(件名なし)'}`,
     `outguard ID: ${opts.ref}`,
     '',
     '配信できなかった宛先と、配送先サーバーの応答:',
@@ -26,7 +29,7 @@ export async function nonDeliveryNotice(opts: { ref: string; sender: string; sub
     '----',
     'Your message could not be delivered to the recipients below. It was delivered to the others.',
     '',
-    `Subject: ${opts.subject}`,
+    `Subject: ${subject || '(no subject)'}`,
     `outguard ID: ${opts.ref}`,
     '',
     'Recipients not delivered, with the reply of the next server:',
@@ -37,7 +40,7 @@ export async function nonDeliveryNotice(opts: { ref: string; sender: string; sub
   const raw = await composeNotice({
     from: `MAILER-DAEMON@${opts.hostname}`,
     to: [opts.sender],
-    subject: `配信できなかった宛先があります / Undelivered recipients: ${opts.subject}`.slice(0, 200),
+    subject: `配信できなかった宛先があります / Undelivered recipients: ${oneLine(opts.subject, 120)}`,
     text,
     headers: { 'X-Outguard-Notice': 'non-delivery', 'X-Outguard-Ref': opts.ref, 'Auto-Submitted': 'auto-replied' },
   });

@@ -170,9 +170,17 @@ export class DeliveryPipeline {
 
   /** The sender hears of recipients refused for good, by a notice from the outbox. */
   private async afterSend(ref: string, subject: string, sender: string, result: DirectResult): Promise<void> {
-    if (result.refused.length === 0 || sender === '') return;
-    const notice = await nonDeliveryNotice({ ref, sender, subject, refused: result.refused, hostname: this.o.hostname });
-    await this.o.store.enqueue({ id: notice.id, kind: 'notice', ref, envelope: notice.envelope, raw: notice.raw });
+    await this.notifySender({ ref, subject, sender, refused: result.refused });
+  }
+
+  /**
+   * A non-delivery notice to the sender (never to the null sender), through the durable outbox:
+   * for recipients refused while the client waited, and for a queued copy that failed for good.
+   */
+  async notifySender(o: { ref: string; subject: string; sender: string; refused: Refusal[] }): Promise<void> {
+    if (o.refused.length === 0 || o.sender === '') return;
+    const notice = await nonDeliveryNotice({ ...o, hostname: this.o.hostname });
+    await this.o.store.enqueue({ id: notice.id, kind: 'notice', ref: o.ref, envelope: notice.envelope, raw: notice.raw });
     this.o.outbox.kick();
   }
 

@@ -2,6 +2,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { IncidentService } from '../audit/incidents.js';
 import type { Judge } from '../policy/judge.js';
 import type { DeliveryEvents } from './events.js';
+import type { DeliveryPipeline } from './pipeline.js';
 
 /** How many recent messages are remembered, so a message of several copies counts once per sender. */
 const COUNTED = 10_000;
@@ -13,11 +14,18 @@ const COUNTED = 10_000;
  *   message once (sender-burst);
  * - the audit log records copies the outbox sent (a direct copy is in the gateway's decision
  *   event) and every notice sent;
- * - incidents learn that their report reached the client's contact, or failed to.
+ * - incidents learn that their report reached the client's contact, or failed to;
+ * - the sender hears of a queued copy that failed for good (refused by the next hop, or not
+ *   taken in time), as of recipients refused while the client waited.
  */
 export function subscribeAfterDelivery(
   events: DeliveryEvents,
-  deps: { judge: Pick<Judge, 'delivered'>; audit: Pick<AuditWriter, 'record'>; incidents: Pick<IncidentService, 'noticeSent' | 'noticeFailed'> },
+  deps: {
+    judge: Pick<Judge, 'delivered'>;
+    audit: Pick<AuditWriter, 'record'>;
+    incidents: Pick<IncidentService, 'noticeSent' | 'noticeFailed'>;
+    senders: Pick<DeliveryPipeline, 'notifySender'>;
+  },
 ): void {
   const counted = new Set<string>();
   events.on('copy-delivered', (e) => {
@@ -45,4 +53,8 @@ export function subscribeAfterDelivery(
   });
   events.on('notice-delivered', ({ job, accepted }) => deps.incidents.noticeSent(job, accepted));
   events.on('job-failed', ({ job, error }) => deps.incidents.noticeFailed(job, error));
+  events.on('job-failed', ({ job, error }) => {
+    if (job.kind !== 'message') return;
+    return deps.senders.notifySender({ ref: job.ref, subject: '', sender: job.envelope.from, refused: job.envelope.to.map((address) => ({ address, reply: error })) });
+  });
 }

@@ -1,4 +1,5 @@
 import { composeNotice } from '../message/compose.js';
+import { oneLine } from '../message/one-line.js';
 import type { DeadlineAction, Hold, HoldRecipient } from './types.js';
 
 /**
@@ -28,18 +29,15 @@ export const REF_HEADER = 'X-Outguard-Ref';
 
 const fromOf = (f: NoticeFormat) => `outguard <MAILER-DAEMON@${f.hostname}>`;
 
-/** One line of text the sender wrote (subject, file name): control characters become spaces. */
-export function oneLine(text: string, max = 300): string {
-  const clean = text.replace(/[\x00-\x1f\x7f\u2028\u2029]+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
+/** Kept here too for the CLIs that list holds and incidents (src/message/one-line.ts). */
+export { oneLine };
 
+/** The start of the body, each of its lines (whatever ends it) quoted: no line of it stands alone. */
 function quoted(body: string): string[] {
   if (body.trim() === '') return ['  (本文なし / no body text)'];
   return body
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, ' ')
-    .split('\n')
-    .map((l) => `  > ${l}`);
+    .split(/\r\n|[\n\r\v\f\x85\u2028\u2029]/)
+    .map((l) => `  > ${l.replace(/\p{Cc}/gu, (c) => (c === '\t' ? c : ' '))}`);
 }
 
 export function formatTime(ms: number, timeZone = 'Asia/Tokyo'): { ja: string; en: string } {
@@ -74,21 +72,22 @@ const bytes = (n: number) => n.toLocaleString('en-US');
 function flagsJa(r: HoldRecipient): string {
   const flags = [r.external ? '社外' : '社内'];
   if (r.firstTimeDomain) flags.push('初めて送信するドメイン');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `${r.lookalikeOf} に似たドメイン` : `紛らわしいドメイン: ${r.lookalikeOf}`);
+  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `${oneLine(r.lookalikeOf)} に似たドメイン` : `紛らわしいドメイン: ${oneLine(r.lookalikeOf)}`);
   return flags.map((f) => `【${f}】`).join('');
 }
 
 function flagsEn(r: HoldRecipient): string {
   const flags = [r.external ? 'external' : 'internal'];
   if (r.firstTimeDomain) flags.push('first-time domain');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `looks like ${r.lookalikeOf}` : `confusable domain: ${r.lookalikeOf}`);
+  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `looks like ${oneLine(r.lookalikeOf)}` : `confusable domain: ${oneLine(r.lookalikeOf)}`);
   return flags.map((f) => `[${f}]`).join(' ');
 }
 
 /** A finding's message is "日本語 / English". */
 function splitMessage(message: string, reason: string): { ja: string; en: string } {
   const at = message.indexOf(' / ');
-  return at < 0 ? { ja: message, en: reason } : { ja: message.slice(0, at), en: message.slice(at + 3) };
+  const [ja, en] = at < 0 ? [message, reason] : [message.slice(0, at), message.slice(at + 3)];
+  return { ja: oneLine(ja, 500), en: oneLine(en, 500) };
 }
 
 function deadlineActionJa(a: DeadlineAction): string {
@@ -96,7 +95,7 @@ function deadlineActionJa(a: DeadlineAction): string {
     case 'send':
       return '送信されます。';
     case 'escalate':
-      return `${a.to} に確認を依頼します（エスカレーション）。`;
+      return `${oneLine(a.to)} に確認を依頼します（エスカレーション）。`;
     default:
       return '破棄されます（送信されません）。';
   }
@@ -107,15 +106,15 @@ function deadlineActionEn(a: DeadlineAction): string {
     case 'send':
       return 'it will be sent.';
     case 'escalate':
-      return `it will be escalated to ${a.to} for confirmation.`;
+      return `it will be escalated to ${oneLine(a.to)} for confirmation.`;
     default:
       return 'it will be discarded (not sent).';
   }
 }
 
 function summaryJa(hold: Hold, withBody: boolean): string[] {
-  const lines = [`送信者: ${hold.envelope.from || '(なし)'}`, '宛先:'];
-  for (const r of hold.recipients) lines.push(`  - ${r.address} ${flagsJa(r)}`);
+  const lines = [`送信者: ${oneLine(hold.envelope.from) || '(なし)'}`, '宛先:'];
+  for (const r of hold.recipients) lines.push(`  - ${oneLine(r.address)} ${flagsJa(r)}`);
   lines.push(`件名: ${oneLine(hold.subject) || '(件名なし)'}`);
   if (withBody) lines.push('本文（冒頭）:', ...quoted(hold.bodyStart));
   if (hold.attachments.length === 0) lines.push('添付ファイル: なし');
@@ -131,8 +130,8 @@ function summaryJa(hold: Hold, withBody: boolean): string[] {
 }
 
 function summaryEn(hold: Hold, withBody: boolean): string[] {
-  const lines = [`Sender: ${hold.envelope.from || '(none)'}`, 'Recipients:'];
-  for (const r of hold.recipients) lines.push(`  - ${r.address} ${flagsEn(r)}`);
+  const lines = [`Sender: ${oneLine(hold.envelope.from) || '(none)'}`, 'Recipients:'];
+  for (const r of hold.recipients) lines.push(`  - ${oneLine(r.address)} ${flagsEn(r)}`);
   lines.push(`Subject: ${oneLine(hold.subject) || '(no subject)'}`);
   if (withBody) lines.push('Start of the body: (see above)');
   if (hold.attachments.length === 0) lines.push('Attachments: none');
@@ -169,12 +168,12 @@ export function composeConfirmNotice(n: ConfirmNoticeInput, f: NoticeFormat): Pr
   const introJa = n.escalated
     ? `次のメールは送信前の確認のため保留されていましたが、期限までに操作がなかったため、あなたに確認が依頼されました（エスカレーション）。`
     : n.role === 'approver'
-      ? `次のメールは上長承認のため保留されています。送信者: ${hold.envelope.from || '(なし)'}`
+      ? `次のメールは上長承認のため保留されています。送信者: ${oneLine(hold.envelope.from) || '(なし)'}`
       : '次のメールは送信前の確認のため保留されています（遵守事項 第6-1）。';
   const introEn = n.escalated
     ? 'The message below was held for confirmation and nobody acted before the deadline, so it was escalated to you.'
     : n.role === 'approver'
-      ? `The message below needs your approval before it is sent. Sender: ${hold.envelope.from || '(none)'}`
+      ? `The message below needs your approval before it is sent. Sender: ${oneLine(hold.envelope.from) || '(none)'}`
       : 'The message below is held for confirmation before it is sent (security clause 6-1).';
   const text = [
     introJa,
@@ -219,7 +218,7 @@ export function composeConfirmNotice(n: ConfirmNoticeInput, f: NoticeFormat): Pr
 /** To the sender when approvers decide: the message waits for them (no link). */
 export function composeWaitingNotice(hold: Hold, f: NoticeFormat): Promise<Buffer> {
   const when = formatTime(hold.deadline, f.timeZone);
-  const approvers = hold.approvers.join(', ');
+  const approvers = hold.approvers.map((a) => oneLine(a)).join(', ');
   const text = [
     `次のメールは上長承認のため保留されています。承認者（${approvers}）が確認して送信または破棄します。`,
     '',
@@ -261,17 +260,17 @@ export interface OutcomeNoticeInput {
 function whoJa(by: string | undefined, hold: Hold): string {
   if (by === 'deadline') return '期限（自動）';
   if (by === 'cli' || by?.startsWith('cli')) return '管理者（outguard held コマンド）';
-  if (by && by === hold.envelope.from) return `送信者 (${by})`;
-  if (by && hold.approvers.includes(by)) return `承認者 (${by})`;
-  return by ?? '不明';
+  if (by && by === hold.envelope.from) return `送信者 (${oneLine(by)})`;
+  if (by && hold.approvers.includes(by)) return `承認者 (${oneLine(by)})`;
+  return oneLine(by) || '不明';
 }
 
 function whoEn(by: string | undefined, hold: Hold): string {
   if (by === 'deadline') return 'the deadline (automatic)';
   if (by === 'cli' || by?.startsWith('cli')) return 'an administrator (outguard held command)';
-  if (by && by === hold.envelope.from) return `the sender (${by})`;
-  if (by && hold.approvers.includes(by)) return `approver ${by}`;
-  return by ?? 'unknown';
+  if (by && by === hold.envelope.from) return `the sender (${oneLine(by)})`;
+  if (by && hold.approvers.includes(by)) return `approver ${oneLine(by)}`;
+  return oneLine(by) || 'unknown';
 }
 
 /** To the sender: what happened to the held message (the sender is always told). */
@@ -321,12 +320,12 @@ export function composeOutcomeNotice(n: OutcomeNoticeInput, f: NoticeFormat): Pr
       const when = formatTime(hold.deadline, f.timeZone);
       subject = ['【送信保留】エスカレーションされました', 'Escalated'];
       ja = [
-        `期限までに操作がなかったため、次のメールの確認を ${n.escalatedTo ?? ''} に依頼しました（エスカレーション）。まだ送信されていません。`,
+        `期限までに操作がなかったため、次のメールの確認を ${oneLine(n.escalatedTo)} に依頼しました（エスカレーション）。まだ送信されていません。`,
         `新しい期限: ${when.ja}`,
         `新しい期限までに操作がない場合: ${deadlineActionJa(hold.onDeadline)}`,
       ];
       en = [
-        `Nobody acted before the deadline, so the message below was escalated to ${n.escalatedTo ?? ''} for confirmation. It has not been sent.`,
+        `Nobody acted before the deadline, so the message below was escalated to ${oneLine(n.escalatedTo)} for confirmation. It has not been sent.`,
         `New deadline: ${when.en}`,
         `If nobody acts before the new deadline, ${deadlineActionEn(hold.onDeadline)}`,
       ];

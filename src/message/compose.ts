@@ -1,4 +1,5 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { oneLine } from './one-line.js';
 
 export interface NoticeContent {
   from: string;
@@ -10,12 +11,16 @@ export interface NoticeContent {
   headers: Record<string, string>;
 }
 
-/** Builds a message the gateway itself sends (notices): UTF-8 text, MIME-encoded subject. */
+/**
+ * Builds a message the gateway itself sends (notices): UTF-8 text, MIME-encoded subject. The
+ * callers build the text from data, each untrusted value through oneLine; the subject is made one
+ * line here as well, whoever builds it.
+ */
 export function composeNotice(notice: NoticeContent): Promise<Buffer> {
   const mail = new MailComposer({
     from: notice.from,
     to: notice.to,
-    subject: notice.subject,
+    subject: oneLine(notice.subject, 250),
     text: notice.text,
     headers: notice.headers,
     // quoted-printable keeps ASCII lines such as "Password: …" readable in the raw message

@@ -99,6 +99,7 @@ export async function loadPolicy(file: string): Promise<Policy> {
       if (typeof f !== 'string') return fail(`${where}.files[${i}]`, 'a file path', f);
       const p = path.resolve(dir, f);
       if (!fs.existsSync(p)) fail(`${where}.files[${i}]`, 'an existing list file', f);
+      if (!readableFile(p)) fail(`${where}.files[${i}]`, 'a readable regular list file', f);
       return p;
     });
     packages.forEach((p, i) => {
@@ -157,6 +158,15 @@ export async function loadPolicy(file: string): Promise<Policy> {
   }
   const encryption = parseEncryption(tree.encryption, fail);
   return { file, rules, lists, files, encryption };
+}
+
+function readableFile(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.R_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

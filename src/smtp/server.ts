@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import { asciiDomain } from '../message/address.js';
 import { relayNetworkCheck } from './relay-access.js';
 import { REPLIES, SmtpReply } from './replies.js';
-import { userCheck } from './users.js';
+import { senderCheck, userCheck } from './users.js';
+import { LoginLockout } from '../util/lockout.js';
 import { InFlight } from '../util/in-flight.js';
 import type { Spool } from '../store/spool.js';
 import { InFlightBudget, receiveData } from './receive.js';
@@ -28,6 +29,9 @@ export class SmtpListener {
   private readonly inFlight = new InFlight();
   /** Bytes of the messages being received and handled now (smtp.inFlightBytes). */
   readonly budget: InFlightBudget;
+  private readonly mayRelay: (address: string) => boolean;
+  /** Handshake deadlines of clients outside relayNetworks, by session id. */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly config: Config,
@@ -39,7 +43,11 @@ export class SmtpListener {
     this.budget = new InFlightBudget(config.smtp.inFlightBytes);
     const { smtp } = config;
     const mayRelay = relayNetworkCheck(smtp.relayNetworks);
+    this.mayRelay = mayRelay;
     const checkUser = userCheck(smtp.users);
+    const maySendAs = senderCheck(smtp.users, config.organization.internalDomains);
+    // AUTH failures in a row lock a username and a client address out, as the web login does
+    const lockout = new LoginLockout(smtp.maxAuthFailures, smtp.authLockoutMinutes * 60_000);
     const knownUsers = new Set(smtp.users.map((u) => u.username));
     const tls = smtp.tls ? { key: fs.readFileSync(smtp.tls.key), cert: fs.readFileSync(smtp.tls.cert) } : null;
 
@@ -61,8 +69,18 @@ export class SmtpListener {
       // AUTH is neither advertised nor accepted until the connection is encrypted.
       onConnect: (session, callback) => {
         session.disabledCommands = tls ? ['AUTH'] : ['STARTTLS', 'AUTH'];
+        // Postfix (or a balancer) in relayNetworks connects from one address, often many times:
+        // the limits below are for everyone else, so slow or hostile clients cannot take its slots
+        if (mayRelay(session.remoteAddress)) return callback();
+        const refusal = this.admit(session.remoteAddress);
+        if (refusal) {
+          this.logger.warn({ client: session.remoteAddress, reason: refusal.message }, 'connection refused');
+          return callback(refusal);
+        }
+        this.handshakeDeadline(session.id);
         callback();
       },
+      onClose: (session) => this.clearDeadline(session.id),
       onSecure: (_socket, session, callback) => {
         session.disabledCommands = [];
         callback();
@@ -70,17 +88,30 @@ export class SmtpListener {
 
       onAuth: (auth, session, callback) => {
         if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') return callback(REPLIES.authMethod());
-        checkUser(auth.username ?? '', auth.password ?? '').then(
+        const username = auth.username ?? '';
+        // a name that is no user may be a password typed into the wrong field: it is not logged
+        const shown = knownUsers.has(username) ? username : '(unknown user)';
+        if (lockout.lockedUntil(username, session.remoteAddress, Date.now()) !== undefined) {
+          this.logger.warn({ client: session.remoteAddress, username: shown }, 'smtp auth refused: locked out after repeated failures');
+          return callback(REPLIES.authLocked());
+        }
+        checkUser(username, auth.password ?? '').then(
           (ok) => {
-            // a name that is no user may be a password typed into the wrong field: it is not logged
-            this.logger.info({ client: session.remoteAddress, username: knownUsers.has(auth.username ?? '') ? auth.username : '(unknown user)', ok }, 'smtp auth');
-            callback(ok ? null : REPLIES.authFailed(), ok ? { user: auth.username } : undefined);
+            this.logger.info({ client: session.remoteAddress, username: shown, ok }, 'smtp auth');
+            if (ok) lockout.success(username, session.remoteAddress);
+            else {
+              for (const started of lockout.failure(username, session.remoteAddress, Date.now())) {
+                this.logger.warn({ client: session.remoteAddress, username: shown, scope: started.scope, until: new Date(started.until).toISOString() }, 'smtp auth locked out');
+              }
+            }
+            callback(ok ? null : REPLIES.authFailed(), ok ? { user: username } : undefined);
           },
           () => callback(REPLIES.authFailed()),
         );
       },
 
       onMailFrom: (address, session, callback) => {
+        this.clearDeadline(session.id);
         if (this.closing) return callback(REPLIES.shuttingDown());
         // a declared size that does not fit now is refused before the client sends it
         const args = address.args as Record<string, string> | false;
@@ -92,6 +123,11 @@ export class SmtpListener {
         if (!session.user && !mayRelay(session.remoteAddress)) {
           this.logger.info({ client: session.remoteAddress, action: 'refused' }, 'relay denied: not authenticated');
           return callback(REPLIES.authRequired());
+        }
+        // a login sends as its own addresses: the confirmation and the release link go to the sender
+        if (typeof session.user === 'string' && !maySendAs(session.user, address.address)) {
+          this.logger.warn({ client: session.remoteAddress, user: session.user, from: address.address, action: 'refused' }, 'sender address not allowed for this login');
+          return callback(REPLIES.senderNotYours(address.address));
         }
         callback();
       },
@@ -115,6 +151,36 @@ export class SmtpListener {
       },
     });
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'smtp listener error'));
+  }
+
+  /** Whether one more client from `address` (outside relayNetworks) may connect: undefined, or the 421 that refuses it. */
+  private admit(address: string): SmtpReply | undefined {
+    const { smtp } = this.config;
+    const others = [...this.server.connections].filter((c) => !this.mayRelay(c.remoteAddress));
+    // smtp-server counts this connection already
+    if (others.filter((c) => c.remoteAddress === address).length > smtp.maxClientsPerAddress) return REPLIES.tooManyFromAddress();
+    if (others.length > smtp.maxClients - smtp.reservedForRelay) return REPLIES.noRoom();
+    return undefined;
+  }
+
+  /** A client outside relayNetworks must get to MAIL FROM within smtp.handshakeTimeoutMs, however slowly it trickles bytes. */
+  private handshakeDeadline(sessionId: string): void {
+    const timer = setTimeout(() => {
+      this.deadlines.delete(sessionId);
+      const connection = [...this.server.connections].find((c) => c.id === sessionId);
+      if (!connection) return;
+      this.logger.warn({ client: connection.remoteAddress }, 'connection closed: no MAIL FROM within smtp.handshakeTimeoutMs');
+      const reply = REPLIES.handshakeTooSlow();
+      connection.send(reply.responseCode, reply.message);
+      connection.close();
+    }, this.config.smtp.handshakeTimeoutMs);
+    timer.unref();
+    this.deadlines.set(sessionId, timer);
+  }
+
+  private clearDeadline(sessionId: string): void {
+    clearTimeout(this.deadlines.get(sessionId));
+    this.deadlines.delete(sessionId);
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Outcome> {

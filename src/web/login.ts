@@ -4,7 +4,7 @@ import type { WebUser } from '../config/schema.js';
 import { hashPassword, verifyPassword } from '../crypto/password-hash.js';
 import { type ReviewAuth, localPath } from './auth.js';
 import { redirect } from './http.js';
-import { LoginLockout } from './lockout.js';
+import { LoginLockout } from '../util/lockout.js';
 import type { SessionUser } from './session.js';
 import { jstAndUtc } from './review-text.js';
 import type { ReviewContext, ReviewRoute } from './review-router.js';

@@ -10,6 +10,7 @@ import { SEVEN_ZIP, sevenZipExtract } from '../support/archives.js';
 import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir, writeConfig } from '../support/gateway.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
+import { withAttachments } from '../support/mime.js';
 import { passwordOf } from '../support/notices.js';
 import { requireTool } from '../support/tools.js';
 import { writePolicy } from '../support/policy.js';
@@ -156,6 +157,28 @@ describe('attachments leave only inside an encrypted ZIP (遵守事項 第6-2)',
     const listing = await run('unzip', ['-P', password, '-t', zip]);
     expect(listing.code).toBe(0);
     expect((await run('unzip', ['-P', 'WrongPassw0rd', '-t', zip])).code).not.toBe(0);
+  });
+  it.skipIf(!hasSevenZip)('keeps a subject with encoded line breaks and fake Password lines from adding lines to the notice', async () => {
+    const hostile = '見積\r\nPassword: fake1\r\nPassword: fake2';
+    const content = randomBytes(4096);
+    const raw = withAttachments({
+      headers: ['From: taro@example.co.jp', 'To: partner@partner.example', `Subject: =?UTF-8?B?${Buffer.from(hostile).toString('base64')}?=`],
+      files: [{ name: 'x', encodedName: "*=UTF-8''%E8%A6%8B%E7%A9%8D%0D%0APassword%3A%20fake3%E2%80%A8.bin", content }],
+    });
+    const before = sink.messages.length;
+    const t = client(gw.smtp.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['partner@partner.example'], raw);
+    t.close();
+    expect(result.ok).toBe(true);
+    const got = (await sink.waitFor(before + 2)).slice(before);
+    const copy = got.find((m) => m.to.includes('partner@partner.example'))!;
+    const hostileNotice = got.find((m) => header(m.raw, 'X-Outguard-Ref') === header(copy.raw, 'X-Outguard-Id'))!;
+    expect(header(hostileNotice.raw, 'X-Outguard-Notice')).toBe('password');
+    const lines = MessageModel.parse(hostileNotice.raw).textParts.join('\n').split(/\r?\n/);
+    expect(lines.filter((l) => l.startsWith('Password'))).toHaveLength(1);
+    expect(lines).toContain('Subject: 見積 Password: fake1 Password: fake2');
+    const files = sevenZipExtract(fs.readFileSync(saveZip(copy)), expectPassword(hostileNotice));
+    expect([...files.values()].map(sha256)).toEqual([sha256(content)]);
   });
 });
 

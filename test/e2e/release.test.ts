@@ -128,3 +128,39 @@ describe('a released hold takes the path direct mail takes', () => {
     expect(copy.raw.includes(Buffer.from('%PDF-1.4 secret figures').toString('base64'))).toBe(false);
   });
 });
+
+describe('a released copy the next hop refuses for good', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    sink = await startSink({ refuseRecipients: ['gone@newcorp.example'] });
+    const webPort = await freePort();
+    gw = await startGateway({
+      nextHop: `smtp://127.0.0.1:${sink.port}`,
+      policy: DEFAULT_POLICY,
+      organization: { internalDomains: ['example.co.jp'] },
+      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
+    });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await sink.close();
+  });
+
+  it('tells the sender by a non-delivery notice from the outbox, as for recipients refused while the client waited', async () => {
+    const t = client(gw.smtp.port);
+    const response = (await sendRaw(t, 'taro@example.co.jp', ['gone@newcorp.example'], Buffer.from('From: taro@example.co.jp\r\nTo: gone@newcorp.example\r\nSubject: 初めてのご連絡\r\n\r\nよろしくお願いします。\r\n'))).response;
+    t.close();
+    expect(response).toMatch(/held for confirmation as/);
+    const id = /as (\S+)$/.exec(response)![1]!;
+    const confirm = await until(() => sink.messages.find((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'confirm' && m.raw.includes(id)));
+    expect((await releaseByApi(releaseLinkOf(confirm.raw)!)).status).toBe(200);
+    const notice = await until(() => sink.messages.find((m) => headerOf(m.raw, 'X-Outguard-Notice') === 'non-delivery'), 15_000, 'the non-delivery notice');
+    expect(notice.to).toEqual(['taro@example.co.jp']);
+    expect(headerOf(notice.raw, 'X-Outguard-Ref')).toBe(id);
+    const body = MessageModel.parse(notice.raw).textParts.join('');
+    expect(body).toContain('gone@newcorp.example');
+    expect(body).toMatch(/550/);
+    expect(sink.messages.some((m) => m.to.includes('gone@newcorp.example'))).toBe(false);
+  });
+});

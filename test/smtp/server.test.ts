@@ -162,8 +162,13 @@ describe('who may relay', () => {
         listen: '0.0.0.0:0',
         relayNetworks: ['127.0.0.1/32'],
         tls: { key: path.join(certDir, 'outguard.key'), cert: path.join(certDir, 'outguard.crt') },
-        users: [{ username: 'alice', password: await hashPassword('correct horse') }],
+        users: [
+          { username: 'alice', password: await hashPassword('correct horse'), from: ['alice@example.co.jp'] },
+          { username: 'carol', password: await hashPassword('battery staple') },
+        ],
+        maxAuthFailures: 3,
       },
+      organization: { internalDomains: ['example.co.jp'] },
     });
   });
   afterAll(async () => {
@@ -217,6 +222,39 @@ describe('who may relay', () => {
     t.close();
     expect(gw.logs.filter((l) => l.msg === 'smtp auth').at(-1)).toMatchObject({ username: '(unknown user)', ok: false });
     expect(JSON.stringify(gw.logs)).not.toContain('correct horse 2');
+  });
+
+  it('refuses a sender address that is not the login\'s: alice cannot send as bob (553), carol may use any address of the organisation', async () => {
+    const before = sink.messages.length;
+    const alice = from127002({ requireTLS: true, auth: { user: 'alice', pass: 'correct horse' } });
+    const asBob = await sendRaw(alice, 'bob@example.co.jp', ['y@partner.example'], sampleMessage());
+    alice.close();
+    expect(asBob.code).toBe(553);
+    expect(asBob.response).toMatch(/^553 5\.7\.1 Sender address <bob@example\.co\.jp> is not allowed for this login/);
+    const carol = from127002({ requireTLS: true, auth: { user: 'carol', pass: 'battery staple' } });
+    expect((await sendRaw(carol, 'carol@sub.example.co.jp', ['y@partner.example'], sampleMessage())).ok).toBe(true);
+    expect((await sendRaw(carol, 'carol@partner.example', ['y@partner.example'], sampleMessage())).code).toBe(553);
+    carol.close();
+    expect(sink.messages.length).toBe(before + 1);
+  });
+
+  it('locks a username and a client address out after repeated failed AUTH: 454, even with the right password, without trying it', async () => {
+    const from127003 = (pass: string) => client(gw.smtp.port, { localAddress: '127.0.0.3', ignoreTLS: false, tls: { rejectUnauthorized: false }, pool: false, requireTLS: true, auth: { user: 'carol', pass } });
+    for (let i = 0; i < 3; i++) {
+      const t = from127003('wrong');
+      expect((await sendRaw(t, 'carol@example.co.jp', ['y@partner.example'], sampleMessage())).code).toBe(535);
+      t.close();
+    }
+    const t = from127003('battery staple');
+    const locked = await sendRaw(t, 'carol@example.co.jp', ['y@partner.example'], sampleMessage());
+    t.close();
+    expect(locked.code).toBe(454);
+    expect(locked.response).toMatch(/^454 4\.7\.0 /);
+    expect(gw.logs.some((l) => l.msg === 'smtp auth locked out' && l.scope === 'user')).toBe(true);
+    // the same user from another address is locked out too (the username is)
+    const other = from127002({ requireTLS: true, auth: { user: 'carol', pass: 'battery staple' } });
+    expect((await sendRaw(other, 'carol@example.co.jp', ['y@partner.example'], sampleMessage())).code).toBe(454);
+    other.close();
   });
 
   it('lets a client inside relayNetworks relay without AUTH', async () => {

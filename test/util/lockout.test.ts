@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoginLockout } from '../../src/web/lockout.js';
+import { LoginLockout } from '../../src/util/lockout.js';
 
 const MIN = 60_000;
 
