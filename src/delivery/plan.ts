@@ -1,5 +1,7 @@
 import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
+import { longLineReplacements, substitute } from '../message/long-lines.js';
+import { assemble } from '../message/rewrite.js';
 import { newMessageId } from '../message/id.js';
 import type { MessageModel } from '../message/model.js';
 import type { ByteSource, ByteStream } from '../message/source.js';
@@ -68,10 +70,14 @@ export interface PlanInput {
  */
 export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
   const { id, message, envelope, settings } = input;
+  // parts with lines a strict next hop refuses go out re-encoded, in every copy that carries them
+  const replacements = longLineReplacements(message);
+  const original = (copyId: string) =>
+    replacements.length === 0 ? prependHeader(message.source, ID_HEADER, copyId) : prependHeader(assemble(message.source, substitute([{ from: 0, to: message.source.length }], replacements)), ID_HEADER, copyId);
   const unchanged = (passedAsIs: string[]): DeliveryPlan => ({
     messageId: id,
     subject: message.subject,
-    copies: [{ id, envelope, raw: prependHeader(message.source, ID_HEADER, id) }],
+    copies: [{ id, envelope, raw: original(id) }],
     notices: [],
     passedAsIs,
   });
@@ -90,10 +96,10 @@ export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
     const copyId = copies.length === 0 ? id : `${id}-${copies.length + 1}`;
     const groupEnvelope = { from: envelope.from, to: group.to };
     if (group.internal) {
-      copies.push({ id: copyId, envelope: groupEnvelope, raw: prependHeader(message.source, ID_HEADER, copyId) });
+      copies.push({ id: copyId, envelope: groupEnvelope, raw: original(copyId) });
       continue;
     }
-    const packing = whole ? packWhole(message, settings, group.profile) : packAttachments(message, toPack, settings, group.profile);
+    const packing = whole ? packWhole(message, settings, group.profile) : packAttachments(message, toPack, settings, group.profile, replacements);
     copies.push({
       id: copyId,
       envelope: groupEnvelope,

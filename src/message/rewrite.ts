@@ -175,7 +175,7 @@ function base64Block(data: Buffer, lead: string, eol: string): Buffer {
 }
 
 /** The header block's physical lines, each with its continuation lines folded in and its line end kept. */
-function splitHeaderLines(block: Buffer): string[] {
+export function splitHeaderLines(block: Buffer): string[] {
   const text = block.toString('latin1');
   const lines: string[] = [];
   for (const line of text.split(/(?<=\n)/)) {
@@ -186,7 +186,7 @@ function splitHeaderLines(block: Buffer): string[] {
 }
 
 /** How the message's first line ends: the rewritten message ends its lines the same way. */
-function lineEnding(source: ByteSource): string {
+export function lineEnding(source: ByteSource): string {
   let at = 0;
   for (const piece of rangeChunks(source)) {
     const lf = piece.indexOf(0x0a);

@@ -1,6 +1,7 @@
 import libmime from 'libmime';
 import type { Attachment, MessageModel } from '../message/model.js';
 import { assemble, base64Lines, base64LinesStream, rewriteParts, wrapWhole } from '../message/rewrite.js';
+import { type Replacement, substitute } from '../message/long-lines.js';
 import { type ByteStream, rangeChunks } from '../message/source.js';
 import type { EncryptionSettings, ZipProfile } from '../policy/encryption.js';
 import { generatePassword } from './password.js';
@@ -26,14 +27,14 @@ export interface Packing {
 
 /**
  * Replaces `files` with one encrypted ZIP: the text and HTML bodies, inline images and headers
- * stay byte for byte, and a short note part says the password follows separately. A forwarded
- * message goes in as .eml.
+ * stay byte for byte (but for `replacements`: parts re-encoded for lines too long to send), and a
+ * short note part says the password follows separately. A forwarded message goes in as .eml.
  */
-export function packAttachments(message: MessageModel, files: Attachment[], settings: EncryptionSettings, profile: ZipProfile): Packing {
+export function packAttachments(message: MessageModel, files: Attachment[], settings: EncryptionSettings, profile: ZipProfile, replacements: Replacement[] = []): Packing {
   const password = generatePassword(settings.passwordLength);
   const entries = (): ZipEntryInput[] => files.map((a) => ({ name: entryName(a), content: streamOf(a.chunks()) }));
   const zip = zipPart(settings.zipName, zipStream(entries, password, profile));
-  const pieces = rewriteParts(message.source, message.root, new Set(files.map((a) => a.node)), [notePart(settings.zipName, 'attachments'), zip]);
+  const pieces = substitute(rewriteParts(message.source, message.root, new Set(files.map((a) => a.node)), [notePart(settings.zipName, 'attachments'), zip]), replacements);
   // size and digest are read once the copy was made: zipping measured each file on the way
   const packed = files.map((a): PackedFile => ({
     name: entryName(a),

@@ -14,6 +14,7 @@ import { withAttachments } from '../support/mime.js';
 import { passwordOf } from '../support/notices.js';
 import { requireTool } from '../support/tools.js';
 import { writePolicy } from '../support/policy.js';
+import { until } from '../support/wait.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -273,5 +274,45 @@ describe('messages that cannot be encrypted as they are', () => {
     const got = (await sink.waitFor(before + 1)).slice(before).find((m) => m.to.includes('partner@partner.example'))!;
     expect(MessageModel.parse(got.raw).attachments.map((a) => a.filename)).toEqual(['locked.zip']);
     expect(gw.logs.filter((l) => l.msg === 'message').at(-1)).toMatchObject({ findings: [expect.objectContaining({ rule: 'already-encrypted', value: 'locked.zip', severity: 'monitor' })] });
+  });
+});
+
+describe('lines too long for a strict next hop', () => {
+  const longLine = 'この行はとても長い。'.repeat(70) + 'end';
+  let strict: Sink;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    strict = await startSink({ maxLineLength: 998 });
+    gw = await startGateway({ nextHop: `smtp://127.0.0.1:${strict.port}`, organization: { internalDomains: ['example.co.jp'] } });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await strict.close();
+  });
+
+  it('re-encodes a body with a 2,000-byte line and a file in one base64 line: a strict server takes both copies, the text and the file unchanged', async () => {
+    expect(Buffer.byteLength(longLine)).toBeGreaterThan(2000);
+    const file = Buffer.from('%PDF-1.4 '.repeat(300));
+    const raw = Buffer.from(
+      [
+        'From: taro@example.co.jp', 'To: yamada@partner.example, hanako@example.co.jp', 'Subject: long lines', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+        '--b', 'Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: 8bit', '', longLine, 'short line',
+        '--b', 'Content-Type: application/pdf; name="a.pdf"', 'Content-Disposition: attachment; filename="a.pdf"', 'Content-Transfer-Encoding: base64', '', file.toString('base64'),
+        '--b--', '',
+      ].join('\r\n'),
+    );
+    const t = client(gw.smtp.port);
+    const result = await sendRaw(t, 'taro@example.co.jp', ['yamada@partner.example', 'hanako@example.co.jp'], raw);
+    t.close();
+    expect(result.code).toBe(250);
+    const copies = await until(() => (strict.messages.filter((m) => m.to.some((a) => a !== 'taro@example.co.jp')).length >= 2 ? strict.messages : undefined), 10_000, 'both copies');
+    for (const copy of copies.filter((m) => !m.to.includes('taro@example.co.jp'))) {
+      expect(copy.raw.toString('latin1').split('\r\n').every((l) => l.length <= 998)).toBe(true);
+      const model = MessageModel.parse(copy.raw);
+      expect(model.textParts[0]).toBe(`${longLine}\r\nshort line`);
+    }
+    // the internal copy keeps the file (re-encoded in lines); the outside one has it in the ZIP
+    const internal = copies.find((m) => m.to.includes('hanako@example.co.jp'))!;
+    expect(MessageModel.parse(internal.raw).files.map((a) => a.content().equals(file))).toEqual([true]);
   });
 });

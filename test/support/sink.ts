@@ -27,6 +27,8 @@ export interface SinkOptions {
   refuseRecipients?: string[];
   /** Refuse these recipients at RCPT TO with 450 (try later). */
   deferRecipients?: string[];
+  /** A strict server: refuse (500 5.5.2) a message with a line longer than this (RFC 5322: 998). */
+  maxLineLength?: number;
 }
 
 /** A real SMTP server on loopback that records what it receives: the next hop in tests. */
@@ -53,6 +55,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       stream.on('end', async () => {
         if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         if (options.reject) return cb(Object.assign(new Error(options.reject.text), { responseCode: options.reject.code }));
+        const max = options.maxLineLength;
+        if (max !== undefined && Buffer.concat(chunks).toString('latin1').split(/\r?\n/).some((l) => l.length > max)) {
+          return cb(Object.assign(new Error('5.5.2 Line too long'), { responseCode: 500 }));
+        }
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
