@@ -111,7 +111,6 @@ export class SmtpListener {
       },
 
       onMailFrom: (address, session, callback) => {
-        this.clearDeadline(session.id);
         if (this.closing) return callback(REPLIES.shuttingDown());
         // a declared size that does not fit now is refused before the client sends it
         const args = address.args as Record<string, string> | false;
@@ -129,6 +128,8 @@ export class SmtpListener {
           this.logger.warn({ client: session.remoteAddress, user: session.user, from: address.address, action: 'refused' }, 'sender address not allowed for this login');
           return callback(REPLIES.senderNotYours(address.address));
         }
+        // the handshake is over only with a MAIL FROM that was taken: a refused one does not end the deadline
+        this.clearDeadline(session.id);
         callback();
       },
 

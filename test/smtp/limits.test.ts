@@ -66,6 +66,16 @@ describe('the SMTP edge', () => {
       expect(admitted.length).toBeGreaterThan(0);
       await until(() => admitted.every((s) => s.closed()) || undefined, 10_000, 'the slow clients closed after the handshake deadline');
       expect(admitted.every((s) => /^421 4\.4\.2 /m.test(s.replies()))).toBe(true);
+      // a MAIL FROM that is refused (no AUTH outside relayNetworks) does not end the deadline
+      const refusedOnce = net.connect({ port: gw.smtp.port, host: '127.0.0.1', localAddress: '127.0.0.9' });
+      let said = '';
+      refusedOnce.on('data', (d) => (said += d.toString('latin1')));
+      refusedOnce.on('error', () => undefined);
+      await until(() => said.startsWith('220') || undefined, 5000, 'the greeting');
+      refusedOnce.write('EHLO x\r\nMAIL FROM:<a@example.com>\r\n');
+      await until(() => /^530 /m.test(said) || undefined, 5000, 'the refusal');
+      await until(() => /^421 4\.4\.2 /m.test(said) || undefined, 10_000, 'the deadline after a refused MAIL FROM');
+      refusedOnce.destroy();
     } finally {
       for (const s of slow) s.stop();
     }
