@@ -77,8 +77,12 @@ export interface Config {
     maxClientsPerAddress: number;
     /** Of maxClients, kept for relayNetworks: clients from elsewhere never take these. */
     reservedForRelay: number;
-    /** From connecting to MAIL FROM, for a client outside relayNetworks (greeting, EHLO, STARTTLS, AUTH). */
-    handshakeTimeoutMs: number;
+    /**
+     * For a client outside relayNetworks, the longest it may take from one stage to the next:
+     * connecting (greeting, EHLO, STARTTLS, AUTH) to MAIL FROM, MAIL FROM (RCPT) to DATA, the end
+     * of DATA to the next MAIL FROM.
+     */
+    stageTimeoutMs: number;
     socketTimeoutMs: number;
     shutdownTimeoutMs: number;
     reverseLookup: boolean;
@@ -147,7 +151,7 @@ export const DEFAULTS = {
     maxClients: 100,
     maxClientsPerAddress: 10,
     reservedForRelay: 20,
-    handshakeTimeoutMs: 30000,
+    stageTimeoutMs: 30000,
     socketTimeoutMs: 60000,
     shutdownTimeoutMs: 30000,
     reverseLookup: false,
@@ -206,7 +210,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
 
   section('', ['smtp', 'web', 'compliance', 'retention', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
-    'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients', 'maxClientsPerAddress', 'reservedForRelay', 'handshakeTimeoutMs',
+    'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients', 'maxClientsPerAddress', 'reservedForRelay', 'stageTimeoutMs',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users', 'maxAuthFailures', 'authLockoutMinutes',
   ]);
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
@@ -230,7 +234,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
       maxClients: positiveInt(field('smtp.maxClients', smtp.maxClients)),
       maxClientsPerAddress: positiveInt(field('smtp.maxClientsPerAddress', smtp.maxClientsPerAddress)),
       reservedForRelay: reservedForRelay(field, smtp),
-      handshakeTimeoutMs: positiveInt(field('smtp.handshakeTimeoutMs', smtp.handshakeTimeoutMs), 'milliseconds (a positive whole number)'),
+      stageTimeoutMs: positiveInt(field('smtp.stageTimeoutMs', smtp.stageTimeoutMs), 'milliseconds (a positive whole number)'),
       socketTimeoutMs: positiveInt(field('smtp.socketTimeoutMs', smtp.socketTimeoutMs), 'milliseconds (a positive whole number)'),
       shutdownTimeoutMs: positiveInt(field('smtp.shutdownTimeoutMs', smtp.shutdownTimeoutMs), 'milliseconds (a positive whole number)'),
       reverseLookup: boolean(field('smtp.reverseLookup', smtp.reverseLookup)),

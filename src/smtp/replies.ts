@@ -21,6 +21,6 @@ export const REPLIES = {
   busy: () => new SmtpReply(452, '4.3.1 Too much mail in progress, try again later'),
   tooManyFromAddress: () => new SmtpReply(421, '4.7.0 Too many connections from your address, try again later'),
   noRoom: () => new SmtpReply(421, '4.7.0 Too many connected clients, try again later'),
-  handshakeTooSlow: () => new SmtpReply(421, '4.4.2 Took too long before MAIL FROM, closing'),
+  tooSlow: () => new SmtpReply(421, '4.4.2 Took too long, closing'),
   shuttingDown: () => new SmtpReply(421, '4.3.2 Service shutting down, try again later'),
 };

@@ -30,7 +30,7 @@ export class SmtpListener {
   /** Bytes of the messages being received and handled now (smtp.inFlightBytes). */
   readonly budget: InFlightBudget;
   private readonly mayRelay: (address: string) => boolean;
-  /** Handshake deadlines of clients outside relayNetworks, by session id. */
+  /** The stage deadlines of clients outside relayNetworks, by session id (a session without one has none). */
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -77,10 +77,10 @@ export class SmtpListener {
           this.logger.warn({ client: session.remoteAddress, reason: refusal.message }, 'connection refused');
           return callback(refusal);
         }
-        this.handshakeDeadline(session.id);
+        this.nextStage(session.id);
         callback();
       },
-      onClose: (session) => this.clearDeadline(session.id),
+      onClose: (session) => this.endStages(session.id),
       onSecure: (_socket, session, callback) => {
         session.disabledCommands = [];
         callback();
@@ -128,8 +128,8 @@ export class SmtpListener {
           this.logger.warn({ client: session.remoteAddress, user: session.user, from: address.address, action: 'refused' }, 'sender address not allowed for this login');
           return callback(REPLIES.senderNotYours(address.address));
         }
-        // the handshake is over only with a MAIL FROM that was taken: a refused one does not end the deadline
-        this.clearDeadline(session.id);
+        // a stage ends only with a MAIL FROM that was taken: a refused one does not restart the clock
+        if (this.deadlines.has(session.id)) this.nextStage(session.id);
         callback();
       },
 
@@ -139,7 +139,11 @@ export class SmtpListener {
       },
 
       onData: (stream, session, callback) => {
-        const received = this.receive(stream, session);
+        // DATA itself is bounded by the idle timeout, the size limit and the in-flight budget
+        const limited = this.pauseStages(session.id);
+        const received = this.receive(stream, session).finally(() => {
+          if (limited) this.nextStage(session.id);
+        });
         this.inFlight.track(received);
         received.then(
           (outcome) => {
@@ -164,22 +168,34 @@ export class SmtpListener {
     return undefined;
   }
 
-  /** A client outside relayNetworks must get to MAIL FROM within smtp.handshakeTimeoutMs, however slowly it trickles bytes. */
-  private handshakeDeadline(sessionId: string): void {
+  /**
+   * A client outside relayNetworks must get from one stage to the next (connection to MAIL FROM,
+   * MAIL FROM to DATA, end of DATA to the next MAIL FROM) within smtp.stageTimeoutMs, however
+   * slowly it trickles bytes: the idle timeout alone restarts with every byte.
+   */
+  private nextStage(sessionId: string): void {
+    clearTimeout(this.deadlines.get(sessionId));
     const timer = setTimeout(() => {
       this.deadlines.delete(sessionId);
       const connection = [...this.server.connections].find((c) => c.id === sessionId);
       if (!connection) return;
-      this.logger.warn({ client: connection.remoteAddress }, 'connection closed: no MAIL FROM within smtp.handshakeTimeoutMs');
-      const reply = REPLIES.handshakeTooSlow();
+      this.logger.warn({ client: connection.remoteAddress }, 'connection closed: a stage took longer than smtp.stageTimeoutMs');
+      const reply = REPLIES.tooSlow();
       connection.send(reply.responseCode, reply.message);
       connection.close();
-    }, this.config.smtp.handshakeTimeoutMs);
+    }, this.config.smtp.stageTimeoutMs);
     timer.unref();
     this.deadlines.set(sessionId, timer);
   }
 
-  private clearDeadline(sessionId: string): void {
+  /** Stops the clock while DATA comes in; whether the session had one (to start it again after). */
+  private pauseStages(sessionId: string): boolean {
+    const had = this.deadlines.has(sessionId);
+    this.endStages(sessionId);
+    return had;
+  }
+
+  private endStages(sessionId: string): void {
     clearTimeout(this.deadlines.get(sessionId));
     this.deadlines.delete(sessionId);
   }

@@ -22,7 +22,7 @@ function trickler(port: number, localAddress: string, everyMs: number): { replie
 
 /**
  * Slow or hostile clients outside relayNetworks cannot starve the relay (Postfix): a limit per
- * address, a share of maxClients kept for relayNetworks, and a deadline for getting to MAIL FROM.
+ * address, a share of maxClients kept for relayNetworks, and a deadline for each stage of a session.
  */
 describe('the SMTP edge', () => {
   let sink: Sink;
@@ -31,7 +31,7 @@ describe('the SMTP edge', () => {
     sink = await startSink();
     gw = await startGateway({
       nextHop: `smtp://127.0.0.1:${sink.port}`,
-      smtp: { relayNetworks: ['127.0.0.1/32'], maxClients: 30, maxClientsPerAddress: 5, reservedForRelay: 10, handshakeTimeoutMs: 3000 },
+      smtp: { relayNetworks: ['127.0.0.1/32'], maxClients: 30, maxClientsPerAddress: 5, reservedForRelay: 10, stageTimeoutMs: 3000 },
     });
   });
   afterAll(async () => {
@@ -39,7 +39,7 @@ describe('the SMTP edge', () => {
     await sink.close();
   });
 
-  it('keeps the relay client sending while 100 slow clients hold on, and closes those past the handshake deadline', async () => {
+  it('keeps the relay client sending while 100 slow clients hold on, and closes those past the stage deadline', async () => {
     // 60 slow connections from one address, 40 more from 40 others
     const slow = [
       ...Array.from({ length: 60 }, () => trickler(gw.smtp.port, '127.0.0.2', 500)),
@@ -64,7 +64,7 @@ describe('the SMTP edge', () => {
       // the ones that got in never reached MAIL FROM: closed with 421 after the deadline
       const admitted = greeted(slow);
       expect(admitted.length).toBeGreaterThan(0);
-      await until(() => admitted.every((s) => s.closed()) || undefined, 10_000, 'the slow clients closed after the handshake deadline');
+      await until(() => admitted.every((s) => s.closed()) || undefined, 10_000, 'the slow clients closed after the stage deadline');
       expect(admitted.every((s) => /^421 4\.4\.2 /m.test(s.replies()))).toBe(true);
       // a MAIL FROM that is refused (no AUTH outside relayNetworks) does not end the deadline
       const refusedOnce = net.connect({ port: gw.smtp.port, host: '127.0.0.1', localAddress: '127.0.0.9' });
@@ -74,7 +74,7 @@ describe('the SMTP edge', () => {
       await until(() => said.startsWith('220') || undefined, 5000, 'the greeting');
       refusedOnce.write('EHLO x\r\nMAIL FROM:<a@example.com>\r\n');
       await until(() => /^530 /m.test(said) || undefined, 5000, 'the refusal');
-      await until(() => /^421 4\.4\.2 /m.test(said) || undefined, 10_000, 'the deadline after a refused MAIL FROM');
+      await until(() => /^421 4\.4\.2 /m.test(said) || undefined, 10_000, 'the stage deadline after a refused MAIL FROM');
       refusedOnce.destroy();
     } finally {
       for (const s of slow) s.stop();

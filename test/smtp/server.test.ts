@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/crypto/password-hash.js';
 import { client, run, sampleMessage, sendRaw } from '../support/client.js';
@@ -167,6 +168,7 @@ describe('who may relay', () => {
           { username: 'carol', password: await hashPassword('battery staple') },
         ],
         maxAuthFailures: 3,
+        stageTimeoutMs: 2000,
       },
       organization: { internalDomains: ['example.co.jp'] },
     });
@@ -255,6 +257,24 @@ describe('who may relay', () => {
     const other = from127002({ requireTLS: true, auth: { user: 'carol', pass: 'battery staple' } });
     expect((await sendRaw(other, 'carol@example.co.jp', ['y@partner.example'], sampleMessage())).code).toBe(454);
     other.close();
+  });
+
+  it('gives a client outside relayNetworks smtp.stageTimeoutMs from the end of a message to its next MAIL FROM, then closes with 421', async () => {
+    const conn = new SMTPConnection({ host: '127.0.0.1', port: gw.smtp.port, localAddress: '127.0.0.4', tls: { rejectUnauthorized: false }, requireTLS: true, logger: false });
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => conn.login({ user: 'alice', pass: 'correct horse' }, (err) => (err ? reject(err) : resolve())));
+    const info = await new Promise<{ response: string }>((resolve, reject) =>
+      conn.send({ from: 'alice@example.co.jp', to: ['y@partner.example'] }, sampleMessage(), (err, i) => (err ? reject(err) : resolve(i!))),
+    );
+    expect(info.response).toMatch(/^250 /);
+    const closed = new Promise<void>((resolve) => conn.once('end', () => resolve()));
+    // the server's 421 surfaces as an error on the idle connection
+    conn.on('error', () => undefined);
+    const started = Date.now();
+    await closed;
+    // idle for the stage limit (2 s), far below the idle timeout (60 s)
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(gw.logs.some((l) => l.msg === 'connection closed: a stage took longer than smtp.stageTimeoutMs')).toBe(true);
   });
 
   it('lets a client inside relayNetworks relay without AUTH', async () => {
