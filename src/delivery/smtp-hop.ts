@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import nodemailer, { type Mail } from 'nodemailer';
 import type { Config } from '../config/schema.js';
-import { rangeChunks } from '../message/source.js';
+import { type ByteSource, READ_BYTES } from '../message/source.js';
 import type { OutboundMessage } from '../message/envelope.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
 
@@ -111,11 +111,30 @@ function poolMail(message: OutboundMessage): PoolMail {
       getEnvelope: () => ({ from: envelope.from, to: [...envelope.to], size: raw.length }),
       messageId: () => '',
       getHeader: () => '',
-      // a real stream, so the pool can tell that no byte was read when it retries on another connection;
-      // read a piece at a time from wherever the message is kept
-      createReadStream: () => Readable.from(rangeChunks(raw), { objectMode: false }),
+      // a real stream, so the pool can tell that no byte was read when it retries on another connection
+      createReadStream: () => sourceStream(raw),
     },
   };
+}
+
+/**
+ * The message a piece at a time from wherever it is kept (a small one in one push); a piece that
+ * cannot be read (a damaged chunk) fails the stream, so DATA is never ended.
+ */
+function sourceStream(source: ByteSource): Readable {
+  let at = 0;
+  return new Readable({
+    read() {
+      if (at >= source.length) return void this.push(null);
+      try {
+        const piece = source.read(at, at + READ_BYTES);
+        at += piece.length;
+        this.push(piece);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    },
+  });
 }
 
 function toNextHopError(err: SmtpError): NextHopError {

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Envelope } from '../message/envelope.js';
 import { MessageModel } from '../message/model.js';
-import type { ByteSource } from '../message/source.js';
+import { BufferSource, type ByteSource } from '../message/source.js';
 import { PolicyEngine } from './engine.js';
 import { DeliveryHistory } from './history.js';
 import { loadPolicy } from './policy-file.js';
@@ -62,9 +62,10 @@ export class LocalJudge implements Judge {
     const policy = this.engine.current;
     const message = MessageModel.parse(source, policy.encryption);
     const verdict = this.engine.evaluate({ message, envelope }, policy);
-    // the later stages get the model as the policy thread hands it back: what it found, without
-    // the bodies the checks decoded, which a large message should not keep while it is zipped and sent
-    return { verdict, message: MessageModel.fromShape(source, message.shape), encryption: policy.encryption };
+    // a spooled message goes on as the policy thread hands it back: what was found, without the
+    // bodies the checks decoded, which it should not keep while it is zipped and sent
+    const later = message.source instanceof BufferSource ? message : MessageModel.fromShape(source, message.shape);
+    return { verdict, message: later, encryption: policy.encryption };
   }
 
   delivered(envelope: Envelope, options = { countSender: true }): Promise<void> {
