@@ -74,6 +74,7 @@ program
       logger.flush();
       if (err instanceof PolicyError) configFailure(err);
       if (e.name === 'SecretKeyError') die(e.message, EXIT_CONFIG);
+      if (e.name === 'AnchorMissingError') die(`config error: audit.anchorFile: ${e.message}`, EXIT_CONFIG);
       if (e.code === 'EADDRINUSE' && e.address !== undefined && e.port !== undefined) {
         // taken between the check above and the real listen
         listenFailure(new ListenError(e.port === config.smtp.listen.port ? 'smtp.listen' : 'web.listen', { host: e.address, port: e.port }, e.code));

@@ -1,7 +1,7 @@
 import type { Logger } from './log.js';
 import { NextHopError } from './delivery/next-hop.js';
 import { planDelivery } from './delivery/plan.js';
-import type { DeliveryPipeline, DirectResult } from './delivery/pipeline.js';
+import type { DeliveryPipeline, DirectResult, Seal } from './delivery/pipeline.js';
 import type { Envelope } from './message/envelope.js';
 import { newMessageId } from './message/id.js';
 import type { MessageModel } from './message/model.js';
@@ -10,6 +10,7 @@ import { passedAsIsFinding } from './policy/encryption-gate.js';
 import type { Judge, Judgement } from './policy/judge.js';
 import type { HoldService } from './hold/service.js';
 import type { AuditWriter } from './audit/writer.js';
+import type { NewAuditEvent } from './audit/events.js';
 import type { IncidentService } from './audit/incidents.js';
 import { findingFields } from './audit/events.js';
 import type { Verdict } from './policy/verdict.js';
@@ -36,7 +37,9 @@ const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
 /**
  * Wires the stages for one message: id → policy verdict (on the one message model) → hold, or
  * delivery plan → pipeline. A message is answered 250 only once every copy was accepted by the
- * next hop or durably queued; anything else is a temporary failure so the client keeps it.
+ * next hop or durably queued, and its decision's audit event is durable — written before the
+ * first copy is handed over for good (the end of its DATA), the hold is stored or the 550 is
+ * said; anything else is a temporary failure so the client keeps it.
  */
 export class Gateway {
   constructor(
@@ -47,8 +50,8 @@ export class Gateway {
       logger: Logger;
       hostname: string;
       isInternal: (domain: string) => boolean;
-      /** The audit log (特記事項 第9): one event per decision. */
-      audit: Pick<AuditWriter, 'record'>;
+      /** The audit log (特記事項 第9): one event per decision, durable before the answer. */
+      audit: Pick<AuditWriter, 'record' | 'commit'>;
       /** Incidents (遵守事項 第2): rules marked `incident: true` open one. */
       incidents?: Pick<IncidentService, 'ruleFired'>;
     },
@@ -65,30 +68,52 @@ export class Gateway {
     let sent: DirectResult | undefined;
     let encrypted: { name: string; sha256: string }[] = [];
     let repeated = false;
+    // the decision's audit event, made durable once, before anything leaves or the client hears 2xx/5xx
+    let decided: Promise<void> | undefined;
+    const decide: Seal = (how) => {
+      decided ??= this.deps.audit
+        .commit(this.decisionEvent(inbound, how.messageId, action, verdict, judgement?.message, encrypted, how.repeated))
+        .catch((err: Error) => Promise.reject(new DecisionNotRecorded(err.message)));
+      return decided;
+    };
     try {
       judgement = await judge.evaluate(inbound.source, inbound.envelope);
       verdict = judgement.verdict;
       action = verdict.action;
       const finding = decisive(verdict);
       if (verdict.action === 'reject' && finding) {
+        await decide({ messageId: id, repeated: false });
         outcome = { id, code: 550, text: `5.7.1 ${finding.rule}: ${finding.reason}` };
       } else if (verdict.action === 'hold' && finding) {
-        const held = await this.deps.holds.hold({ id, message: judgement.message, envelope: inbound.envelope, verdict, encryption: judgement.encryption });
+        const held = await this.deps.holds.hold({
+          id,
+          message: judgement.message,
+          envelope: inbound.envelope,
+          verdict,
+          encryption: judgement.encryption,
+          beforeStore: () => decide({ messageId: id, repeated: false }),
+        });
         id = held.hold.id;
         repeated = held.repeated;
+        await decide({ messageId: id, repeated });
         outcome = { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}${repeated ? ' (this message was held before; it is held once)' : ''}` };
       } else {
         const plan = await planDelivery({ id, message: judgement.message, envelope: inbound.envelope, settings: judgement.encryption, isInternal: this.deps.isInternal, hostname: this.deps.hostname });
-        sent = await this.deps.pipeline.deliver(plan, inbound);
-        id = sent.messageId;
-        repeated = sent.repeated;
         encrypted = plan.copies.flatMap((c) => c.encrypted?.files ?? []);
         if (plan.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, passedAsIsFinding(plan.passedAsIs)] };
+        sent = await this.deps.pipeline.deliver(plan, inbound, decide);
+        id = sent.messageId;
+        repeated = sent.repeated;
+        await decide({ messageId: id, repeated });
         outcome = { id, code: 250, text: deliveredText(sent) };
       }
     } catch (err) {
       action = 'tempfail';
-      if (err instanceof NextHopError) {
+      if (err instanceof DecisionNotRecorded) {
+        // fail closed: nothing was handed over, and the client keeps the message
+        logger.error({ id, err: err.message }, 'cannot record the decision in the audit log: answered 451, nothing sent');
+        outcome = { id, code: 451, text: '4.3.0 Cannot record the decision in the audit log, try again later' };
+      } else if (err instanceof NextHopError) {
         outcome = err.responseCode
           ? { id, code: 451, text: `4.4.0 Next hop refused the message, try again later (${quote(err.reply)})` }
           : { id, code: 451, text: `4.4.1 Next hop unavailable, try again later (${quote(err.reply)})` };
@@ -98,9 +123,10 @@ export class Gateway {
         logger.error({ id, err: (err as Error).message }, 'message processing failed');
         outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
       }
+      // a temporary failure is on record too (after the decision's event, if that was written)
+      this.deps.audit.record({ ...this.decisionEvent(inbound, id, action, verdict, judgement?.message, [], false), detail: [`${outcome.code} ${outcome.text}`, verdict && decisive(verdict)?.detail].filter(Boolean).join('; ') });
     }
     const message = judgement?.message;
-    this.record(inbound, outcome, action, verdict, message, sent, encrypted, repeated);
     const findings = verdict?.findings ?? [];
     logger.info(
       {
@@ -133,20 +159,20 @@ export class Gateway {
   }
 
   /** The decision's audit event (特記事項 第9); a repeated message's is not counted again. */
-  private record(
+  private decisionEvent(
     inbound: InboundMessage,
-    outcome: Outcome,
+    messageId: string,
     action: string,
     verdict: Verdict | undefined,
     message: MessageModel | undefined,
-    sent: DirectResult | undefined,
     encrypted: { name: string; sha256: string }[],
     repeated: boolean,
-  ): void {
+  ): NewAuditEvent {
     const stopped = (action === 'reject' || action === 'hold') && message ? message.files.map((f) => ({ name: f.filename, sha256: f.sha256 })) : [];
-    this.deps.audit.record({
+    const finding = verdict && decisive(verdict);
+    return {
       type: repeated ? 'repeated' : auditType(action, encrypted.length > 0),
-      messageId: outcome.id,
+      messageId,
       sender: inbound.envelope.from,
       recipients: inbound.envelope.to,
       ...(message ? { subject: message.subject } : {}),
@@ -154,12 +180,16 @@ export class Gateway {
       ...findingFields(verdict?.findings ?? []),
       action,
       actor: inbound.client.user ?? inbound.client.address,
-      ...(outcome.code >= 400
-        ? { detail: [`${outcome.code} ${outcome.text}`, verdict && decisive(verdict)?.detail].filter(Boolean).join('; ') }
-        : sent && sent.queued.length > 0
-          ? { detail: `queued for a later try: ${sent.queued.join(', ')}` }
-          : {}),
-    });
+      ...(action === 'reject' && finding ? { detail: [`550 5.7.1 ${finding.rule}: ${finding.reason}`, finding.detail].filter(Boolean).join('; ') } : {}),
+    };
+  }
+}
+
+/** The decision's audit event could not be made durable: the message is answered 451 and nothing leaves. */
+export class DecisionNotRecorded extends Error {
+  constructor(reason: string) {
+    super(`the audit event could not be written: ${reason}`);
+    this.name = 'DecisionNotRecorded';
   }
 }
 

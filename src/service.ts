@@ -20,6 +20,9 @@ import { SqliteHoldStore } from './store/sqlite-holds.js';
 import { HoldService } from './hold/service.js';
 import { bodyPurgedEvent, holdDecisionEvent } from './audit/hold-events.js';
 import { SqliteAuditStore } from './audit/sqlite-audit.js';
+import { sentJobEvent } from './audit/outbox-events.js';
+import { formatHead } from './audit/anchor.js';
+import { openOwned } from './store/sqlite.js';
 import { AuditWriter } from './audit/writer.js';
 import { ThreadAppender } from './audit/thread-appender.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
@@ -27,6 +30,9 @@ import { SqliteIncidentStore } from './store/sqlite-incidents.js';
 import { IncidentService } from './audit/incidents.js';
 import { messageLookup } from './audit/incident-message.js';
 import { Spool } from './store/spool.js';
+
+/** How often the audit chain's head is written to the log. */
+const HEAD_LOG_MS = 5 * 60_000;
 
 export interface RunningService {
   smtp: AddressInfo;
@@ -43,21 +49,37 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // The data dir: the data-at-rest key, the durable outbox (notices, released holds), the holds and
   // the audit log, all in outguard.db and sealed where they hold mail or secrets.
   const key = loadSecretKey(config.dataDir).key;
-  const store = SqliteOutboxStore.open(config.dataDir, key);
+  // the outbox and the audit chain share a connection: a sent job's event goes in with its sent mark
+  const [store, outboxDb] = openOwned(config.dataDir, {}, (db) => [new SqliteOutboxStore(db, key, { ownsDb: true }), db] as const);
   const holdStore = SqliteHoldStore.open(config.dataDir, key);
   // large mail is received into sealed spool files; a crash leaves some behind (chunks of copies
   // and holds being written when it came are swept by the outbox and hold timers)
   const spool = new Spool(config.dataDir);
   const leftovers = spool.clean();
   if (leftovers > 0) logger.info({ files: leftovers }, 'spool: removed the files of messages an interrupted run never answered');
-  const auditStore = SqliteAuditStore.open(config.dataDir);
-  // 特記事項 第9: every decision is an event in the hash-chained audit log, written on a thread
-  // of its own so that hashing and inserting stay off the SMTP thread
-  const auditThread = await new ThreadAppender(config.dataDir).start().catch(async (err: unknown) => {
+  const anchorTrouble = (message: string) => logger.error({ anchorFile: config.audit.anchorFile, err: message }, 'cannot append to the audit anchor file; the next commit tries again');
+  let auditStore: SqliteAuditStore;
+  try {
+    auditStore = new SqliteAuditStore(outboxDb, { key, anchorFile: config.audit.anchorFile, onAnchorError: (err) => anchorTrouble(err.message) });
+  } catch (err) {
+    await Promise.all([store.close(), holdStore.close()]);
+    throw err;
+  }
+  // 特記事項 第9: every decision is an event in the keyed, anchored audit chain, written on a
+  // thread of its own so that hashing and inserting stay off the SMTP thread
+  const auditThread = await new ThreadAppender({ dataDir: config.dataDir, key, anchorFile: config.audit.anchorFile }, anchorTrouble).start().catch(async (err: unknown) => {
     await Promise.all([store.close(), holdStore.close(), auditStore.close()]);
     throw err;
   });
   const audit = new AuditWriter(auditThread, logger);
+  // the head in the log as well (at start, every few minutes, at stop): one more copy outside the database
+  const logHead = async (when: string) => {
+    const head = await auditStore.head();
+    logger.info({ head: formatHead(head), anchorFile: config.audit.anchorFile, when }, 'audit chain head (COUNT:MAC)');
+  };
+  await logHead('start');
+  const headTimer = setInterval(() => void logHead('periodic').catch(() => undefined), HEAD_LOG_MS);
+  headTimer.unref();
   const incidentStore = SqliteIncidentStore.open(config.dataDir);
   // 遵守事項 第2: incidents notify the client's contact through the outbox (made below; kicked only after start-up)
   const incidents = new IncidentService({
@@ -84,11 +106,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // after delivery: known domains and sender history, the audit log, incidents — one event, several listeners
   const events = new DeliveryEvents((event, err) => logger.error({ event, err: (err as Error).message }, 'a reaction to a delivery failed'));
   // the pipeline is made below, before the outbox starts (which is when a copy can fail)
-  subscribeAfterDelivery(events, { judge, audit, incidents, senders: { notifySender: (n) => pipeline.notifySender(n) } });
+  subscribeAfterDelivery(events, { judge, incidents, senders: { notifySender: (n) => pipeline.notifySender(n) } });
   const outbox = new Outbox({
     store,
     hop: nextHop,
     logger,
+    ledger: { appendInTransaction: (e) => auditStore.appendInTransaction(e), anchorHead: () => auditStore.anchorHead(), eventOf: sentJobEvent },
     onSent: (job, accepted) =>
       job.kind === 'message'
         ? events.emit('copy-delivered', { id: job.id, ref: job.ref, envelope: job.envelope, ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}), via: 'outbox', accepted })
@@ -146,11 +169,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
   });
   const closeAll = async () => {
+    clearInterval(headTimer);
     await holds.stop();
     await incidents.stop();
     await outbox.stop();
     await audit.stop();
     await auditThread.close();
+    await logHead('stop');
     await judge.close();
     await auditStore.close();
     await holdStore.close();

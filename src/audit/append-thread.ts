@@ -5,10 +5,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteAuditStore } from './sqlite-audit.js';
-import type { FromAuditThread, ToAuditThread } from './thread-appender.js';
+import type { AuditThreadData, FromAuditThread, ToAuditThread } from './thread-appender.js';
 
 const port = parentPort!;
-const store = SqliteAuditStore.open((workerData as { dataDir: string }).dataDir);
+const { dataDir, key, anchorFile } = workerData as AuditThreadData;
+const store = SqliteAuditStore.open(dataDir, { key: Buffer.from(key), anchorFile, onAnchorError: (err) => port.postMessage({ seq: -1, warning: err.message } satisfies FromAuditThread) });
 // one at a time, in order: the chain is written in the order the gateway recorded it
 let queue = Promise.resolve();
 

@@ -39,15 +39,28 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export type AuditProblem = 'altered' | 'removed' | 'reordered';
+export type AuditProblem = 'altered' | 'removed' | 'reordered' | 'anchor-missing';
+
+/** The head of the chain: how many events, and the stored hash (MAC) of the last one. Printed as `COUNT:MAC`. */
+export interface AuditHead {
+  count: number;
+  mac: string;
+}
+
+export interface VerifyOptions {
+  /** A head written down earlier (`--expect COUNT:MAC`): the chain must still hold it. */
+  expect?: AuditHead;
+}
 
 export type AuditVerification =
   | {
       ok: true;
       /** Number of events checked. */
       count: number;
-      /** The last event's hash (GENESIS_HASH when empty): write it down to detect a rewrite of the whole tail later. */
+      /** The last event's hash or MAC (GENESIS_HASH when empty): write `count:lastHash` down to detect a rewrite of the whole tail later. */
       lastHash: string;
+      /** The newest anchor the chain was held against. */
+      anchor?: { count: number; time: string };
     }
   | {
       ok: false;
@@ -58,7 +71,8 @@ export type AuditVerification =
        * - removed: the event that belonged at seq is gone (a gap in seq, the tail cut off, the
        *   rows after it renumbered, or it was replaced by an event with a recomputed hash, so the
        *   next event's prevHash no longer names it);
-       * - reordered: the event stored at seq is an intact event from another position.
+       * - reordered: the event stored at seq is an intact event from another position;
+       * - anchor-missing: the chain is keyed but its anchor file is gone or unreadable.
        */
       problem: AuditProblem;
       /** One English sentence for the admin. */
@@ -77,7 +91,9 @@ export interface AuditStore {
   list(filter?: AuditFilter): Promise<AuditEvent[]>;
   /** How many events match the filter (its order, offset and limit are ignored): for paging. */
   count(filter?: AuditFilter): Promise<number>;
-  /** Walks the whole chain and names the first bad event. */
-  verify(): Promise<AuditVerification>;
+  /** Walks the whole chain, holds it against its anchor (and `expect`), and names the first bad event. */
+  verify(options?: VerifyOptions): Promise<AuditVerification>;
+  /** The last event appended. */
+  head(): Promise<AuditHead>;
   close(): Promise<void>;
 }

@@ -3,7 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
-import type { AuditFilter, AuditStore } from './audit-store.js';
+import { loadSecretKey } from '../store/secret-key.js';
+import { type Anchor, AnchorFile, formatHead, parseHead } from './anchor.js';
+import type { AuditFilter, AuditStore, AuditVerification } from './audit-store.js';
+import { GENESIS_HASH } from './events.js';
+import { openAuditChain } from './open.js';
 import { EXPORT_FORMATS, type ExportFormat, exportAudit } from './export.js';
 import { SqliteAuditStore } from './sqlite-audit.js';
 
@@ -34,28 +38,49 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
 
   audit
     .command('verify')
-    .description('check the hash chain; exit 0 when intact, 1 naming the first altered, removed or reordered event')
-    .option('--json', 'print the result as JSON ({ok, count, lastHash} or {ok, seq, problem, detail})')
+    .description('check the keyed chain against its anchor file; exit 0 when intact (prints COUNT:MAC), 1 naming the first altered, removed or reordered event, a cut or emptied chain, or a missing anchor')
+    .option('--expect <head>', 'also check that the chain still holds this head, as printed by an earlier verify or the monthly report (COUNT:MAC)')
+    .option('--json', 'print the result as JSON ({ok, count, lastHash, head, anchor} or {ok, seq, problem, detail})')
     .option(...configOption)
-    .action(async (opts: { json?: boolean; config?: string }) => {
+    .action(async (opts: { expect?: string; json?: boolean; config?: string }) => {
+      const expect = opts.expect === undefined ? undefined : parseHead(opts.expect);
+      if (opts.expect !== undefined && !expect) die(`--expect must be COUNT:MAC as audit verify prints it (a number, a colon, 64 hex digits), got "${opts.expect}"`);
       const config = load(opts.config);
       const store = openAuditLog(config, die);
-      let result;
+      let result: AuditVerification;
       try {
-        result = await store.verify();
+        result = await store.verify(expect ? { expect } : {});
       } catch (err) {
         die(`cannot verify the audit log in ${config.dataDir}: ${(err as Error).message}`);
       } finally {
         await store.close();
       }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(result.ok ? { ...result, head: formatHead({ count: result.count, mac: result.lastHash }) } : result, null, 2)}\n`);
       } else if (result.ok) {
-        process.stdout.write(`audit log OK: ${result.count} events\nlast hash: ${result.lastHash}\n`);
+        const anchor = result.anchor ? `anchor: ${result.anchor.count} events at ${result.anchor.time} in ${config.audit.anchorFile}\n` : '';
+        process.stdout.write(`audit log OK: ${result.count} events\nhead: ${formatHead({ count: result.count, mac: result.lastHash })}\n${anchor}`);
       } else {
         process.stdout.write(`audit log NOT OK: event ${result.seq} ${result.problem}: ${result.detail}\n`);
       }
       if (!result.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('re-anchor')
+    .description('start a new anchor file after the old one was lost for good (recorded in the chain as anchor-restarted)')
+    .option(...configOption)
+    .action(async (opts: { config?: string }) => {
+      const config = load(opts.config);
+      const file = config.audit.anchorFile;
+      if (fs.existsSync(file)) die(`the anchor file ${file} exists: nothing to do (audit verify checks the chain against it)`);
+      if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) die(`there is no audit log in ${config.dataDir}`);
+      try {
+        const event = await SqliteAuditStore.reanchor(config.dataDir, { key: loadSecretKey(config.dataDir).key, anchorFile: file, actor: 'cli' });
+        process.stdout.write(`new anchor file ${file} started at event ${event.seq}\n`);
+      } catch (err) {
+        die(`cannot start a new anchor file: ${(err as Error).message}`);
+      }
     });
 
   audit
@@ -95,11 +120,15 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
     });
 }
 
-/** The audit log of the configured data dir, read-only use; an empty one when outguard never stored anything there. */
+/**
+ * The audit log of the configured data dir, to read and verify (keyed and anchored as configured);
+ * an empty one when outguard never stored anything there — which fails verify if the anchor file
+ * says otherwise (the database was removed).
+ */
 export function openAuditLog(config: Config, die: AuditCliHelpers['die']): AuditStore {
-  if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) return emptyStore;
+  if (!fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME))) return emptyStore(new AnchorFile(config.audit.anchorFile).newest() ?? undefined);
   try {
-    return SqliteAuditStore.open(config.dataDir);
+    return openAuditChain(config, { readOnly: true });
   } catch (err) {
     die(`cannot open the audit log in ${config.dataDir}: ${(err as Error).message}`);
   }
@@ -118,12 +147,20 @@ export function writeOutput(text: string, file: string | undefined, die: AuditCl
   }
 }
 
-/** Stands in for a data dir without a database: no events. */
-const emptyStore: AuditStore = {
-  append: () => Promise.reject(new Error('read only')),
-  appendMany: () => Promise.reject(new Error('read only')),
-  list: () => Promise.resolve([]),
-  count: () => Promise.resolve(0),
-  verify: () => Promise.resolve({ ok: true as const, count: 0, lastHash: '0'.repeat(64) }),
-  close: () => Promise.resolve(),
-};
+/** Stands in for a data dir without a database: no events (and a failed verify when something was anchored). */
+function emptyStore(anchored: Anchor | undefined): AuditStore {
+  return {
+    append: () => Promise.reject(new Error('read only')),
+    appendMany: () => Promise.reject(new Error('read only')),
+    list: () => Promise.resolve([]),
+    count: () => Promise.resolve(0),
+    head: () => Promise.resolve({ count: 0, mac: GENESIS_HASH }),
+    verify: () =>
+      Promise.resolve(
+        anchored && anchored.count > 0
+          ? { ok: false as const, seq: 1, problem: 'removed' as const, detail: `the database is missing, but ${anchored.count} events were anchored at ${anchored.time}` }
+          : { ok: true as const, count: 0, lastHash: GENESIS_HASH },
+      ),
+    close: () => Promise.resolve(),
+  };
+}

@@ -19,6 +19,8 @@ export const EVENT_TYPES: Record<string, Bilingual> = {
   'incident-opened': { ja: 'インシデント登録', en: 'incident opened' },
   'incident-reported': { ja: 'インシデント報告', en: 'incident reported' },
   'incident-overdue': { ja: 'インシデント期限超過', en: 'incident overdue' },
+  'chain-keyed': { ja: '監査ログの鍵付き連鎖を開始', en: 'audit chain keyed from here on' },
+  'anchor-restarted': { ja: '監査ログのアンカーを新規作成（旧ファイル喪失）', en: 'audit anchor restarted (old file lost)' },
 };
 
 export function eventType(type: string): Bilingual {

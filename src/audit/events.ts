@@ -25,6 +25,10 @@ import type { Finding } from '../policy/verdict.js';
  *
  * Example: `{"prevHash":"000…0","seq":1,"time":"2026-11-26T01:00:00.000Z","type":"delivered"}`.
  *
+ * From the chain's switch point on (every event of a chain started by this version), the stored
+ * value is not the SHA-256 but the HMAC-SHA256 of the same text under a subkey of the
+ * data-at-rest key (computeMac); events before the switch point keep their SHA-256.
+ *
  * `seq` is part of the hashed content, so an intact event moved to another position no longer
  * matches its hash there; `prevHash` of the first event is 64 zeros (GENESIS_HASH).
  *
@@ -53,6 +57,10 @@ export const AUDIT_EVENT_TYPES = [
   'incident-opened',
   'incident-reported',
   'incident-overdue',
+  // the chain continues with MACs from this event on (an older chain was hashed without a key)
+  'chain-keyed',
+  // the anchor file was lost and a new one starts here (`outguard audit re-anchor`)
+  'anchor-restarted',
 ] as const;
 
 export type KnownAuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -138,6 +146,15 @@ export function hashInput(event: UnhashedAuditEvent): string {
 
 export function computeHash(event: UnhashedAuditEvent): string {
   return crypto.createHash('sha256').update(hashInput(event), 'utf8').digest('hex');
+}
+
+/**
+ * The MAC of a keyed event: lowercase hex HMAC-SHA256 of the same text under the chain key (a
+ * subkey of the data-at-rest key, see chainKey). Unlike the plain hash, someone who can edit the
+ * database but does not hold the key cannot recompute it.
+ */
+export function computeMac(chainKey: Buffer, event: UnhashedAuditEvent): string {
+  return crypto.createHmac('sha256', chainKey).update(hashInput(event), 'utf8').digest('hex');
 }
 
 /** Replaces lone surrogates with U+FFFD (String.prototype.toWellFormed, which ES2023 typings lack). */

@@ -16,7 +16,8 @@ import { messageLookup } from './incident-message.js';
 import { incidentReportText, incidentStatusText } from './incident-report.js';
 import { type Incident, STATUS_LABELS, incidentStatus } from './incident-types.js';
 import { IncidentService } from './incidents.js';
-import { SqliteAuditStore } from './sqlite-audit.js';
+import type { SqliteAuditStore } from './sqlite-audit.js';
+import { openAuditChain } from './open.js';
 
 /**
  * `outguard incident list | open | reported | show` (遵守事項 第2). The commands open
@@ -94,7 +95,7 @@ export async function withIncidentService<T>(config: Config, die: IncidentCliHel
       incidents: SqliteIncidentStore.open(config.dataDir),
       outbox: SqliteOutboxStore.open(config.dataDir, key),
       holds: SqliteHoldStore.open(config.dataDir, key),
-      audit: SqliteAuditStore.open(config.dataDir),
+      audit: openAuditChain(config),
     };
   } catch (err) {
     const e = err as Error;

@@ -1,6 +1,8 @@
+import { deriveKey } from '../store/secret-key.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from '../store/sqlite.js';
-import type { AuditFilter, AuditStore, AuditVerification } from './audit-store.js';
-import { type AuditAttachment, type AuditEvent, GENESIS_HASH, type NewAuditEvent, type UnhashedAuditEvent, computeHash, normalizeEvent } from './events.js';
+import { type Anchor, AnchorFile } from './anchor.js';
+import type { AuditFilter, AuditHead, AuditStore, AuditVerification, VerifyOptions } from './audit-store.js';
+import { type AuditAttachment, type AuditEvent, GENESIS_HASH, type NewAuditEvent, type UnhashedAuditEvent, computeHash, computeMac, normalizeEvent } from './events.js';
 
 export const AUDIT_COMPONENT = 'audit';
 
@@ -47,7 +49,49 @@ const MIGRATIONS: readonly Migration[] = [
     `),
   // the reviewer pages look messages up by exact sender
   (db) => db.exec('CREATE INDEX audit_events_sender ON audit_events (sender COLLATE NOCASE) WHERE sender IS NOT NULL;'),
+  // The switch point: from keyed_from on, every event carries a MAC instead of a plain hash.
+  // Written once, by the first process that opens the chain with the key.
+  (db) =>
+    db.exec(`
+      CREATE TABLE audit_chain (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        keyed_from  INTEGER NOT NULL,
+        switched_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+        BEGIN SELECT RAISE(ABORT, 'audit_chain is written once'); END;
+      CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+        BEGIN SELECT RAISE(ABORT, 'audit_chain is written once'); END;
+    `),
 ];
+
+/** The subkey of the data-at-rest key that MACs the chain. */
+export const chainKey = (dataAtRestKey: Buffer) => deriveKey(dataAtRestKey, 'audit-chain');
+
+export interface AuditStoreOptions {
+  ownsDb?: boolean;
+  now?: () => Date;
+  /**
+   * The data-at-rest key. With it, the chain is keyed (events get MACs; an older chain hashed
+   * without a key is continued keyed from a recorded switch point) and can be appended to and
+   * verified; without it, a keyed chain can only be read.
+   */
+  key?: Buffer;
+  /** `audit.anchorFile`: where the head is appended after every commit and read by verify. */
+  anchorFile?: string;
+  /** An anchor that could not be written: the events are stored, the next commit anchors them. */
+  onAnchorError?: (err: Error) => void;
+  /** Only read and verify: never record the switch point or refuse a missing anchor at open (`audit verify`). */
+  readOnly?: boolean;
+}
+
+/** A keyed chain whose anchor file is gone: appending would start a new anchor and hide what came before. */
+export class AnchorMissingError extends Error {
+  constructor(readonly file: string) {
+    super(`the audit anchor file ${file} is missing, but the chain has been anchored there: restore the file (from its other disk or host, or a backup); if it is lost for good, run \`outguard audit re-anchor\` to start a new one (recorded in the chain)`);
+    this.name = 'AnchorMissingError';
+  }
+}
 
 interface Row {
   seq: number;
@@ -215,19 +259,84 @@ export class SqliteAuditStore implements AuditStore {
   private readonly ownsDb: boolean;
   private readonly now: () => Date;
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly key: Buffer | undefined;
+  private readonly anchor: AnchorFile | undefined;
+  private readonly onAnchorError: (err: Error) => void;
+  private readonly readOnly: boolean;
 
   /** Opens DATA_DIR/outguard.db and brings the audit tables up to date. */
-  static open(dataDir: string, options: OpenDatabaseOptions & { now?: () => Date } = {}): SqliteAuditStore {
-    return openOwned(dataDir, options, (db) => new SqliteAuditStore(db, { ownsDb: true, ...(options.now ? { now: options.now } : {}) }));
+  static open(dataDir: string, options: OpenDatabaseOptions & Omit<AuditStoreOptions, 'ownsDb'> = {}): SqliteAuditStore {
+    return openOwned(dataDir, options, (db) => new SqliteAuditStore(db, { ...options, ownsDb: true }));
   }
 
   /** Uses an open database (see openDatabase); close() closes it only when ownsDb. */
-  constructor(db: SqliteDatabase, options: { ownsDb?: boolean; now?: () => Date } = {}) {
+  constructor(db: SqliteDatabase, options: AuditStoreOptions = {}) {
     this.db = db;
     this.ownsDb = options.ownsDb ?? false;
     this.now = options.now ?? (() => new Date());
+    this.key = options.key ? chainKey(options.key) : undefined;
+    this.anchor = options.anchorFile ? new AnchorFile(options.anchorFile) : undefined;
+    this.onAnchorError = options.onAnchorError ?? (() => undefined);
     migrate(db, AUDIT_COMPONENT, MIGRATIONS);
     this.stmt = prepareStatements(db);
+    this.readOnly = options.readOnly ?? false;
+    if (this.readOnly || !this.key) return;
+    if (this.keyedFrom() === undefined) this.startKeyed();
+    else if (this.anchor && !this.anchor.exists()) throw new AnchorMissingError(this.anchor.file);
+  }
+
+  /** Starts a new anchor file after the old one was lost for good, with an event that says so. */
+  static reanchor(dataDir: string, options: Omit<AuditStoreOptions, 'ownsDb' | 'readOnly'> & { anchorFile: string; key: Buffer; actor: string }): Promise<AuditEvent> {
+    const store = SqliteAuditStore.open(dataDir, { ...options, readOnly: true });
+    const event = { type: 'anchor-restarted', actor: options.actor, detail: `the anchor file ${options.anchorFile} was lost; a new one starts at this event` };
+    return store.appendWritable([event]).then(async ([stored]) => {
+      await store.close();
+      return stored!;
+    });
+  }
+
+  /** The first keyed event, once the switch point is recorded. */
+  private keyedFrom(): number | undefined {
+    return (this.stmt.chain.get() as { keyed_from: number } | undefined)?.keyed_from;
+  }
+
+  /**
+   * Records the switch point: a new chain is keyed from its first event; an older chain, hashed
+   * without a key, is verified and continued keyed with a `chain-keyed` event that says how it
+   * was found. Then the first anchor, so that from now on a missing anchor file is noticed.
+   */
+  private startKeyed(): void {
+    const anchored = this.anchor?.newest();
+    if (anchored) {
+      throw new Error(`the audit anchor file ${this.anchor!.file} names a chain of ${anchored.count} events with MACs from event ${anchored.keyedFrom}, but the database has no switch point: it was replaced or edited (run \`outguard audit verify\`)`);
+    }
+    this.db
+      .transaction(() => {
+        if (this.keyedFrom() !== undefined) return; // another process was first
+        const before = this.walk(undefined);
+        const end = this.end();
+        this.stmt.insertChain.run({ keyed_from: end.seq + 1, switched_at: this.now().toISOString() });
+        if (end.seq > 0) {
+          const found = before.ok ? 'verified: intact' : `verified: NOT intact at event ${before.seq} (${before.problem}: ${before.detail})`;
+          this.appendInTransaction([{ type: 'chain-keyed', actor: 'outguard', detail: `events 1–${end.seq} were hashed without a key and ${found}; from event ${end.seq + 1} on every event carries a MAC` }]);
+        }
+      })
+      .immediate();
+    this.anchorHead();
+  }
+
+  /** The last event appended: the head row, or the last row when that is further (see appendInTransaction). */
+  private end(): Head {
+    const head = this.stmt.head.get() as Head | undefined;
+    const last = this.stmt.last.get() as Head | undefined;
+    return last && (!head || last.seq >= head.seq) ? last : (head ?? { seq: 0, hash: GENESIS_HASH });
+  }
+
+  /** The stored hash of an event: its MAC from the switch point on, else its plain SHA-256. */
+  private hashOf(event: UnhashedAuditEvent, keyedFrom: number | undefined): string {
+    if (keyedFrom === undefined || event.seq < keyedFrom) return computeHash(event);
+    if (!this.key) throw new Error(`the audit chain carries MACs from event ${keyedFrom} on: appending to it or verifying it needs the data-at-rest key`);
+    return computeMac(this.key, event);
   }
 
   async append(input: NewAuditEvent): Promise<AuditEvent> {
@@ -235,9 +344,31 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async appendMany(inputs: NewAuditEvent[]): Promise<AuditEvent[]> {
+    if (this.readOnly) throw new Error('this audit log was opened to read only');
+    return this.appendWritable(inputs);
+  }
+
+  private async appendWritable(inputs: NewAuditEvent[]): Promise<AuditEvent[]> {
+    const events = this.db.transaction(() => this.appendInTransaction(inputs)).immediate();
+    this.anchorHead();
+    return events;
+  }
+
+  async head(): Promise<AuditHead> {
+    const end = this.end();
+    return { count: end.seq, mac: end.hash };
+  }
+
+  /**
+   * Appends inside the caller's transaction on this connection, so an event is stored exactly
+   * when the change it records is (a notice marked sent and its notice-sent event). The caller
+   * calls anchorHead() once it has committed.
+   */
+  appendInTransaction(inputs: NewAuditEvent[]): AuditEvent[] {
     const bodies = inputs.map((input) => normalizeEvent(input, this.now));
     return this.db
       .transaction(() => {
+        const keyedFrom = this.keyedFrom();
         const head = this.stmt.head.get() as Head | undefined;
         const last = this.stmt.last.get() as Head | undefined;
         // Normally head = last. If the tail was cut off (head ahead), chain to the head so the gap
@@ -247,7 +378,7 @@ export class SqliteAuditStore implements AuditStore {
         // the transaction holds the write lock: chain the whole batch, then move the head once
         const events = bodies.map((body) => {
           const unhashed: UnhashedAuditEvent = { seq: prev.seq + 1, ...body, prevHash: prev.hash };
-          const event: AuditEvent = { ...unhashed, hash: computeHash(unhashed) };
+          const event: AuditEvent = { ...unhashed, hash: this.hashOf(unhashed, keyedFrom) };
           this.stmt.insert.run(toRow(event));
           prev = { seq: event.seq, hash: event.hash };
           return event;
@@ -259,6 +390,18 @@ export class SqliteAuditStore implements AuditStore {
         return events;
       })
       .immediate();
+  }
+
+  /** Appends the head to the anchor file (after a commit). A failure is reported, not thrown: the events are stored. */
+  anchorHead(): void {
+    const keyedFrom = this.keyedFrom();
+    if (!this.anchor || keyedFrom === undefined) return;
+    const end = this.end();
+    try {
+      this.anchor.append({ count: end.seq, mac: end.hash, keyedFrom, time: this.now().toISOString() });
+    } catch (err) {
+      this.onAnchorError(err as Error);
+    }
   }
 
   async list(filter: AuditFilter = {}): Promise<AuditEvent[]> {
@@ -283,9 +426,52 @@ export class SqliteAuditStore implements AuditStore {
     return (this.db.prepare(`SELECT count(*) AS n FROM audit_events${where}`).get(...params) as { n: number }).n;
   }
 
-  async verify(): Promise<AuditVerification> {
+  /**
+   * Walks the chain, then holds its head against the newest anchor in the anchor file (read
+   * first: the chain only grows after it) and against `expect`: a chain shorter than what was
+   * anchored, or whose event at the anchored count is another, fails; so does a missing anchor
+   * file once the chain is keyed.
+   */
+  async verify(options: VerifyOptions = {}): Promise<AuditVerification> {
+    const anchored = this.anchor?.newest();
     // one read transaction: a consistent snapshot while the gateway keeps appending
-    return this.db.transaction(() => this.walk())();
+    return this.db.transaction((): AuditVerification => {
+      const keyedFrom = this.keyedFrom();
+      const walked = this.walk(keyedFrom);
+      if (!walked.ok) return walked;
+      if (this.anchor && keyedFrom === undefined && anchored) {
+        return { ok: false, seq: anchored.keyedFrom, problem: 'altered', detail: `the anchor file says the chain carries MACs from event ${anchored.keyedFrom} on, but the database has no switch point: it was replaced or edited` };
+      }
+      if (this.anchor && keyedFrom !== undefined) {
+        if (anchored === null) return { ok: false, seq: walked.count + 1, problem: 'anchor-missing', detail: `the anchor file ${this.anchor.file} is missing (the chain has been anchored since event ${keyedFrom}): restore it, or the chain cannot be checked for a cut or rewritten tail` };
+        if (anchored === undefined) return { ok: false, seq: walked.count + 1, problem: 'anchor-missing', detail: `the anchor file ${this.anchor.file} holds no anchor that can be read` };
+        if (anchored.keyedFrom !== keyedFrom) return { ok: false, seq: Math.min(anchored.keyedFrom, keyedFrom), problem: 'altered', detail: `the chain says its MACs start at event ${keyedFrom}, the anchor file says ${anchored.keyedFrom}: the switch point was changed` };
+        const against = this.against(walked.count, anchored, `the anchor of ${anchored.time}`);
+        if (against) return against;
+      }
+      if (options.expect) {
+        const against = this.against(walked.count, options.expect, `the expected head ${options.expect.count}`);
+        if (against) return against;
+      }
+      return { ...walked, ...(anchored ? { anchor: { count: anchored.count, time: anchored.time } } : {}) };
+    })();
+  }
+
+  /** Whether the chain of `count` events holds `head` (an anchor, or what the admin wrote down); the failure if not. */
+  private against(count: number, head: Pick<Anchor, 'count' | 'mac'>, what: string): AuditVerification | undefined {
+    if (head.count > count) {
+      return {
+        ok: false,
+        seq: count + 1,
+        problem: 'removed',
+        detail: `${what} names ${head.count} events but the chain holds ${count}: ${count === 0 ? 'the log was emptied' : `events ${count + 1}–${head.count} were cut off`}`,
+      };
+    }
+    const stored = head.count === 0 ? GENESIS_HASH : (this.stmt.hashAt.get(head.count) as { hash: string }).hash;
+    if (stored !== head.mac) {
+      return { ok: false, seq: head.count, problem: 'altered', detail: `event ${head.count} is not the one in ${what}: the chain up to it was rewritten` };
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -306,7 +492,7 @@ export class SqliteAuditStore implements AuditStore {
    *    → removed at k−1 (altered at 1 when k = 1: the first event names a predecessor).
    * After the last row, the head (the last event append() wrote) must be that row.
    */
-  private walk(): AuditVerification {
+  private walk(keyedFrom: number | undefined): Extract<AuditVerification, { ok: true }> | Extract<AuditVerification, { ok: false }> {
     const head = this.stmt.head.get() as Head | undefined;
     let prevSeq = 0;
     let prevHash = GENESIS_HASH;
@@ -325,7 +511,7 @@ export class SqliteAuditStore implements AuditStore {
       } catch {
         event = null;
       }
-      if (event === null || computeHash(event) !== row.hash) {
+      if (event === null || this.hashOf(event, keyedFrom) !== row.hash) {
         mismatch = { k, event, hash: row.hash };
         break;
       }
@@ -341,7 +527,7 @@ export class SqliteAuditStore implements AuditStore {
       prevSeq = row.seq;
       prevHash = row.hash;
     }
-    if (mismatch) return this.misplaced(mismatch.k, mismatch.event, mismatch.hash, head);
+    if (mismatch) return this.misplaced(mismatch.k, mismatch.event, mismatch.hash, head, keyedFrom);
     if (!head) {
       return prevSeq === 0
         ? { ok: true, count: 0, lastHash: GENESIS_HASH }
@@ -361,25 +547,31 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** Position k holds content that does not match its hash: moved, shifted after a removal, or edited. */
-  private misplaced(k: number, event: AuditEvent | null, hash: string, head: Head | undefined): AuditVerification {
-    const altered: AuditVerification = { ok: false, seq: k, problem: 'altered', detail: `event ${k} does not match its hash: its content was changed` };
+  private misplaced(k: number, event: AuditEvent | null, hash: string, head: Head | undefined, keyedFrom: number | undefined): Extract<AuditVerification, { ok: false }> {
+    const keyed = keyedFrom !== undefined && k >= keyedFrom;
+    const altered = {
+      ok: false as const,
+      seq: k,
+      problem: 'altered' as const,
+      detail: keyed ? `event ${k} does not match its MAC: its content was changed, or its MAC was computed without outguard's key` : `event ${k} does not match its hash: its content was changed`,
+    };
     if (event === null) return { ...altered, detail: `event ${k} is damaged: its stored JSON cannot be read` };
     const last = (this.stmt.last.get() as Head | undefined)?.seq ?? 0;
     const upTo = Math.max(last, head?.seq ?? 0) + 1;
     let from: number | undefined;
-    for (let j = 1; j <= upTo && from === undefined; j++) if (j !== k && computeHash({ ...event, seq: j }) === hash) from = j;
+    for (let j = 1; j <= upTo && from === undefined; j++) if (j !== k && this.hashOf({ ...event, seq: j }, keyedFrom) === hash) from = j;
     if (from === undefined) return altered;
-    if (from > k && !this.presentAnywhere(k)) {
+    if (from > k && !this.presentAnywhere(k, keyedFrom)) {
       return { ok: false, seq: k, problem: 'removed', detail: `event ${k} is missing: the events after it were renumbered (seq ${k} holds event ${from})` };
     }
     return { ok: false, seq: k, problem: 'reordered', detail: `seq ${k} holds the intact event that belongs at seq ${from}` };
   }
 
   /** Whether the original event of position k is stored in any row. */
-  private presentAnywhere(k: number): boolean {
+  private presentAnywhere(k: number, keyedFrom: number | undefined): boolean {
     for (const row of this.stmt.all.iterate() as Iterable<Row>) {
       try {
-        if (computeHash({ ...toEvent(row), seq: k }) === row.hash) return true;
+        if (this.hashOf({ ...toEvent(row), seq: k }, keyedFrom) === row.hash) return true;
       } catch {
         // a damaged row holds no intact event
       }
@@ -397,5 +589,8 @@ function prepareStatements(db: SqliteDatabase) {
     moveHead: db.prepare('UPDATE audit_head SET seq = @seq, hash = @hash WHERE id = 1'),
     insertHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, @seq, @hash)'),
     all: db.prepare('SELECT * FROM audit_events ORDER BY seq'),
+    hashAt: db.prepare('SELECT hash FROM audit_events WHERE seq = ?'),
+    chain: db.prepare('SELECT keyed_from FROM audit_chain WHERE id = 1'),
+    insertChain: db.prepare('INSERT INTO audit_chain (id, keyed_from, switched_at) VALUES (1, @keyed_from, @switched_at)'),
   };
 }

@@ -8,7 +8,14 @@ export type ToAuditThread =
   | { type: 'append-many'; seq: number; events: NewAuditEvent[] }
   | { type: 'close' };
 
-export type FromAuditThread = { seq: number; ok: true; events: AuditEvent[] } | { seq: number; ok: false; error: string };
+export type FromAuditThread = { seq: number; ok: true; events: AuditEvent[] } | { seq: number; ok: false; error: string } | { seq: -1; warning: string };
+
+/** What the thread opens: the chain, keyed and anchored like every other opener (open.ts). */
+export interface AuditThreadData {
+  dataDir: string;
+  key: Uint8Array;
+  anchorFile: string;
+}
 
 type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'>;
 
@@ -23,7 +30,11 @@ export class ThreadAppender implements Appender {
   private seq = 0;
   private readonly pending = new Map<number, { resolve(events: AuditEvent[]): void; reject(err: Error): void }>();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly data: AuditThreadData,
+    /** A problem that failed nothing (an anchor that could not be written). */
+    private readonly onWarning: (message: string) => void = () => undefined,
+  ) {}
 
   /** Starts the thread now, so a data dir it cannot open stops start-up instead of the first batch. */
   async start(): Promise<this> {
@@ -64,9 +75,10 @@ export class ThreadAppender implements Appender {
     if (this.worker) return this.worker;
     const starting: Promise<Worker> = new Promise((resolve, reject) => {
       const { entry, eval: isCode } = workerEntry(siblingModule(import.meta.url, 'append-thread'));
-      const worker = new Worker(entry, { eval: isCode, workerData: { dataDir: this.dataDir } });
+      const worker = new Worker(entry, { eval: isCode, workerData: this.data });
       let ready = false;
       worker.on('message', (m: FromAuditThread) => {
+        if ('warning' in m) return this.onWarning(m.warning);
         if (m.seq === 0) {
           ready = true;
           return resolve(worker);

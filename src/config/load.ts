@@ -15,6 +15,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   OUTGUARD_RELAY_NETWORKS: 'smtp.relayNetworks',
   OUTGUARD_WEB_PUBLIC_URL: 'web.publicUrl',
   OUTGUARD_LOG_LEVEL: 'log.level',
+  OUTGUARD_AUDIT_ANCHOR_FILE: 'audit.anchorFile',
 };
 
 export interface LoadOptions {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { type Policy, loadPolicy } from '../policy/policy-file.js';
 import { ConfigError } from './errors.js';
 import type { Config, HostPort } from './schema.js';
@@ -60,8 +61,38 @@ export async function checkFiles(config: Config): Promise<Policy> {
       throw new ConfigError(originOf(config, 'smtp.tls.key'), 'smtp.tls.key', 'the private key of the certificate in smtp.tls.cert', tls.key, 'the key does not match the certificate');
     }
   }
+  checkAnchorFile(config);
   readNamedFile(config, 'policy', config.policy, 'a readable policy file');
   return loadPolicy(config.policy);
+}
+
+/**
+ * audit.anchorFile: a writable regular file if it exists; otherwise its directory must exist and
+ * be writable — unless that is (inside) the data dir, which start creates.
+ */
+function checkAnchorFile(config: Config): void {
+  const key = 'audit.anchorFile';
+  const file = config.audit.anchorFile;
+  const refuse = (target: string, expected: string, reason: string): never => {
+    throw new ConfigError(originOf(config, key), key, expected, target, reason);
+  };
+  const writable = (target: string, expected: string, kind: 'file' | 'directory') => {
+    const stat = fs.statSync(target);
+    if (kind === 'file' ? !stat.isFile() : !stat.isDirectory()) refuse(target, expected, kind === 'file' ? 'not a regular file' : 'not a directory');
+    try {
+      fs.accessSync(target, fs.constants.W_OK);
+    } catch {
+      refuse(target, expected, 'not writable');
+    }
+  };
+  if (fs.existsSync(file)) return writable(file, 'an append-only anchor file outguard can write', 'file');
+  const dir = path.dirname(file);
+  const inDataDir = !path.relative(config.dataDir, dir).startsWith('..') && !path.isAbsolute(path.relative(config.dataDir, dir));
+  if (!fs.existsSync(dir)) {
+    if (inDataDir) return;
+    refuse(file, 'a file in an existing directory', `no such directory: ${dir}`);
+  }
+  writable(dir, 'a file in a directory outguard can write', 'directory');
 }
 
 /** A listen address that cannot be bound, naming the setting. Not a config error: the port may be busy for now. */

@@ -122,6 +122,11 @@ export interface Config {
     /** Days after a hold is decided (released, discarded, expired) before its body is erased; the audit events stay. */
     bodyDays: number;
   };
+  /** 特記事項 第9: the audit log's protection. */
+  audit: {
+    /** The append-only file the chain's head is anchored to after every commit; default DATA_DIR/audit-anchor.log. Keep it on another disk or host. */
+    anchorFile: string;
+  };
   dataDir: string;
   nextHop: NextHopConfig;
   delivery: {
@@ -208,7 +213,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     return m;
   };
 
-  section('', ['smtp', 'web', 'compliance', 'retention', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
+  section('', ['smtp', 'web', 'compliance', 'retention', 'audit', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
     'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients', 'maxClientsPerAddress', 'reservedForRelay', 'stageTimeoutMs',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users', 'maxAuthFailures', 'authLockoutMinutes',
@@ -216,6 +221,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
   const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'contractor', 'contract', 'storage']);
   const retention = section('retention', ['bodyDays']);
+  const audit = section('audit', ['anchorFile']);
   const delivery = section('delivery', ['maxConnections', 'timeoutMs', 'tls', 'auth']);
   const organization = section('organization', ['internalDomains', 'partnerDomains']);
   const log = section('log', ['level']);
@@ -253,6 +259,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     },
     compliance: complianceSection(compliance, field, string(field('smtp.hostname', smtp.hostname))),
     retention: { bodyDays: positiveInt(field('retention.bodyDays', retention.bodyDays), 'days (a positive whole number)') },
+    audit: { anchorFile: audit.anchorFile === undefined ? path.join(dataDir, 'audit-anchor.log') : resolvePath('audit.anchorFile', string(field('audit.anchorFile', audit.anchorFile))) },
     dataDir,
     // Unless chosen, the next hop is the outbox folder inside the data directory.
     nextHop: raw.nextHop === undefined ? { kind: 'file', dir: path.join(dataDir, 'outbox') } : nextHop(field('nextHop', raw.nextHop), resolvePath),

@@ -24,7 +24,12 @@ export class FileHop implements NextHop {
     try {
       const handle = await fs.open(temp, 'wx', 0o640);
       try {
-        for (const piece of rangeChunks(message.raw)) await handle.write(piece);
+        let at = 0;
+        for (const piece of rangeChunks(message.raw)) {
+          at += piece.length;
+          if (at === message.raw.length) await message.beforeEnd?.();
+          await handle.write(piece);
+        }
         await handle.sync();
       } finally {
         await handle.close();

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { NewAuditEvent } from '../audit/events.js';
 import type { ByteSource } from '../message/source.js';
 import type { ClaimedJob, JobInfo, OutboxStore, Transition } from '../store/outbox-store.js';
 import { type Accepted, type NextHop, NextHopError } from './next-hop.js';
@@ -44,6 +45,12 @@ export interface OutboxOptions {
   now?: () => number;
   /** Called after a job was accepted by the next hop (e.g. to write an audit event). */
   onSent?: (job: JobInfo, accepted: Accepted) => void | Promise<void>;
+  /**
+   * The audit chain on the store's own database connection, and the event of a sent job: the
+   * event is stored in the transaction that marks the job sent, so a crash cannot keep one
+   * without the other (a notice sent without its notice-sent event).
+   */
+  ledger?: { appendInTransaction(events: NewAuditEvent[]): unknown; anchorHead(): void; eventOf(job: JobInfo): NewAuditEvent };
   /** Called when a job failed for good (e.g. to notify the sender). */
   onFailed?: (job: JobInfo, error: string) => void | Promise<void>;
 }
@@ -94,6 +101,7 @@ export class Outbox {
   private readonly now: () => number;
   private readonly onSent?: OutboxOptions['onSent'];
   private readonly onFailed?: OutboxOptions['onFailed'];
+  private readonly ledger?: OutboxOptions['ledger'];
 
   private started = false;
   private stopped = false;
@@ -120,6 +128,7 @@ export class Outbox {
     this.now = options.now ?? Date.now;
     this.onSent = options.onSent;
     this.onFailed = options.onFailed;
+    this.ledger = options.ledger;
     for (const [name, v] of Object.entries({ retryBaseMs: this.retryBaseMs, retryCapMs: this.retryCapMs, maxAgeMs: this.maxAgeMs, leaseMs: this.leaseMs, pollMs: this.pollMs })) {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`Outbox option ${name} must be a positive number of milliseconds, got ${v}`);
     }
@@ -293,7 +302,9 @@ export class Outbox {
 
     crashPoint('outbox:accepted');
     const now = this.now();
-    const t = await this.store.markSent(job.id, now);
+    const ledger = this.ledger;
+    const t = await this.store.markSent(job.id, now, ledger && (() => ledger.appendInTransaction([ledger.eventOf(info)])));
+    ledger?.anchorHead();
     crashPoint('outbox:marked');
     this.logger.info({ ...fields, reply: accepted.reply, accepted: accepted.accepted.length, rejected: accepted.rejected.length, released: t.released }, 'outbox job sent');
     if (accepted.rejected.length > 0) {

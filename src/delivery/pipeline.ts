@@ -26,6 +26,27 @@ export interface DirectResult {
   replies: string[];
 }
 
+/**
+ * Makes the decision's audit event durable (once; later calls get the same answer). The pipeline
+ * calls it before the end of the first copy's DATA — so a next hop that cannot be reached costs
+ * no event — and before it answers; when it rejects, nothing is handed over and the message is
+ * answered 451.
+ */
+export type Seal = (how: { messageId: string; repeated: boolean }) => Promise<void>;
+
+/** A seal as a copy's `beforeEnd`, remembering whether it failed (the hop reports only that it was cut off). */
+function gate(seal: Seal, how: { messageId: string; repeated: boolean }) {
+  const g = {
+    failure: undefined as Error | undefined,
+    beforeEnd: () =>
+      seal(how).catch((err: Error) => {
+        g.failure = err;
+        throw err;
+      }),
+  };
+  return g;
+}
+
 export interface PipelineOptions {
   nextHop: NextHop;
   store: OutboxStore;
@@ -72,17 +93,18 @@ export class DeliveryPipeline {
   }
 
   /** Direct mail. Throws NextHopError when nothing was delivered or queued (answer 451). */
-  async deliver(plan: DeliveryPlan, original: { envelope: Envelope; source: ByteSource }): Promise<DirectResult> {
+  async deliver(plan: DeliveryPlan, original: { envelope: Envelope; source: ByteSource }, seal: Seal): Promise<DirectResult> {
     const only = plan.copies[0]!;
-    if (plan.copies.length === 1 && plan.notices.length === 0 && 'read' in only.raw) return this.deliverPlain({ ...only, raw: only.raw }, plan.messageId, plan.subject);
+    const decided = gate(seal, { messageId: plan.messageId, repeated: false });
+    if (plan.copies.length === 1 && plan.notices.length === 0 && 'read' in only.raw) return this.deliverPlain({ ...only, raw: only.raw }, plan.messageId, plan.subject, decided);
     const digest = messageDigest(this.o.digestKey, original.envelope, original.source);
     const earlier = await this.o.store.findByDigest(digest);
-    if (earlier !== null) return this.resume(earlier, plan.subject);
+    if (earlier !== null) return this.resume(earlier, plan.subject, seal);
     crashPoint('direct:planned');
     try {
       await this.o.store.enqueueAll(jobsOf(plan), { digest, lease: { owner: this.o.outbox.runnerId, until: Date.now() + this.leaseMs } });
     } catch (err) {
-      if (err instanceof KnownMessageError) return this.resume(err.ref, plan.subject);
+      if (err instanceof KnownMessageError) return this.resume(err.ref, plan.subject, seal);
       throw err;
     }
     crashPoint('direct:enqueued');
@@ -90,16 +112,25 @@ export class DeliveryPipeline {
     const failures: { copy: PlannedCopy; err: NextHopError }[] = [];
     for (const copy of plan.copies) {
       try {
-        await this.sendCopy({ ...copy, raw: await this.stored(copy.id) }, plan.messageId, result);
+        await this.sendCopy({ ...copy, raw: await this.stored(copy.id) }, plan.messageId, result, decided.beforeEnd);
       } catch (err) {
+        if (decided.failure) break;
         if (!(err instanceof NextHopError)) throw err;
         failures.push({ copy, err });
       }
     }
-    if (result.delivered.length === 0 && failures.length > 0 && failures.every((f) => definite(f.err))) {
+    const nothingLeft = result.delivered.length === 0 && failures.length > 0 && failures.every((f) => definite(f.err));
+    if (nothingLeft) {
       // nothing left the gateway: drop the plan (its notices go with it), and let the client retry
       for (const copy of plan.copies) await this.o.store.cancel(copy.id, `not accepted: ${failures[0]!.err.reply}`);
       throw failures[0]!.err;
+    }
+    // the copies left to the outbox leave later: the decision goes on record before that as well
+    await decided.beforeEnd().catch(() => undefined);
+    if (decided.failure) {
+      // no copy was handed over (each one's end waits for the seal): drop the plan, answer 451
+      for (const copy of plan.copies) await this.o.store.cancel(copy.id, 'the decision could not be recorded in the audit log');
+      throw decided.failure;
     }
     for (const { copy, err } of failures) await this.leaveToOutbox(copy.id, plan.messageId, err, result);
     crashPoint('direct:sent');
@@ -121,8 +152,13 @@ export class DeliveryPipeline {
     return source;
   }
 
-  private async deliverPlain(copy: SendableCopy, ref: string, subject: string): Promise<DirectResult> {
-    const accepted = await this.o.nextHop.deliver(copy);
+  private async deliverPlain(copy: SendableCopy, ref: string, subject: string, decided: ReturnType<typeof gate>): Promise<DirectResult> {
+    let accepted: Accepted;
+    try {
+      accepted = await this.o.nextHop.deliver({ ...copy, beforeEnd: decided.beforeEnd });
+    } catch (err) {
+      throw decided.failure ?? err;
+    }
     const result = emptyResult(ref);
     result.delivered.push(copy.id);
     result.replies.push(accepted.reply);
@@ -133,12 +169,12 @@ export class DeliveryPipeline {
   }
 
   /** Sends one stored copy now; marking it sent releases its password notice. */
-  private async sendCopy(copy: SendableCopy, ref: string, result: DirectResult): Promise<void> {
+  private async sendCopy(copy: SendableCopy, ref: string, result: DirectResult, beforeEnd: () => Promise<void>): Promise<void> {
     const renew = setInterval(() => void this.o.store.renew([copy.id], this.o.outbox.runnerId, Date.now() + this.leaseMs).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
     renew.unref();
     let accepted: Accepted;
     try {
-      accepted = await this.o.nextHop.deliver(copy);
+      accepted = await this.o.nextHop.deliver({ ...copy, beforeEnd });
     } finally {
       clearInterval(renew);
     }
@@ -185,9 +221,10 @@ export class DeliveryPipeline {
   }
 
   /** The message was seen before: report its copies, and send now any the outbox has not. */
-  private async resume(ref: string, subject: string): Promise<DirectResult> {
+  private async resume(ref: string, subject: string, seal: Seal): Promise<DirectResult> {
     const result = emptyResult(ref);
     result.repeated = true;
+    const decided = gate(seal, { messageId: ref, repeated: true });
     const copies = (await this.o.store.list({ ref, limit: 1000 })).filter((j: JobInfo) => j.kind === 'message');
     for (const job of copies) {
       if (job.state === 'sent' || job.state === 'failed' || job.state === 'cancelled') {
@@ -201,8 +238,9 @@ export class DeliveryPipeline {
       }
       try {
         const copy: SendableCopy = { id: job.id, envelope: job.envelope, raw: claimed.openRaw(), ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}) };
-        await this.sendCopy(copy, ref, result);
+        await this.sendCopy(copy, ref, result, decided.beforeEnd);
       } catch (err) {
+        if (decided.failure) throw decided.failure; // the job stays leased, and the outbox takes it over later: it was accepted before
         if (!(err instanceof NextHopError)) throw err;
         await this.leaveToOutbox(job.id, ref, err, result);
       }

@@ -112,27 +112,33 @@ function poolMail(message: OutboundMessage): PoolMail {
       messageId: () => '',
       getHeader: () => '',
       // a real stream, so the pool can tell that no byte was read when it retries on another connection
-      createReadStream: () => sourceStream(raw),
+      createReadStream: () => sourceStream(raw, message.beforeEnd),
     },
   };
 }
 
 /**
  * The message a piece at a time from wherever it is kept (a small one in one push); a piece that
- * cannot be read (a damaged chunk) fails the stream, so DATA is never ended.
+ * cannot be read (a damaged chunk) fails the stream, so DATA is never ended. The last piece waits
+ * for `beforeEnd`, and a rejection fails the stream the same way.
  */
-function sourceStream(source: ByteSource): Readable {
+function sourceStream(source: ByteSource, beforeEnd?: () => Promise<void>): Readable {
   let at = 0;
   return new Readable({
     read() {
       if (at >= source.length) return void this.push(null);
+      let piece: Buffer;
       try {
-        const piece = source.read(at, at + READ_BYTES);
-        at += piece.length;
-        this.push(piece);
+        piece = source.read(at, at + READ_BYTES);
       } catch (err) {
-        this.destroy(err as Error);
+        return void this.destroy(err as Error);
       }
+      at += piece.length;
+      if (at < source.length || !beforeEnd) return void this.push(piece);
+      beforeEnd().then(
+        () => this.push(piece),
+        (err: Error) => this.destroy(err),
+      );
     },
   });
 }

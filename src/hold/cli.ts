@@ -19,7 +19,7 @@ import { formatTime, oneLine } from './notices.js';
 import { HoldService } from './service.js';
 import { holdDecisionEvent } from '../audit/hold-events.js';
 import type { NewAuditEvent } from '../audit/events.js';
-import { SqliteAuditStore } from '../audit/sqlite-audit.js';
+import { openAuditChain } from '../audit/open.js';
 import { withIncidentService } from '../audit/incident-cli.js';
 import type { HoldState } from './types.js';
 
@@ -219,7 +219,7 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     }
     const after = await store.get(id);
     if (decisions.length > 0) {
-      const audit = SqliteAuditStore.open(config.dataDir);
+      const audit = openAuditChain(config);
       try {
         await audit.appendMany(decisions);
       } finally {

@@ -45,6 +45,8 @@ export interface HoldInput {
   encryption: EncryptionSettings;
   /** Recipients with their flags; default: worked out from the envelope, the findings and isInternal. */
   recipients?: HoldRecipient[];
+  /** Awaited before a new hold is stored (the gateway makes its audit event durable); a rejection stores nothing. */
+  beforeStore?: () => Promise<void>;
 }
 
 export interface HoldServiceOptions {
@@ -223,6 +225,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     const attachments = message.files.map((f) => ({ name: f.filename, size: f.size, sha256: f.sha256 }));
     const recipients = input.recipients ?? recipientsOf(input.envelope, input.verdict.findings, this.isInternal);
     if (!(rule.deadlineHours > 0)) throw new RangeError(`hold ${input.id}: deadlineHours must be more than 0`);
+    await input.beforeStore?.();
     const createdAt = this.now();
     try {
       await this.store.create({

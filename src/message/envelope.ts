@@ -11,4 +11,10 @@ export interface OutboundMessage {
   id: string;
   envelope: Envelope;
   raw: ByteSource;
+  /**
+   * Awaited before the last bytes are handed over (the end of DATA, the file's last write): the
+   * point after which the message has left. When it rejects the hop cuts the message off there,
+   * so nothing is delivered.
+   */
+  beforeEnd?: () => Promise<void>;
 }

@@ -174,8 +174,10 @@ export interface OutboxStore {
   /**
    * The next hop accepted the job: state 'sent', its sealed bytes erased, dependents released.
    * Records the send even if the job was cancelled or its lease lost meanwhile — it did go out.
+   * `within` runs inside the same transaction when the job changed (its audit event: stored
+   * exactly when the send is); if it throws, nothing is marked.
    */
-  markSent(id: string, now?: number): Promise<Transition>;
+  markSent(id: string, now?: number, within?: () => void): Promise<Transition>;
   /**
    * A delivery attempt failed: attempts + 1 and lastError recorded, the lease dropped. With
    * `retryAt` the job stays 'ready' and is due again then; with null it is 'failed' for good

@@ -244,10 +244,11 @@ export class SqliteOutboxStore extends SealedSqliteStore implements OutboxStore 
     return this.db.transaction(() => ids.filter((id) => this.stmt.renew.run({ id, owner, until }).changes === 1)).immediate();
   }
 
-  async markSent(id: string, now = Date.now()): Promise<Transition> {
+  async markSent(id: string, now = Date.now(), within?: () => void): Promise<Transition> {
     return this.db
       .transaction((): Transition => {
         if (this.stmt.sent.run({ id, now }).changes !== 1) return noChange;
+        within?.();
         this.chunks.erase(aadFor(id));
         const released: string[] = [];
         for (const { id: dep } of this.stmt.waitingDependents.all(id) as { id: string }[]) {

@@ -35,7 +35,7 @@ describe('outguard audit', () => {
   it('verify exits 0 with the number of events', async () => {
     const out = await outguard('audit', 'verify', '--config', file);
     expect(out.code, out.stderr).toBe(0);
-    expect(out.stdout).toMatch(/^audit log OK: 5 events\nlast hash: [0-9a-f]{64}\n$/);
+    expect(out.stdout).toMatch(/^audit log OK: 5 events\nhead: 5:[0-9a-f]{64}\n$/);
   });
 
   it('verify on a data dir without a database reports 0 events and creates nothing', async () => {

@@ -77,3 +77,11 @@ export function swapRows(db: Database.Database, a: number, b: number, columns?: 
     set.run({ ...ra, seq: b });
   })();
 }
+
+/** A data-at-rest key for tests of the keyed chain. */
+export const AUDIT_KEY = Buffer.alloc(32, 7);
+
+/** How the gateway opens the chain of `dataDir`: keyed, anchored in the data dir. */
+export function chainOptions(dataDir: string): { key: Buffer; anchorFile: string } {
+  return { key: AUDIT_KEY, anchorFile: path.join(dataDir, 'audit-anchor.log') };
+}

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { ThreadAppender } from '../../src/audit/thread-appender.js';
-import { sampleEvents } from './fixtures.js';
+import { chainOptions, sampleEvents } from './fixtures.js';
+
+const threadData = (dir: string) => ({ dataDir: dir, ...chainOptions(dir) });
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -19,13 +21,13 @@ afterEach(() => {
 describe('ThreadAppender', () => {
   it('writes the events in the order given, chained, where the gateway reads and verifies them', async () => {
     const dir = tempDir();
-    const appender = await new ThreadAppender(dir).start();
+    const appender = await new ThreadAppender(threadData(dir)).start();
     const events = sampleEvents();
     const [first, second] = await Promise.all([appender.appendMany(events.slice(0, 3)), appender.append(events[3]!)]);
     const rest = await appender.appendMany(events.slice(4));
     await appender.close();
     expect([...first, second, ...rest].map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    const store = SqliteAuditStore.open(dir);
+    const store = SqliteAuditStore.open(dir, chainOptions(dir));
     try {
       expect((await store.list()).map((e) => [e.messageId, e.subject])).toEqual(events.map((e) => [e.messageId, e.subject]));
       expect(await store.verify()).toMatchObject({ ok: true, count: events.length });
@@ -35,7 +37,7 @@ describe('ThreadAppender', () => {
   });
 
   it('refuses a malformed event with the reason, and goes on with the next', async () => {
-    const appender = await new ThreadAppender(tempDir()).start();
+    const appender = await new ThreadAppender(threadData(tempDir())).start();
     try {
       await expect(appender.append({ type: 'Not Kebab' })).rejects.toThrow(/kebab-case/);
       expect((await appender.append(sampleEvents()[0]!)).seq).toBe(1);
@@ -46,7 +48,7 @@ describe('ThreadAppender', () => {
 
   it('starts a new thread when its thread died, without losing the chain', async () => {
     const dir = tempDir();
-    const appender = await new ThreadAppender(dir).start();
+    const appender = await new ThreadAppender(threadData(dir)).start();
     try {
       await appender.append(sampleEvents()[0]!);
       const worker = await (appender as unknown as { worker: Promise<import('node:worker_threads').Worker> }).worker;
@@ -59,7 +61,7 @@ describe('ThreadAppender', () => {
 
   it('tries a new thread again after a replacement thread could not open the log', async () => {
     const dir = tempDir();
-    const appender = await new ThreadAppender(dir).start();
+    const appender = await new ThreadAppender(threadData(dir)).start();
     const moved = `${dir}-moved`;
     try {
       await appender.append(sampleEvents()[0]!);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryEvents, type CopyDelivered } from '../../src/delivery/events.js';
 import { NextHopError } from '../../src/delivery/next-hop.js';
 import { Outbox } from '../../src/delivery/outbox.js';
-import { DeliveryPipeline } from '../../src/delivery/pipeline.js';
+import { DeliveryPipeline, type Seal } from '../../src/delivery/pipeline.js';
 import { planDelivery } from '../../src/delivery/plan.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 import { createLogger } from '../../src/log.js';
@@ -17,6 +17,9 @@ import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { withAttachments } from '../support/mime.js';
 import { type Received, type SinkOptions, startSink } from '../support/sink.js';
 import { until } from '../support/wait.js';
+
+/** The gateway's audit event, made durable: here it always is. */
+const sealed: Seal = async () => undefined;
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -58,7 +61,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, store, pipeline, delivered } = await setup();
     const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
     const plan = await planDelivery({ id: 'plain1', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example', 'c@example.co.jp'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
-    const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) });
+    const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) }, sealed);
     expect(result).toMatchObject({ messageId: 'plain1', delivered: ['plain1'], queued: [], repeated: false });
     expect(sink.messages).toHaveLength(1);
     expect(await store.counts()).toMatchObject({ ready: 0, sent: 0, waiting: 0 });
@@ -69,7 +72,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, store, pipeline, delivered } = await setup();
     const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example', 'b@partner-b.example']);
     expect(plan.copies.map((c) => c.envelope.to)).toEqual([['c@example.co.jp'], ['a@partner-a.example'], ['b@partner-b.example']]);
-    const result = await pipeline.deliver(plan, { envelope, source: SOURCE });
+    const result = await pipeline.deliver(plan, { envelope, source: SOURCE }, sealed);
     expect(result.delivered).toEqual(plan.copies.map((c) => c.id));
     await sink.waitFor(5);
     // every notice arrived after the copy it unlocks, to the right people
@@ -87,11 +90,11 @@ describe('DeliveryPipeline: direct mail', () => {
   it('recognises the same message sent again: nothing is sent twice, the first id is named', async () => {
     const { sink, store, pipeline } = await setup();
     const first = await planFor(['a@partner-a.example']);
-    await pipeline.deliver(first.plan, { envelope: first.envelope, source: SOURCE });
+    await pipeline.deliver(first.plan, { envelope: first.envelope, source: SOURCE }, sealed);
     await sink.waitFor(2);
     // the client did not get the answer and sends the same bytes again: a new id, a new plan
     const again = await planFor(['a@partner-a.example']);
-    const result = await pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE });
+    const result = await pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE }, sealed);
     expect(result).toMatchObject({ messageId: first.plan.messageId, repeated: true, delivered: [first.plan.messageId] });
     expect(sink.messages).toHaveLength(2);
     expect(await store.list({ ref: again.plan.messageId })).toEqual([]);
@@ -101,7 +104,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const { sink, pipeline } = await setup({ delayMs: 300 });
     const a = await planFor(['a@partner-a.example']);
     const b = await planFor(['a@partner-a.example']);
-    const [ra, rb] = await Promise.all([pipeline.deliver(a.plan, { envelope: a.envelope, source: SOURCE }), pipeline.deliver(b.plan, { envelope: b.envelope, source: SOURCE })]);
+    const [ra, rb] = await Promise.all([pipeline.deliver(a.plan, { envelope: a.envelope, source: SOURCE }, sealed), pipeline.deliver(b.plan, { envelope: b.envelope, source: SOURCE }, sealed)]);
     expect([ra.repeated, rb.repeated].sort()).toEqual([false, true]);
     expect(rb.messageId).toBe(ra.messageId);
     await until(() => sink.messages.length >= 2);
@@ -114,7 +117,7 @@ describe('DeliveryPipeline: direct mail', () => {
     const deferred = ['b@partner-b.example'];
     const { sink, store, pipeline } = await setup({ deferRecipients: deferred });
     const { plan, envelope } = await planFor(['a@partner-a.example', 'b@partner-b.example']);
-    const result = await pipeline.deliver(plan, { envelope, source: SOURCE });
+    const result = await pipeline.deliver(plan, { envelope, source: SOURCE }, sealed);
     expect(result.delivered).toEqual([plan.messageId]);
     expect(result.queued).toEqual([`${plan.messageId}-2`]);
     deferred.length = 0;
@@ -125,7 +128,7 @@ describe('DeliveryPipeline: direct mail', () => {
   it('when the next hop takes no copy and says so, the plan is dropped and the client is told to retry (451)', async () => {
     const { sink, store, pipeline } = await setup({ reject: { code: 451, text: 'try later' } });
     const { plan, envelope } = await planFor(['a@partner-a.example']);
-    await expect(pipeline.deliver(plan, { envelope, source: SOURCE })).rejects.toBeInstanceOf(NextHopError);
+    await expect(pipeline.deliver(plan, { envelope, source: SOURCE }, sealed)).rejects.toBeInstanceOf(NextHopError);
     // the copy and its password notice
     expect((await store.list({ ref: plan.messageId })).map((j) => [j.kind, j.state]).sort()).toEqual([
       ['message', 'cancelled'],
@@ -134,7 +137,7 @@ describe('DeliveryPipeline: direct mail', () => {
     expect(sink.messages).toHaveLength(0);
     // the retry is a fresh message, not "accepted before"
     const again = await planFor(['a@partner-a.example']);
-    await expect(pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE })).rejects.toBeInstanceOf(NextHopError);
+    await expect(pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE }, sealed)).rejects.toBeInstanceOf(NextHopError);
   });
 });
 
