@@ -28,7 +28,9 @@
  *
  * Prints figures; exit status 1 when any group missed a message, any ZIP came without its notice,
  * any group got two different passwords — or a copy broke the rules some other way (an attachment
- * in the clear, a ZIP that its notice's password does not open, a notice before its copy).
+ * in the clear, a ZIP that its notice's password does not open, a notice before its copy); when a
+ * message answered 250 has no decision event in the audit log, or a notice that arrived has no
+ * notice-sent event; or when `audit verify` fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +44,8 @@ import nodemailer from 'nodemailer';
 import { SqliteHoldStore } from '../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../src/store/sqlite-outbox.js';
 import { keyFromSecret } from '../src/store/secret-key.js';
+import { SqliteAuditStore } from '../src/audit/sqlite-audit.js';
+import { headerOf } from '../test/support/notices.js';
 import {
   BIN,
   GROUPS,
@@ -112,6 +116,9 @@ const RULES = [
   '    deadline: { hours: 24, action: discard }',
   '    message: { ja: 確認が必要な宛先です, en: recipient needs a confirmation }',
 ].join('\n');
+
+/** The event types of a decision the client was answered for. */
+const DECISIONS = new Set(['delivered', 'encrypted', 'held', 'rejected', 'repeated']);
 
 const CRASH_STEPS = ['direct:planned', 'direct:enqueued', 'direct:copy-accepted', 'direct:copy-marked', 'direct:sent', 'outbox:accepted', 'outbox:marked'];
 
@@ -334,6 +341,12 @@ async function main(): Promise<number> {
   await holds.close();
   await last.stop(15_000);
   const audit = await runProcess(process.execPath, [BIN, 'audit', 'verify', '--config', setup.config], outguardEnv());
+  // no decision without its record: every 250 has its event, every notice that arrived its notice-sent
+  const log_ = SqliteAuditStore.open(setup.dataDir, { readOnly: true });
+  const events = await log_.list();
+  await log_.close();
+  const recorded = new Set(events.filter((e) => DECISIONS.has(e.type)).map((e) => e.messageId));
+  const noticeSent = new Set(events.filter((e) => e.type === 'notice-sent').map((e) => e.messageId));
 
   // ---- what arrived ------------------------------------------------------------------------------
   log(`checking ${sink.messages.length} messages the sink received`);
@@ -346,6 +359,7 @@ async function main(): Promise<number> {
   const twoPasswords: string[] = [];
   const other: string[] = [];
   const zips: (Inspection['zips'][number] & { files: Record<string, string> })[] = [];
+  const withoutEvent: string[] = [];
   let notAnswered = 0;
   let refused = 0;
   for (const item of items) {
@@ -358,6 +372,9 @@ async function main(): Promise<number> {
       other.push(`${item.msg.tag}: answered ${item.answer}`);
       continue;
     }
+    const ref = / as ([^\s,()]+)/.exec(item.answer ?? '')?.[1];
+    // the answer names the copies; the decision's event names the message (the first copy's id, without `-2`, `-3`)
+    if (!ref || !(recorded.has(ref) || recorded.has(ref.replace(/-\d+$/, '')))) withoutEvent.push(`${item.msg.tag}: answered "${item.answer}" but no audit event for ${ref ?? '(no id)'}`);
     const i = inspect(arrivals, item.msg, item.kind !== 'plain');
     for (const [g, n] of Object.entries(i.copies)) perGroup[g] = (perGroup[g] ?? 0) + n;
     duplicates += i.duplicatesSameId;
@@ -384,6 +401,8 @@ async function main(): Promise<number> {
     );
   }
   other.push(...zipFailures);
+  const notices = sink.messages.map((m) => ({ kind: headerOf(m.raw, 'X-Outguard-Notice'), id: headerOf(m.raw, 'X-Outguard-Id') })).filter((n) => n.kind !== undefined);
+  const noticesWithoutEvent = [...new Set(notices.filter((n) => !n.id || !noticeSent.has(n.id)).map((n) => `${n.kind} notice ${n.id ?? '(no id)'} arrived without a notice-sent event`))];
   await sink.close();
 
   // ---- figures -------------------------------------------------------------------------------------
@@ -403,6 +422,8 @@ async function main(): Promise<number> {
     `duplicates (same id):     ${duplicates}`,
     `plain mail resent under a new id: ${plainNewId.length}${plainNewId.length ? ` (${plainNewId.slice(0, 5).join(', ')}${plainNewId.length > 5 ? ', …' : ''})` : ''}`,
     `ZIPs opened with 7-Zip:   ${opened} of ${zips.length}${hasCommand(SEVEN_ZIP) ? '' : ' (7-Zip not installed)'}`,
+    `250s without their audit event: ${withoutEvent.length}`,
+    `notices received: ${notices.length}, without their notice-sent event: ${noticesWithoutEvent.length}`,
     `audit verify:             exit ${audit.code} ${audit.stdout.trim().split('\n').slice(-1)[0] ?? ''}${audit.stderr.trim() ? ` ${audit.stderr.trim().split('\n').slice(-1)[0]}` : ''}`,
     '',
     `groups missing a message: ${missing.length}`,
@@ -413,6 +434,8 @@ async function main(): Promise<number> {
   for (const [title, list] of [
     ['missing', missing],
     ['ZIP without notice', withoutNotice],
+    ['250 without audit event', withoutEvent],
+    ['notice without notice-sent', noticesWithoutEvent],
     ['two passwords', twoPasswords],
     ['other', other],
     ['unexpected exits', unexpected],
@@ -423,7 +446,8 @@ async function main(): Promise<number> {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
   else log(`kept ${dir}`);
-  return missing.length + withoutNotice.length + twoPasswords.length + other.length > 0 ? 1 : 0;
+  const broken = missing.length + withoutNotice.length + twoPasswords.length + other.length + withoutEvent.length + noticesWithoutEvent.length + (audit.code === 0 ? 0 : 1);
+  return broken > 0 ? 1 : 0;
 }
 
 main().then(

@@ -172,6 +172,12 @@ describe('every file the config names is checked before anything is created', ()
     await refused(file, `outguard: config error: ${file}: smtp.tls.key: expected the private key of the certificate in smtp.tls.cert, got "${a.key}" (the key does not match the certificate)`);
   });
 
+  it('an anchor file in a directory that does not exist names audit.anchorFile', async () => {
+    const anchorFile = path.join(tempDir(), 'gone', 'audit-anchor.log');
+    const file = writeConfig({ audit: { anchorFile } });
+    await refused(file, `outguard: config error: ${file}: audit.anchorFile: expected a file in an existing directory, got "${anchorFile}" (no such directory: ${path.dirname(anchorFile)})`);
+  });
+
   it('a TLS key that is a directory names smtp.tls.key', async () => {
     const { cert } = certs('tls');
     const key = tempDir();

@@ -22,7 +22,8 @@ port.on('message', (m: ToAuditThread) => {
     }
     let answer: FromAuditThread;
     try {
-      answer = { seq: m.seq, ok: true, events: m.type === 'append' ? [await store.append(m.event)] : await store.appendMany(m.events) };
+      const events = m.type === 'append' ? [await store.append(m.event)] : await store.appendMany(m.events);
+      answer = { seq: m.seq, ok: true, events: m.type === 'append-many' && m.quiet ? [] : events };
     } catch (err) {
       answer = { seq: m.seq, ok: false, error: (err as Error).message };
     }

@@ -1,3 +1,4 @@
+import { formatHead } from './anchor.js';
 import { csvDocument } from './export.js';
 import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
@@ -31,6 +32,7 @@ export function renderReportCsv(r: MonthlyReport): string {
     row(L.period, r.month, '', both(periodText(r.since, r.until, jstText))),
     row(L.generated, jstText(r.generatedAt), '', r.generatedAt),
     row(L.events, '', r.events),
+    row(L.chainHead, formatHead(r.chainHead), '', both(L.chainHeadNote)),
     row(L.messages, '', r.messages),
     ...counts(L.byAction, r.byAction, (k) => both(eventType(k))),
     ...counts(L.byRule, r.byRule),

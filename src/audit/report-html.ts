@@ -1,3 +1,4 @@
+import { formatHead } from './anchor.js';
 import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
 import { type SafeHtml, html } from '../render/html.js';
@@ -10,6 +11,7 @@ import { htmlDocument } from '../render/document.js';
 export const REPORT_STYLE = `
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.time{white-space:nowrap}
+code.head{overflow-wrap:anywhere}
 #incidents td .en{display:block}
 .status-reported-in-time{color:#24502a;font-weight:bold}
 .status-reported-late,.status-overdue{color:#8a1010;font-weight:bold}
@@ -34,6 +36,7 @@ export function reportContent(r: MonthlyReport): SafeHtml {
 <dt>${L.generated.ja} <span class="en" lang="en">${L.generated.en}</span></dt><dd>${jstText(r.generatedAt)} JST</dd>
 <dt>${L.events.ja} <span class="en" lang="en">${L.events.en}</span></dt><dd id="events">${r.events}</dd>
 <dt>${L.messages.ja} <span class="en" lang="en">${L.messages.en}</span></dt><dd id="messages">${r.messages}</dd>
+<dt>${L.chainHead.ja} <span class="en" lang="en">${L.chainHead.en}</span></dt><dd><code id="chain-head" class="head">${formatHead(r.chainHead)}</code><br>${bi(L.chainHeadNote)}</dd>
 </dl>
 </section>
 <section class="card" aria-labelledby="h-actions">

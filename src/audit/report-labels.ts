@@ -8,6 +8,11 @@ export const REPORT_LABELS = {
   period: { ja: '対象期間', en: 'Period' },
   generated: { ja: '作成日時', en: 'Generated' },
   events: { ja: '監査イベント数', en: 'Audit events' },
+  chainHead: { ja: '監査ログの連鎖（期間末、件数:MAC）', en: 'Audit chain at the end of the period (COUNT:MAC)' },
+  chainHeadNote: {
+    ja: 'この値を報告書とともに保管してください。「outguard audit verify --expect 件数:MAC」で、ログがその後も書き換えられていないことを確認できます。',
+    en: 'Keep this value with the report: "outguard audit verify --expect COUNT:MAC" checks that the log was not rewritten since.',
+  },
   messages: { ja: '受信したメール（判定件数）', en: 'Messages judged' },
   byAction: { ja: '処理別件数', en: 'Events by action' },
   byRule: { ja: 'ルール別件数', en: 'Messages by rule' },

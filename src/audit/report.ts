@@ -1,5 +1,5 @@
-import type { AuditStore } from './audit-store.js';
-import type { AuditEvent } from './events.js';
+import type { AuditHead, AuditStore } from './audit-store.js';
+import { type AuditEvent, GENESIS_HASH } from './events.js';
 
 /**
  * The monthly report (特記事項 第9: the client may ask for reports on how the clauses are kept),
@@ -11,7 +11,9 @@ import type { AuditEvent } from './events.js';
  *   encrypted, rejected or held that names the sender (the outbox's delivery events of released
  *   copies and notices name none). Rules, clauses and sender domains are counted over these, once
  *   per message. A 451 (deferred) is no decision: the client sends the message again, and that
- *   try is counted; deferrals show only among the events by action.
+ *   try is counted; deferrals show only among the events by action. A decision event followed by
+ *   a deferred event of the same id (the next hop did not take the message after all) is not
+ *   counted either.
  * - Holds: held / released / discarded / expired events of the month. The time to release is
  *   measured per message from its 'held' event to its 'released' event, counted in the month of
  *   the release (a message held in September and released in October counts in October).
@@ -62,6 +64,11 @@ export interface MonthlyReport {
   generatedAt: string;
   /** compliance.incidentMinutes: the limit incidents are measured against. */
   incidentMinutes: number;
+  /**
+   * The audit chain's head at the end of the period (COUNT:MAC): kept with the printed report, it
+   * is an anchor no one with access to the server can change (`outguard audit verify --expect`).
+   */
+  chainHead: AuditHead;
   /** Audit events in the month. */
   events: number;
   /** Message decisions in the month (see the top of this file). */
@@ -120,11 +127,17 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
   const now = (options.now ?? Date.now)();
   const incidentMinutes = options.incidentMinutes ?? 60;
   const events = await store.list({ since, until });
-  const decisions = events.filter((e) => VERDICT_TYPES.has(e.type) && e.sender !== undefined);
+  // a decision whose try then failed (the next hop did not take the message after its event was
+  // written: a deferred event for the same id follows) was not carried out; the client's retry counts
+  const undone = new Set(events.filter((e) => e.type === 'deferred').map((e) => e.messageId));
+  const decisions = events.filter((e) => VERDICT_TYPES.has(e.type) && e.sender !== undefined && !undone.has(e.messageId));
   const ofType = (type: string) => events.filter((e) => e.type === type);
+  // the last event before the period's end (the head now, for a month still running)
+  const [last] = await store.list({ until, order: 'desc', limit: 1 });
 
   return {
     month,
+    chainHead: last ? { count: last.seq, mac: last.hash } : { count: 0, mac: GENESIS_HASH },
     timeZone: REPORT_TIME_ZONE,
     since: since.toISOString(),
     until: until.toISOString(),

@@ -263,6 +263,7 @@ export class SqliteAuditStore implements AuditStore {
   private readonly anchor: AnchorFile | undefined;
   private readonly onAnchorError: (err: Error) => void;
   private readonly readOnly: boolean;
+  private switchPoint: number | undefined;
 
   /** Opens DATA_DIR/outguard.db and brings the audit tables up to date. */
   static open(dataDir: string, options: OpenDatabaseOptions & Omit<AuditStoreOptions, 'ownsDb'> = {}): SqliteAuditStore {
@@ -295,9 +296,10 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
-  /** The first keyed event, once the switch point is recorded. */
+  /** The first keyed event, once the switch point is recorded (written once: kept once read). */
   private keyedFrom(): number | undefined {
-    return (this.stmt.chain.get() as { keyed_from: number } | undefined)?.keyed_from;
+    this.switchPoint ??= (this.stmt.chain.get() as { keyed_from: number } | undefined)?.keyed_from;
+    return this.switchPoint;
   }
 
   /**
@@ -350,8 +352,14 @@ export class SqliteAuditStore implements AuditStore {
 
   private async appendWritable(inputs: NewAuditEvent[]): Promise<AuditEvent[]> {
     const events = this.db.transaction(() => this.appendInTransaction(inputs)).immediate();
-    this.anchorHead();
+    const last = events.at(-1);
+    if (last) this.anchorHead({ seq: last.seq, hash: last.hash });
     return events;
+  }
+
+  /** Appends without handing the stored events back (AuditSink). */
+  async write(inputs: NewAuditEvent[]): Promise<void> {
+    await this.appendMany(inputs);
   }
 
   async head(): Promise<AuditHead> {
@@ -393,10 +401,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** Appends the head to the anchor file (after a commit). A failure is reported, not thrown: the events are stored. */
-  anchorHead(): void {
+  anchorHead(head?: Head): void {
     const keyedFrom = this.keyedFrom();
     if (!this.anchor || keyedFrom === undefined) return;
-    const end = this.end();
+    const end = head ?? this.end();
     try {
       this.anchor.append({ count: end.seq, mac: end.hash, keyedFrom, time: this.now().toISOString() });
     } catch (err) {
@@ -436,7 +444,8 @@ export class SqliteAuditStore implements AuditStore {
     const anchored = this.anchor?.newest();
     // one read transaction: a consistent snapshot while the gateway keeps appending
     return this.db.transaction((): AuditVerification => {
-      const keyedFrom = this.keyedFrom();
+      // read afresh, not the kept value: verify trusts nothing it read before
+      const keyedFrom = (this.stmt.chain.get() as { keyed_from: number } | undefined)?.keyed_from;
       const walked = this.walk(keyedFrom);
       if (!walked.ok) return walked;
       if (this.anchor && keyedFrom === undefined && anchored) {

@@ -1,11 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { AuditStore } from './audit-store.js';
+import type { AuditSink } from './writer.js';
 import type { AuditEvent, NewAuditEvent } from './events.js';
 
 export type ToAuditThread =
   | { type: 'append'; seq: number; event: NewAuditEvent }
-  | { type: 'append-many'; seq: number; events: NewAuditEvent[] }
+  | { type: 'append-many'; seq: number; events: NewAuditEvent[]; quiet?: boolean }
   | { type: 'close' };
 
 export type FromAuditThread = { seq: number; ok: true; events: AuditEvent[] } | { seq: number; ok: false; error: string } | { seq: -1; warning: string };
@@ -17,7 +18,7 @@ export interface AuditThreadData {
   anchorFile: string;
 }
 
-type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'>;
+type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'> & AuditSink;
 
 /**
  * Appends to the audit log on a worker thread (append-thread.ts). Normalising, hashing and the
@@ -49,6 +50,11 @@ export class ThreadAppender implements Appender {
 
   appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]> {
     return this.request((seq) => ({ type: 'append-many', seq, events }));
+  }
+
+  /** Appends a batch without the stored events coming back (the AuditWriter's way: less to copy). */
+  async write(events: NewAuditEvent[]): Promise<void> {
+    await this.request((seq) => ({ type: 'append-many', seq, events, quiet: true }));
   }
 
   async close(): Promise<void> {

@@ -28,21 +28,29 @@ export interface DirectResult {
 
 /**
  * Makes the decision's audit event durable (once; later calls get the same answer). The pipeline
- * calls it before the end of the first copy's DATA — so a next hop that cannot be reached costs
- * no event — and before it answers; when it rejects, nothing is handed over and the message is
- * answered 451.
+ * starts it as the first copy starts on its way, so the write overlaps the talk with the next
+ * hop, and waits for it before the end of that copy's DATA and before it answers; when it
+ * rejects, nothing is handed over and the message is answered 451.
  */
 export type Seal = (how: { messageId: string; repeated: boolean }) => Promise<void>;
 
 /** A seal as a copy's `beforeEnd`, remembering whether it failed (the hop reports only that it was cut off). */
 function gate(seal: Seal, how: { messageId: string; repeated: boolean }) {
+  let sealed: Promise<void> | undefined;
   const g = {
     failure: undefined as Error | undefined,
-    beforeEnd: () =>
-      seal(how).catch((err: Error) => {
+    /** Starts the write without waiting for it (its failure is kept for beforeEnd). */
+    start() {
+      sealed ??= seal(how).catch((err: Error) => {
         g.failure = err;
         throw err;
-      }),
+      });
+      sealed.catch(() => undefined);
+    },
+    beforeEnd: () => {
+      g.start();
+      return sealed!;
+    },
   };
   return g;
 }
@@ -108,6 +116,7 @@ export class DeliveryPipeline {
       throw err;
     }
     crashPoint('direct:enqueued');
+    decided.start();
     const result = emptyResult(plan.messageId);
     const failures: { copy: PlannedCopy; err: NextHopError }[] = [];
     for (const copy of plan.copies) {
@@ -154,6 +163,7 @@ export class DeliveryPipeline {
 
   private async deliverPlain(copy: SendableCopy, ref: string, subject: string, decided: ReturnType<typeof gate>): Promise<DirectResult> {
     let accepted: Accepted;
+    decided.start();
     try {
       accepted = await this.o.nextHop.deliver({ ...copy, beforeEnd: decided.beforeEnd });
     } catch (err) {

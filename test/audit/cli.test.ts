@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { openAuditChain } from '../../src/audit/open.js';
 import { loadConfig } from '../../src/config/load.js';
 import { run } from '../support/client.js';
 import { tempDir, writeConfig } from '../support/gateway.js';
@@ -58,6 +59,43 @@ describe('outguard audit', () => {
     const json = await outguard('audit', 'verify', '--json', '--config', removed.file);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, seq: 4, problem: 'removed' });
+  });
+
+  it('verify holds a keyed chain against its anchor file and a head kept by hand; re-anchor after a loss', async () => {
+    const file = writeConfig({});
+    const config = loadConfig({ file, env: {} });
+    // as the gateway writes it: keyed with the data dir's key, anchored where the config says
+    const store = openAuditChain(config);
+    await store.appendMany(sampleEvents());
+    await store.close();
+    const ok = await outguard('audit', 'verify', '--config', file);
+    expect(ok.code, ok.stderr).toBe(0);
+    const head = /^head: (5:[0-9a-f]{64})$/m.exec(ok.stdout)?.[1];
+    expect(head).toBeDefined();
+    expect(ok.stdout).toMatch(new RegExp(`^anchor: 5 events at \\S+ in ${config.audit.anchorFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect((await outguard('audit', 'verify', '--expect', head!, '--config', file)).code).toBe(0);
+    const wrong = await outguard('audit', 'verify', '--expect', `5:${'0'.repeat(64)}`, '--config', file);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/^audit log NOT OK: event 5 altered: /);
+    const bad = await outguard('audit', 'verify', '--expect', '5:xyz', '--config', file);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--expect must be COUNT:MAC/);
+    // emptied: the anchor knows better
+    tamper(config.dataDir, (db) => db.exec('DROP TRIGGER audit_head_no_delete; DELETE FROM audit_events; DELETE FROM audit_head;'));
+    const emptied = await outguard('audit', 'verify', '--config', file);
+    expect(emptied.code).toBe(1);
+    expect(emptied.stdout).toMatch(/event 1 removed: .*the log was emptied/);
+    // the anchor file lost: verify fails, start refuses naming the key, re-anchor records it
+    fs.rmSync(config.audit.anchorFile);
+    expect((await outguard('audit', 'verify', '--config', file)).stdout).toMatch(/anchor-missing: the anchor file .* is missing/);
+    const start = await outguard('start', '--config', file);
+    expect(start.code).toBe(78);
+    expect(start.stderr).toMatch(/^outguard: config error: audit\.anchorFile: the audit anchor file .* is missing/);
+    const re = await outguard('audit', 're-anchor', '--config', file);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stdout).toMatch(/^new anchor file .* started at event 1\n$/);
+    expect((await outguard('audit', 'verify', '--config', file)).code).toBe(0);
+    expect((await outguard('audit', 're-anchor', '--config', file)).code).toBe(1);
   });
 
   it('export --format csv writes UTF-8 with BOM to stdout, filtered', async () => {

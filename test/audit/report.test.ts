@@ -34,6 +34,15 @@ describe('monthlyReport', () => {
     for (const bad of ['2026-13', '2026-1', '26-10', '2026-10-01', '', '0026-10']) expect(() => monthBounds(bad)).toThrow(/YYYY-MM/);
   });
 
+  it('names the chain head at the end of the month, which verify --expect then accepts', async () => {
+    const inOctober = await store.list({ until: october.until });
+    const last = inOctober.at(-1)!;
+    expect(october.chainHead).toEqual({ count: last.seq, mac: last.hash });
+    expect(await store.verify({ expect: october.chainHead })).toMatchObject({ ok: true });
+    expect(renderReportHtml(october)).toContain(`<code id="chain-head" class="head">${last.seq}:${last.hash}</code>`);
+    expect(renderReportCsv(october)).toContain(`${last.seq}:${last.hash}`);
+  });
+
   it('counts events by action, and message decisions by rule, clause and sender domain', () => {
     expect(october.events).toBe(20);
     expect(october.messages).toBe(8); // m1, m2, m3, h1–h5: not m0 (September), not the outbox's delivery
@@ -74,12 +83,15 @@ describe('monthlyReport', () => {
       const message = { sender: 'taro@example.co.jp', recipients: ['a@partner.example'], rules: ['first-time-domain'], clauses: ['遵守事項 第6-1'] };
       await s.appendMany([
         { time: '2026-10-02T01:00:00.000Z', type: 'deferred', messageId: 'try1', ...message, action: 'tempfail', detail: '451 4.4.1 Next hop unavailable' },
-        { time: '2026-10-02T01:05:00.000Z', type: 'delivered', messageId: 'try2', ...message, action: 'deliver' },
+        // the next try's decision was on record before the next hop failed it: it is followed by deferred
+        { time: '2026-10-02T01:02:00.000Z', type: 'delivered', messageId: 'try2', ...message, action: 'deliver' },
+        { time: '2026-10-02T01:02:00.100Z', type: 'deferred', messageId: 'try2', ...message, action: 'tempfail', detail: '451 4.4.0 Next hop refused the message' },
+        { time: '2026-10-02T01:05:00.000Z', type: 'delivered', messageId: 'try3', ...message, action: 'deliver' },
       ]);
       const r = await monthlyReport(s, '2026-10', { now: () => REPORT_TIME });
       expect(r.messages).toBe(1);
       expect(r.byRule).toEqual([{ key: 'first-time-domain', count: 1 }]);
-      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 1 }, { key: 'delivered', count: 1 }]));
+      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 2 }, { key: 'delivered', count: 2 }]));
     } finally {
       await s.close();
       fs.rmSync(d, { recursive: true, force: true });

@@ -141,6 +141,69 @@ describe('DeliveryPipeline: direct mail', () => {
   });
 });
 
+describe('DeliveryPipeline: the decision on record before anything leaves', () => {
+  /** A seal that records how it was called, and fails when told to. */
+  function recordingSeal(fail?: Error) {
+    const calls: { messageId: string; repeated: boolean }[] = [];
+    const seal: Seal = async (how) => {
+      calls.push(how);
+      if (fail) throw fail;
+    };
+    return { seal, calls };
+  }
+
+  it('makes the decision durable once per message, before the first copy ends, with the first id when sent again', async () => {
+    const { sink, pipeline } = await setup();
+    const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example', 'b@partner-b.example']);
+    const first = recordingSeal();
+    await pipeline.deliver(plan, { envelope, source: SOURCE }, first.seal);
+    // asked before each copy's end and before the answer (the gateway makes it durable once)
+    expect(first.calls.length).toBeGreaterThan(0);
+    expect(first.calls.every((c) => c.messageId === plan.messageId && !c.repeated)).toBe(true);
+    const again = await planFor(['c@example.co.jp', 'a@partner-a.example', 'b@partner-b.example']);
+    const second = recordingSeal();
+    // every copy went already: nothing to hand over, and the gateway records `repeated` for the first id
+    expect(await pipeline.deliver(again.plan, { envelope: again.envelope, source: SOURCE }, second.seal)).toMatchObject({ messageId: plan.messageId, repeated: true });
+    expect(second.calls.every((c) => c.messageId === plan.messageId && c.repeated)).toBe(true);
+    await sink.waitFor(5);
+  });
+
+  it('when the event cannot be written, cuts the copy off before the end of DATA: nothing arrives, the plan is dropped', async () => {
+    const { sink, store, pipeline } = await setup();
+    const full = new Error('database or disk is full');
+    const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
+    const plain = await planDelivery({ id: 'plain-full', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
+    await expect(pipeline.deliver(plain, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) }, recordingSeal(full).seal)).rejects.toBe(full);
+    const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example']);
+    await expect(pipeline.deliver(plan, { envelope, source: SOURCE }, recordingSeal(full).seal)).rejects.toBe(full);
+    const jobs = [...(await store.list({ ref: plan.messageId })), ...(await store.list({ ref: plan.copies[1]!.id }))];
+    expect(jobs.map((j) => [j.kind, j.state]).sort()).toEqual([['message', 'cancelled'], ['message', 'cancelled'], ['password-notice', 'cancelled']]);
+    // the sink saw the sessions, but no message ended
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('a next hop that cannot be reached: the event was written alongside, nothing left, the plan is dropped (the gateway then records deferred)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-pipeline-'));
+    const key = loadSecretKey(dir, {}).key;
+    const store = SqliteOutboxStore.open(dir, key);
+    const closed = await startSink();
+    const port = closed.port;
+    await closed.close();
+    const hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port, secure: false, url: `smtp://127.0.0.1:${port}` }, { maxConnections: 1, timeoutMs: 2000, tls: 'off', auth: null }, 'test');
+    const logger = createLogger('silent');
+    const outbox = new Outbox({ store, hop, logger, pollMs: 60_000 });
+    const pipeline = new DeliveryPipeline({ nextHop: hop, store, outbox, events: new DeliveryEvents(), logger, digestKey: key, hostname: 'gw' });
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => store.close(), () => hop.close());
+    const { plan, envelope } = await planFor(['a@partner-a.example']);
+    const { seal, calls } = recordingSeal();
+    await expect(pipeline.deliver(plan, { envelope, source: SOURCE }, seal)).rejects.toBeInstanceOf(NextHopError);
+    expect(calls.every((c) => c.messageId === plan.messageId)).toBe(true);
+    // the copy and its password notice
+    expect((await store.list({ ref: plan.messageId })).map((j) => j.state)).toEqual(['cancelled', 'cancelled']);
+  });
+});
+
 describe('DeliveryPipeline: released holds', () => {
   it('puts every copy and notice in the outbox in one go; the outbox sends them, each notice after its copy', async () => {
     const { sink, store, pipeline, outbox } = await setup();
