@@ -373,8 +373,8 @@ async function main(): Promise<number> {
       continue;
     }
     const ref = / as ([^\s,()]+)/.exec(item.answer ?? '')?.[1];
-    // the answer names the copies; the decision's event names the message (the first copy's id, without `-2`, `-3`)
-    if (!ref || !(recorded.has(ref) || recorded.has(ref.replace(/-\d+$/, '')))) withoutEvent.push(`${item.msg.tag}: answered "${item.answer}" but no audit event for ${ref ?? '(no id)'}`);
+    // a 250 names the message first; its decision's event carries that id
+    if (!ref || !recorded.has(ref)) withoutEvent.push(`${item.msg.tag}: answered "${item.answer}" but no audit event for ${ref ?? '(no id)'}`);
     const i = inspect(arrivals, item.msg, item.kind !== 'plain');
     for (const [g, n] of Object.entries(i.copies)) perGroup[g] = (perGroup[g] ?? 0) + n;
     duplicates += i.duplicatesSameId;

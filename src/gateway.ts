@@ -194,8 +194,10 @@ export class DecisionNotRecorded extends Error {
 }
 
 function deliveredText(sent: DirectResult): string {
-  const ids = sent.delivered.join(', ');
-  const parts = [`2.0.0 Ok: delivered as ${ids || sent.queued.join(', ')}`];
+  // the message's id first (DESIGN: a 250 names the message), then its other copies
+  const copies = sent.delivered.length > 0 ? sent.delivered : sent.queued;
+  const ids = [sent.messageId, ...copies.filter((c) => c !== sent.messageId)].join(', ');
+  const parts = [`2.0.0 Ok: delivered as ${ids}`];
   if (sent.repeated) parts.push('(this message was accepted before; nothing was sent twice)');
   else if (sent.queued.length > 0 && sent.delivered.length > 0) parts.push(`(queued for a later try: ${sent.queued.join(', ')})`);
   else if (sent.queued.length > 0) parts.push('(queued: the next hop deferred it, outguard retries)');

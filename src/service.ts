@@ -134,10 +134,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     hostname: config.smtp.hostname,
     isInternal,
     onDecision: (hold, state, actor) => {
-      audit.record(holdDecisionEvent(hold, state, actor));
+      const recorded = audit.commit(holdDecisionEvent(hold, state, actor));
       if (state === 'discarded' && hold.mistake) {
         incidents.openForMistake(hold, actor).catch((err: Error) => logger.error({ hold: hold.id, err: err.message }, 'cannot open the incident for a reported mistake; open it by hand'));
       }
+      return recorded;
     },
     bodyDays: config.retention.bodyDays,
     onPurged: (erased, days) => audit.record(bodyPurgedEvent(erased, days)),

@@ -198,7 +198,7 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
       hostname: config.smtp.hostname,
       isInternal,
       // the admin's decision goes into the audit log like any other (its event is written below)
-      onDecision: (h, state, actor) => decisions.push(holdDecisionEvent(h, state, actor)),
+      onDecision: (h, state, actor) => void decisions.push(holdDecisionEvent(h, state, actor)),
     });
     const decisions: NewAuditEvent[] = [];
     const user = (() => {

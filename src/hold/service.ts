@@ -60,7 +60,7 @@ export interface HoldServiceOptions {
   /** The data-at-rest key (loadSecretKey); the token key is derived from it. */
   key: Buffer;
   /** Told of every decision (for the audit log): the hold as decided, and who decided it. */
-  onDecision?: (hold: Hold, state: 'released' | 'discarded' | 'expired' | 'escalated', actor: string) => void;
+  onDecision?: (hold: Hold, state: 'released' | 'discarded' | 'expired' | 'escalated', actor: string) => void | Promise<void>;
   /** retention.bodyDays: a decided hold's message is erased this many days after the decision. Default 7. */
   bodyDays?: number;
   /** Told of every message the retention erased (for the audit log). */
@@ -396,13 +396,22 @@ export class HoldService implements HoldActions, HoldAdmin {
       const decided = await this.store.transition(stored.id, 'released', { by, at: this.now(), runner: this.runnerId, ...(link !== undefined ? { link } : {}) });
       if (!decided) return await this.lost(stored.id, link);
       this.logger.info({ hold: decided.id, state: 'released', actor: by, role }, 'hold released');
-      this.onDecision(toHold(decided), 'released', by);
+      // on record before its copies are queued (each copy's own event is stored when it is sent)
+      await this.recordDecision(decided, 'released', by);
       crashPoint('release:decided');
       await this.completeRelease(decided, raw);
       this.rearm();
       return { hold: toHold((await this.store.get(stored.id))!) };
     } finally {
       this.busy.delete(stored.id);
+    }
+  }
+
+  private async recordDecision(hold: StoredHold, state: 'released' | 'discarded' | 'expired', by: string): Promise<void> {
+    try {
+      await this.onDecision(toHold(hold), state, by);
+    } catch (err) {
+      this.logger.error({ hold: hold.id, state, err: errorText(err) }, 'cannot record the decision on a hold in the audit log');
     }
   }
 
@@ -424,7 +433,7 @@ export class HoldService implements HoldActions, HoldAdmin {
       });
       if (!decided) return await this.lost(stored.id, options.link);
       this.logger.info({ hold: decided.id, state, actor: by, role, ...(decided.mistake ? { mistake: true } : {}) }, `hold ${state}`);
-      this.onDecision(toHold(decided), state, by);
+      await this.recordDecision(decided, state, by);
       await this.tellSender(decided, state);
       this.rearm();
       return { hold: toHold(decided) };

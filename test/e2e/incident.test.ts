@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/audit/incident-types.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { openAuditChain } from '../../src/audit/open.js';
 import { MessageModel } from '../../src/message/model.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
 import { client, run, sendRaw } from '../support/client.js';
@@ -146,7 +147,8 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
 
   it('writes incident-opened and incident-reported with the incident id as detail, and the chain verifies', async () => {
     await new Promise((r) => setTimeout(r, 300));
-    const store = SqliteAuditStore.open(gw.dataDir);
+    // the gateway's keyed chain: verified with its key, against its anchor
+    const store = openAuditChain(gw.config, { readOnly: true });
     const opened = await store.list({ type: 'incident-opened' });
     const reported = await store.list({ type: 'incident-reported' });
     const verification = await store.verify();
