@@ -24,6 +24,7 @@ import { sentJobEvent } from './audit/outbox-events.js';
 import { formatHead } from './audit/anchor.js';
 import { openOwned } from './store/sqlite.js';
 import { AuditWriter } from './audit/writer.js';
+import { AuditJournal, replayJournal } from './audit/journal.js';
 import { ThreadAppender } from './audit/thread-appender.js';
 import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 import { SqliteIncidentStore } from './store/sqlite-incidents.js';
@@ -71,7 +72,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await Promise.all([store.close(), holdStore.close(), auditStore.close()]);
     throw err;
   });
-  const audit = new AuditWriter(auditThread, logger);
+  // events the last run made durable but did not put into the chain (a crash) go in now
+  let journal: AuditJournal;
+  try {
+    replayJournal(config.dataDir, auditStore, { truncate: true });
+    journal = await AuditJournal.open(config.dataDir, auditStore.journalHeld());
+  } catch (err) {
+    await Promise.all([store.close(), holdStore.close(), auditStore.close(), auditThread.close()]);
+    throw err;
+  }
+  const audit = new AuditWriter(journal, auditThread, logger);
   // the head in the log as well (at start, every few minutes, at stop): one more copy outside the database
   const logHead = async (when: string) => {
     const head = await auditStore.head();

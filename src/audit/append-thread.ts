@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteAuditStore } from './sqlite-audit.js';
+import type { JournalEntry } from './journal.js';
 import type { AuditThreadData, FromAuditThread, ToAuditThread } from './thread-appender.js';
 
 const port = parentPort!;
@@ -22,8 +23,8 @@ port.on('message', (m: ToAuditThread) => {
     }
     let answer: FromAuditThread;
     try {
-      const events = m.type === 'append' ? [await store.append(m.event)] : await store.appendMany(m.events);
-      answer = { seq: m.seq, ok: true, events: m.type === 'append-many' && m.quiet ? [] : events };
+      if (m.type === 'apply') store.holdJournaled(JSON.parse(m.json) as JournalEntry[]);
+      answer = { seq: m.seq, ok: true, events: m.type === 'append' ? [await store.append(m.event)] : m.type === 'append-many' ? await store.appendMany(m.events) : [] };
     } catch (err) {
       answer = { seq: m.seq, ok: false, error: (err as Error).message };
     }

@@ -1,6 +1,7 @@
 import { deriveKey } from '../store/secret-key.js';
 import { type Migration, type OpenDatabaseOptions, type SqliteDatabase, migrate, openOwned } from '../store/sqlite.js';
 import { type Anchor, AnchorFile } from './anchor.js';
+import type { JournalEntry } from './journal.js';
 import type { AuditFilter, AuditHead, AuditStore, AuditVerification, VerifyOptions } from './audit-store.js';
 import { type AuditAttachment, type AuditEvent, GENESIS_HASH, type NewAuditEvent, type UnhashedAuditEvent, computeHash, computeMac, normalizeEvent } from './events.js';
 
@@ -63,6 +64,8 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
         BEGIN SELECT RAISE(ABORT, 'audit_chain is written once'); END;
     `),
+  // the highest audit journal number the chain holds (journal.ts)
+  (db) => db.exec('CREATE TABLE audit_journal (id INTEGER PRIMARY KEY CHECK (id = 1), held INTEGER NOT NULL) STRICT;'),
 ];
 
 /** The subkey of the data-at-rest key that MACs the chain. */
@@ -357,9 +360,31 @@ export class SqliteAuditStore implements AuditStore {
     return events;
   }
 
-  /** Appends without handing the stored events back (AuditSink). */
-  async write(inputs: NewAuditEvent[]): Promise<void> {
-    await this.appendMany(inputs);
+  /** The highest audit journal number the chain holds (0: none). */
+  journalHeld(): number {
+    return (this.stmt.journalHeld.get() as { held: number } | undefined)?.held ?? 0;
+  }
+
+  /**
+   * Appends the journal entries the chain does not hold yet, and records that it holds them, in
+   * one transaction: an entry is taken once, however often it is offered (journal.ts).
+   */
+  holdJournaled(entries: JournalEntry[]): void {
+    let last: AuditEvent | undefined;
+    this.db
+      .transaction(() => {
+        const held = this.journalHeld();
+        const fresh = entries.filter((x) => x.j > held);
+        if (fresh.length === 0) return;
+        last = this.appendInTransaction(fresh.map((x) => x.e)).at(-1);
+        this.stmt.holdJournal.run(Math.max(...fresh.map((x) => x.j)));
+      })
+      .immediate();
+    if (last) this.anchorHead({ seq: last.seq, hash: last.hash });
+  }
+
+  async applyJournaled(entries: JournalEntry[]): Promise<void> {
+    this.holdJournaled(entries);
   }
 
   async head(): Promise<AuditHead> {
@@ -600,6 +625,8 @@ function prepareStatements(db: SqliteDatabase) {
     all: db.prepare('SELECT * FROM audit_events ORDER BY seq'),
     hashAt: db.prepare('SELECT hash FROM audit_events WHERE seq = ?'),
     chain: db.prepare('SELECT keyed_from FROM audit_chain WHERE id = 1'),
+    journalHeld: db.prepare('SELECT held FROM audit_journal WHERE id = 1'),
+    holdJournal: db.prepare('INSERT INTO audit_journal (id, held) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET held = excluded.held'),
     insertChain: db.prepare('INSERT INTO audit_chain (id, keyed_from, switched_at) VALUES (1, @keyed_from, @switched_at)'),
   };
 }

@@ -1,12 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { siblingModule, workerEntry } from '../util/worker-entry.js';
 import type { AuditStore } from './audit-store.js';
-import type { AuditSink } from './writer.js';
+import type { JournalApplier, JournalEntry } from './journal.js';
 import type { AuditEvent, NewAuditEvent } from './events.js';
 
 export type ToAuditThread =
   | { type: 'append'; seq: number; event: NewAuditEvent }
-  | { type: 'append-many'; seq: number; events: NewAuditEvent[]; quiet?: boolean }
+  | { type: 'append-many'; seq: number; events: NewAuditEvent[] }
+  /** Journal entries as one JSON text (a string crosses to the thread far cheaper than objects), nothing sent back. */
+  | { type: 'apply'; seq: number; json: string }
   | { type: 'close' };
 
 export type FromAuditThread = { seq: number; ok: true; events: AuditEvent[] } | { seq: number; ok: false; error: string } | { seq: -1; warning: string };
@@ -18,7 +20,7 @@ export interface AuditThreadData {
   anchorFile: string;
 }
 
-type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'> & AuditSink;
+type Appender = Pick<AuditStore, 'append' | 'appendMany' | 'close'> & JournalApplier;
 
 /**
  * Appends to the audit log on a worker thread (append-thread.ts). Normalising, hashing and the
@@ -52,9 +54,9 @@ export class ThreadAppender implements Appender {
     return this.request((seq) => ({ type: 'append-many', seq, events }));
   }
 
-  /** Appends a batch without the stored events coming back (the AuditWriter's way: less to copy). */
-  async write(events: NewAuditEvent[]): Promise<void> {
-    await this.request((seq) => ({ type: 'append-many', seq, events, quiet: true }));
+  /** Puts journal entries into the chain (the AuditWriter's way: nothing comes back). */
+  async applyJournaled(entries: JournalEntry[]): Promise<void> {
+    await this.request((seq) => ({ type: 'apply', seq, json: JSON.stringify(entries) }));
   }
 
   async close(): Promise<void> {

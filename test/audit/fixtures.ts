@@ -1,6 +1,10 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewAuditEvent } from '../../src/audit/events.js';
+import { AuditJournal } from '../../src/audit/journal.js';
+import type { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
+import { AuditWriter } from '../../src/audit/writer.js';
+import { createLogger } from '../../src/log.js';
 import { DATABASE_FILE_NAME } from '../../src/store/sqlite.js';
 
 const SHA_A = 'a'.repeat(64);
@@ -84,4 +88,9 @@ export const AUDIT_KEY = Buffer.alloc(32, 7);
 /** How the gateway opens the chain of `dataDir`: keyed, anchored in the data dir. */
 export function chainOptions(dataDir: string): { key: Buffer; anchorFile: string } {
   return { key: AUDIT_KEY, anchorFile: path.join(dataDir, 'audit-anchor.log') };
+}
+
+/** The gateway's writer over a store in `dataDir`: journal in the data dir, applied to the store. */
+export async function auditWriter(store: SqliteAuditStore, dataDir: string, logger = createLogger('silent')): Promise<AuditWriter> {
+  return new AuditWriter(await AuditJournal.open(dataDir, store.journalHeld()), store, logger);
 }

@@ -4,7 +4,7 @@ import { messageLookup } from '../../src/audit/incident-message.js';
 import type { Incident } from '../../src/audit/incident-types.js';
 import { IncidentService } from '../../src/audit/incidents.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
-import { AuditWriter } from '../../src/audit/writer.js';
+import { auditWriter } from './fixtures.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { SmtpHop } from '../../src/delivery/smtp-hop.js';
 import { createLogger } from '../../src/log.js';
@@ -31,7 +31,7 @@ async function setup(options: { clientContact?: string[]; sink?: SinkOptions; no
   const key = loadSecretKey(dir, {}).key;
   const outboxStore = SqliteOutboxStore.open(dir, key);
   const auditStore = SqliteAuditStore.open(dir);
-  const audit = new AuditWriter(auditStore, logger);
+  const audit = await auditWriter(auditStore, dir, logger);
   const store = SqliteIncidentStore.open(dir);
   const hop = new SmtpHop({ kind: 'smtp', host: '127.0.0.1', port: sink.port, secure: false, url: `smtp://127.0.0.1:${sink.port}` }, { maxConnections: 2, timeoutMs: 5000, tls: 'off', auth: null }, 'gw.example.co.jp');
   const service: IncidentService = new IncidentService({

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sentJobEvent } from '../../src/audit/outbox-events.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { AuditWriter } from '../../src/audit/writer.js';
-import type { NewAuditEvent } from '../../src/audit/events.js';
+import { AuditJournal, readJournal, replayJournal } from '../../src/audit/journal.js';
 import { createLogger } from '../../src/log.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
@@ -23,70 +23,93 @@ afterEach(() => {
 });
 const logger = createLogger('silent');
 
-/** A real store whose appendMany waits for the test to let it go, and counts its batches. */
-function gatedStore(dir: string) {
+async function setup() {
+  const dir = tempDir();
   const store = SqliteAuditStore.open(dir, chainOptions(dir));
-  const batches: number[] = [];
-  let release: () => void = () => undefined;
-  let gate = Promise.resolve();
+  const journal = await AuditJournal.open(dir, store.journalHeld());
+  const writes: number[] = [];
+  let gate: Promise<void> | undefined;
+  const append = journal.append.bind(journal);
+  vi.spyOn(journal, 'append').mockImplementation(async (events) => {
+    writes.push(events.length);
+    await gate;
+    return append(events);
+  });
+  const writer = new AuditWriter(journal, store, logger);
   return {
+    dir,
     store,
-    batches,
-    hold() {
+    writer,
+    writes,
+    journalFile: journal.file,
+    hold: () => {
+      let release!: () => void;
       gate = new Promise((r) => (release = r));
-    },
-    release: () => release(),
-    appender: {
-      write: async (events: NewAuditEvent[]) => {
-        batches.push(events.length);
-        await gate;
-        await store.write(events);
-      },
+      return () => {
+        gate = undefined;
+        release();
+      };
     },
   };
 }
 
 describe('AuditWriter', () => {
-  it('group-commits: commits that come together share a batch; the next goes without waiting for the one before', async () => {
-    const g = gatedStore(tempDir());
-    const writer = new AuditWriter(g.appender, logger);
-    g.hold();
-    const first = Promise.all([writer.commit({ type: 'delivered', messageId: 'm0a' }), writer.commit({ type: 'delivered', messageId: 'm0b' })]);
-    // the first two gathered into one batch, which is now being written
-    await until(() => g.batches.length === 1);
-    const rest = Array.from({ length: 9 }, (_, i) => writer.commit({ type: 'delivered', messageId: `m${i + 1}` }));
-    // the nine that came meanwhile are one batch, on its way while the first is still held
-    await until(() => g.batches.length === 2);
-    expect(g.batches).toEqual([2, 9]);
-    let done = false;
-    void Promise.all(rest).then(() => (done = true));
+  it('group-commits: one journal write for the commits of one moment, one for all that came while it was under way', async () => {
+    const s = await setup();
+    const release = s.hold();
+    const first = Promise.all([s.writer.commit({ type: 'delivered', messageId: 'm0a' }), s.writer.commit({ type: 'delivered', messageId: 'm0b' })]);
+    await until(() => s.writes.length === 1);
+    const rest = Array.from({ length: 9 }, (_, i) => s.writer.commit({ type: 'delivered', messageId: `m${i + 1}` }));
     await new Promise((r) => setImmediate(r));
-    expect(done).toBe(false);
-    g.release();
+    expect(s.writes).toEqual([2]);
+    release();
     await Promise.all([first, ...rest]);
-    // resolved means stored, in the order committed
-    expect((await g.store.list()).map((e) => e.messageId)).toEqual(['m0a', 'm0b', ...Array.from({ length: 9 }, (_, i) => `m${i + 1}`)]);
-    await g.store.close();
+    expect(s.writes).toEqual([2, 9]);
+    await s.writer.stop();
+    expect((await s.store.list()).map((e) => e.messageId)).toEqual(['m0a', 'm0b', ...Array.from({ length: 9 }, (_, i) => `m${i + 1}`)]);
+    await s.store.close();
   });
 
-  it('a commit fails when its event cannot be written; the others of the batch are stored', async () => {
-    const dir = tempDir();
-    const store = SqliteAuditStore.open(dir, chainOptions(dir));
-    const writer = new AuditWriter(store, logger);
-    const results = await Promise.allSettled([writer.commit({ type: 'delivered', messageId: 'ok' }), writer.commit({ type: 'Not Kebab' }), writer.commit({ type: 'held', messageId: 'ok2' })]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((await store.list()).map((e) => e.messageId)).toEqual(['ok', 'ok2']);
-    await store.close();
+  it('resolves once the event is in the journal on disk; the chain takes it in a batch, and the journal is emptied', async () => {
+    const s = await setup();
+    await s.writer.commit({ type: 'delivered', messageId: 'm1' });
+    expect(readJournal(s.journalFile).map((x) => x.e.messageId)).toEqual(['m1']);
+    expect(await s.store.count()).toBe(0);
+    await until(async () => (await s.store.count()) === 1, 2000);
+    await until(() => fs.statSync(s.journalFile).size === 0, 2000);
+    expect(await s.store.verify()).toMatchObject({ ok: true, count: 1 });
+    await s.writer.stop();
+    await s.store.close();
   });
 
-  it('record() waits for company, or goes with the next commit', async () => {
-    const g = gatedStore(tempDir());
-    const writer = new AuditWriter(g.appender, logger, 60_000);
-    writer.record({ type: 'login', actor: 'a' });
-    expect(g.batches).toEqual([]);
-    await writer.commit({ type: 'delivered', messageId: 'm' });
-    expect(g.batches).toEqual([2]);
-    await g.store.close();
+  it('after a crash, what the journal holds goes into the chain once, when the log is next opened', async () => {
+    const s = await setup();
+    await Promise.all(['a', 'b', 'c'].map((m) => s.writer.commit({ type: 'delivered', messageId: m })));
+    // killed here: the events are in the journal, not in the chain
+    await s.store.close();
+    const again = SqliteAuditStore.open(s.dir, chainOptions(s.dir));
+    replayJournal(s.dir, again, { truncate: false });
+    replayJournal(s.dir, again, { truncate: true });
+    expect((await again.list()).map((e) => e.messageId)).toEqual(['a', 'b', 'c']);
+    expect(fs.statSync(s.journalFile).size).toBe(0);
+    // numbering goes on after what the chain holds
+    const journal = await AuditJournal.open(s.dir, again.journalHeld());
+    expect((await journal.append([{ type: 'login' }]))[0]!.j).toBe(4);
+    await journal.close();
+    await again.close();
+  });
+
+  it('refuses a malformed event before the journal; a journal that cannot be written fails the commits of its batch', async () => {
+    const s = await setup();
+    await expect(s.writer.commit({ type: 'Not Kebab' })).rejects.toThrow(/kebab-case/);
+    await s.writer.commit({ type: 'delivered', messageId: 'ok' });
+    const journal = (s.writer as unknown as { journal: AuditJournal }).journal;
+    vi.spyOn(journal, 'append').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    const failed = await Promise.allSettled([s.writer.commit({ type: 'delivered', messageId: 'x' }), s.writer.commit({ type: 'delivered', messageId: 'y' })]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await s.writer.stop();
+    expect((await s.store.list()).map((e) => e.messageId)).toEqual(['ok']);
+    await s.store.close();
   });
 });
 

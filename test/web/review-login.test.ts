@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
-import { AuditWriter } from '../../src/audit/writer.js';
+import type { AuditWriter } from '../../src/audit/writer.js';
+import { auditWriter } from '../audit/fixtures.js';
 import type { WebUser } from '../../src/config/schema.js';
 import { hashPassword } from '../../src/crypto/password-hash.js';
-import { createLogger } from '../../src/log.js';
 import { WebServer } from '../../src/web/server.js';
 import { tempDir } from '../support/gateway.js';
 import { WebClient } from '../support/web-client.js';
@@ -20,8 +20,9 @@ interface Site {
 }
 
 async function site(users: WebUser[], options: { secure?: boolean } = {}): Promise<Site> {
-  const store = SqliteAuditStore.open(tempDir('outguard-login-'));
-  const audit = new AuditWriter(store, createLogger('silent'), 5);
+  const dir = tempDir('outguard-login-');
+  const store = SqliteAuditStore.open(dir);
+  const audit = await auditWriter(store, dir);
   const web = new WebServer({ host: '127.0.0.1', port: 0 }, () => ({}), undefined, {
     secureCookies: options.secure ?? false,
     review: { users, sessionKey: randomBytes(32), sessionMinutes: 480, maxLoginFailures: 3, lockoutMinutes: 15, auditStore: store, audit },
