@@ -121,7 +121,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     store,
     hop: nextHop,
     logger,
-    ledger: { appendInTransaction: (e) => auditStore.appendInTransaction(e), anchorHead: () => auditStore.anchorHead(), eventOf: sentJobEvent },
+    ledger: {
+      // what the journal holds goes in first: the chain keeps the order (held, released, then the copy sent)
+      appendInTransaction: (e) => {
+        auditStore.holdJournaledInTransaction(audit.journaled());
+        return auditStore.appendInTransaction(e);
+      },
+      anchorHead: () => auditStore.anchorHead(),
+      eventOf: sentJobEvent,
+    },
     onSent: (job, accepted) =>
       job.kind === 'message'
         ? events.emit('copy-delivered', { id: job.id, ref: job.ref, envelope: job.envelope, ...(job.meta?.encrypted ? { encrypted: job.meta.encrypted } : {}), via: 'outbox', accepted })

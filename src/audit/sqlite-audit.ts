@@ -370,17 +370,18 @@ export class SqliteAuditStore implements AuditStore {
    * one transaction: an entry is taken once, however often it is offered (journal.ts).
    */
   holdJournaled(entries: JournalEntry[]): void {
-    let last: AuditEvent | undefined;
-    this.db
-      .transaction(() => {
-        const held = this.journalHeld();
-        const fresh = entries.filter((x) => x.j > held);
-        if (fresh.length === 0) return;
-        last = this.appendInTransaction(fresh.map((x) => x.e)).at(-1);
-        this.stmt.holdJournal.run(Math.max(...fresh.map((x) => x.j)));
-      })
-      .immediate();
+    const last = this.db.transaction(() => this.holdJournaledInTransaction(entries)).immediate();
     if (last) this.anchorHead({ seq: last.seq, hash: last.hash });
+  }
+
+  /** holdJournaled inside the caller's transaction (the caller anchors after its commit); returns the last event appended. */
+  holdJournaledInTransaction(entries: JournalEntry[]): AuditEvent | undefined {
+    const held = this.journalHeld();
+    const fresh = entries.filter((x) => x.j > held);
+    if (fresh.length === 0) return undefined;
+    const last = this.appendInTransaction(fresh.map((x) => x.e)).at(-1);
+    this.stmt.holdJournal.run(Math.max(...fresh.map((x) => x.j)));
+    return last;
   }
 
   async applyJournaled(entries: JournalEntry[]): Promise<void> {

@@ -29,6 +29,8 @@ export class AuditWriter {
   private sending: Promise<void> | undefined;
   private scheduled: NodeJS.Immediate | undefined;
   private pending: JournalEntry[] = [];
+  /** Entries on their way into the chain right now. */
+  private applyingNow: JournalEntry[] = [];
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
 
@@ -96,6 +98,7 @@ export class AuditWriter {
     this.pending = [];
     if (entries.length === 0) return this.applying;
     this.applying = this.applying.then(async () => {
+      this.applyingNow = entries;
       try {
         await this.chain.applyJournaled(entries);
         await this.journal.truncateIfHeld(entries.at(-1)!.j);
@@ -106,9 +109,20 @@ export class AuditWriter {
           this.applyTimer = setTimeout(() => void this.apply(), APPLY_MS);
           this.applyTimer.unref();
         }
+      } finally {
+        this.applyingNow = [];
       }
     });
     return this.applying;
+  }
+
+  /**
+   * What is durable in the journal and maybe not in the chain yet, oldest first: an event stored
+   * straight into the chain (a notice marked sent) puts these in before itself, so the chain
+   * keeps the order things happened in (held, released, then the copy sent).
+   */
+  journaled(): JournalEntry[] {
+    return [...this.applyingNow, ...this.pending];
   }
 
   /** Writes what is queued and puts everything journaled into the chain. */
