@@ -330,9 +330,12 @@ export class SqliteAuditStore implements AuditStore {
     this.anchorHead();
   }
 
-  /** The last event appended: the head row, or the last row when that is further (see appendInTransaction). */
-  private end(): Head {
-    const head = this.stmt.head.get() as Head | undefined;
+  /**
+   * The event to chain to. Normally head = last row. If the tail was cut off (head ahead), chain to
+   * the head so the gap stays visible; if rows were added behind outguard's back (last row ahead),
+   * chain to the last row rather than fail on its seq: verify reports either.
+   */
+  private end(head = this.stmt.head.get() as Head | undefined): Head {
     const last = this.stmt.last.get() as Head | undefined;
     return last && (!head || last.seq >= head.seq) ? last : (head ?? { seq: 0, hash: GENESIS_HASH });
   }
@@ -404,11 +407,7 @@ export class SqliteAuditStore implements AuditStore {
       .transaction(() => {
         const keyedFrom = this.keyedFrom();
         const head = this.stmt.head.get() as Head | undefined;
-        const last = this.stmt.last.get() as Head | undefined;
-        // Normally head = last. If the tail was cut off (head ahead), chain to the head so the gap
-        // stays visible; if rows were added behind our back (last ahead), chain to the last row
-        // rather than fail on its seq: verify reports either.
-        let prev: Head = last && (!head || last.seq >= head.seq) ? last : (head ?? { seq: 0, hash: GENESIS_HASH });
+        let prev = this.end(head);
         // the transaction holds the write lock: chain the whole batch, then move the head once
         const events = bodies.map((body) => {
           const unhashed: UnhashedAuditEvent = { seq: prev.seq + 1, ...body, prevHash: prev.hash };

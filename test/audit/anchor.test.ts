@@ -1,27 +1,19 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnchorFile } from '../../src/audit/anchor.js';
 import { canonicalJson, computeHash } from '../../src/audit/events.js';
 import { AnchorMissingError, SqliteAuditStore, chainKey } from '../../src/audit/sqlite-audit.js';
 import { AUDIT_KEY, chainOptions, sampleEvents, tamper } from './fixtures.js';
+import { tempDirsPerTest } from '../support/gateway.js';
 
 /**
  * The keyed, anchored chain against someone who can edit outguard.db but holds neither the
  * data-at-rest key nor the anchor file: what verify must catch, and what it must let pass.
  */
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-anchor-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirsPerTest('outguard-anchor-');
 
 /** A data dir whose chain the gateway wrote: keyed from the start, anchored after every commit. */
 async function gatewayChain(batches = 3): Promise<string> {

@@ -1,22 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { ThreadAppender } from '../../src/audit/thread-appender.js';
 import { chainOptions, sampleEvents } from './fixtures.js';
+import { tempDirsPerTest } from '../support/gateway.js';
 
 const threadData = (dir: string) => ({ dataDir: dir, ...chainOptions(dir) });
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-audit-thread-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirsPerTest('outguard-audit-thread-');
 
 describe('ThreadAppender', () => {
   it('writes the events in the order given, chained, where the gateway reads and verifies them', async () => {

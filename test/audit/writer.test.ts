@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sentJobEvent } from '../../src/audit/outbox-events.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { AuditWriter } from '../../src/audit/writer.js';
@@ -11,16 +9,9 @@ import { openDatabase } from '../../src/store/sqlite.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { until } from '../support/wait.js';
 import { AUDIT_KEY, chainOptions } from './fixtures.js';
+import { tempDirsPerTest } from '../support/gateway.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-writer-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirsPerTest('outguard-writer-');
 const logger = createLogger('silent');
 
 async function setup() {

@@ -7,20 +7,13 @@ import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
 import { headerOf } from '../support/notices.js';
 import { type Sink, startSink } from '../support/sink.js';
+import { requireRoot } from '../support/tools.js';
 
 /**
  * "No decision without its record" on a full disk: the data dir is a small tmpfs, filled up while
  * the gateway runs with an SMTP next hop. Mail must then be answered 451 — never 250 without its
  * audit event, and nothing may reach the next hop that is not on record.
  */
-
-function canMount(): boolean {
-  if (process.getuid?.() === 0) return true;
-  const note = 'mounting a small tmpfs for the full data dir needs root';
-  if (process.env.CI === 'true') throw new Error(`${note}; CI must run as root`);
-  console.warn(`SKIPPED: ${note}`);
-  return false;
-}
 
 /** Writes until the file system says it is full. */
 function fill(file: string): void {
@@ -35,7 +28,7 @@ function fill(file: string): void {
   }
 }
 
-describe.runIf(canMount())('a full data dir', () => {
+describe.runIf(requireRoot('mounting a small tmpfs for the full data dir'))('a full data dir', () => {
   let mount: string;
   let sink: Sink;
   let gw: TestGateway;
