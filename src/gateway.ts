@@ -51,7 +51,7 @@ export class Gateway {
       hostname: string;
       isInternal: (domain: string) => boolean;
       /** The audit log (特記事項 第9): one event per decision, durable before the answer. */
-      audit: Pick<AuditWriter, 'record' | 'commit'>;
+      audit: Pick<AuditWriter, 'record' | 'commit' | 'urge'>;
       /** Incidents (遵守事項 第2): rules marked `incident: true` open one. */
       incidents?: Pick<IncidentService, 'ruleFired'>;
     },
@@ -70,10 +70,11 @@ export class Gateway {
     let repeated = false;
     // the decision's audit event, made durable once, before anything leaves or the client hears 2xx/5xx
     let decided: Promise<void> | undefined;
-    const decide: Seal = (how) => {
+    const decide: Seal = (how, lazy = false) => {
       decided ??= this.deps.audit
-        .commit(this.decisionEvent(inbound, how.messageId, action, verdict, judgement?.message, encrypted, how.repeated))
+        .commit(this.decisionEvent(inbound, how.messageId, action, verdict, judgement?.message, encrypted, how.repeated), { lazy })
         .catch((err: Error) => Promise.reject(new DecisionNotRecorded(err.message)));
+      if (!lazy) this.deps.audit.urge();
       return decided;
     };
     try {

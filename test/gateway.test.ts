@@ -42,7 +42,7 @@ describe('Gateway fails closed', () => {
       logger,
       hostname: 'test',
       isInternal: (d) => d === 'example.co.jp',
-      audit: { record: (e) => events.push(e), commit: async (e) => void events.push(e) },
+      audit: { record: (e) => events.push(e), commit: async (e) => void events.push(e), urge: () => undefined },
     });
   });
   afterAll(async () => {

@@ -10,6 +10,8 @@ interface Queued {
 /** How long journaled events wait to go into the chain, at most, and how many make a batch at once. */
 const APPLY_MS = 200;
 const APPLY_BATCH = 500;
+/** How long an event committed `lazy` waits for company when nobody urges it. */
+const LAZY_MS = 5;
 
 /**
  * The audit log's writer, in two steps:
@@ -18,6 +20,10 @@ const APPLY_BATCH = 500;
  *    decision the client is about to hear of, that is before the answer; it rejects when the event
  *    cannot be written (the caller answers 451 and sends nothing). Group commit: what arrives
  *    while one journal write (and its fdatasync) is under way goes together in the next, at once.
+ *    A `lazy` commit does not start a write of its own: it waits for the next one somebody needs
+ *    (urge(), or a commit that is not lazy) or `LAZY_MS` — a message starts its event's commit
+ *    as its copy starts for the next hop and urges it only before the end of DATA, so the events
+ *    of the messages in between share that one write instead of one fdatasync each.
  * 2. The journaled events go into the keyed chain (on the audit thread) every `APPLY_MS` in one
  *    transaction, and the journal is emptied once the chain holds all of it.
  *
@@ -28,6 +34,9 @@ export class AuditWriter {
   private queue: Queued[] = [];
   private sending: Promise<void> | undefined;
   private scheduled: NodeJS.Immediate | undefined;
+  private lazyTimer: NodeJS.Timeout | undefined;
+  /** Somebody waits for what is queued: write it as soon as the journal is free. */
+  private urgent = false;
   private pending: JournalEntry[] = [];
   /** Entries on their way into the chain right now. */
   private applyingNow: JournalEntry[] = [];
@@ -44,8 +53,8 @@ export class AuditWriter {
     this.commit(event).catch(() => undefined);
   }
 
-  /** Resolves once the event is durable; rejects if it cannot be written. */
-  commit(event: NewAuditEvent): Promise<void> {
+  /** Resolves once the event is durable; rejects if it cannot be written. `lazy`: see the class comment. */
+  commit(event: NewAuditEvent, options: { lazy?: boolean } = {}): Promise<void> {
     let body: NewAuditEvent;
     try {
       body = normalizeEvent(event);
@@ -54,14 +63,25 @@ export class AuditWriter {
       return Promise.reject(err as Error);
     }
     const done = new Promise<void>((resolve, reject) => this.queue.push({ event: body, waiter: { resolve, reject } }));
-    if (!this.sending && !this.scheduled) {
-      // the other sessions of this turn of the event loop join the batch
+    if (options.lazy) this.later();
+    else this.urge();
+    return done;
+  }
+
+  /** Writes what is queued without waiting any longer (at the end of this turn of the event loop: the other sessions of the turn join). */
+  urge(): void {
+    this.urgent = true;
+    if (!this.sending && !this.scheduled && this.queue.length > 0) {
       this.scheduled = setImmediate(() => {
         this.scheduled = undefined;
         void this.send();
       });
     }
-    return done;
+  }
+
+  /** What is queued is written after `LAZY_MS` unless something urges it sooner. */
+  private later(): void {
+    this.lazyTimer ??= setTimeout(() => this.urge(), LAZY_MS);
   }
 
   /** One journal write for everything queued; the next starts as this one ends. */
@@ -69,6 +89,9 @@ export class AuditWriter {
     if (this.sending || this.queue.length === 0) return this.sending ?? Promise.resolve();
     const batch = this.queue;
     this.queue = [];
+    this.urgent = false;
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     this.sending = this.journal.append(batch.map((q) => q.event)).then(
       (entries) => {
         for (const q of batch) q.waiter.resolve();
@@ -86,7 +109,9 @@ export class AuditWriter {
     );
     return this.sending.finally(() => {
       this.sending = undefined;
-      if (this.queue.length > 0) void this.send();
+      if (this.queue.length === 0) return;
+      if (this.urgent) void this.send();
+      else this.later();
     });
   }
 
@@ -131,6 +156,7 @@ export class AuditWriter {
       clearImmediate(this.scheduled);
       this.scheduled = undefined;
     }
+    this.urgent = true;
     while (this.sending || this.queue.length > 0) await this.send();
     await this.apply();
   }

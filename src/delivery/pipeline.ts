@@ -28,27 +28,30 @@ export interface DirectResult {
 
 /**
  * Makes the decision's audit event durable (once; later calls get the same answer). The pipeline
- * starts it as the first copy starts on its way, so the write overlaps the talk with the next
- * hop, and waits for it before the end of that copy's DATA and before it answers; when it
- * rejects, nothing is handed over and the message is answered 451.
+ * queues it `lazy` as the first copy starts on its way, so the write overlaps the talk with the
+ * next hop and is shared with the events of the messages queued meanwhile; it asks for it again,
+ * not lazy, before the end of that copy's DATA and before it answers, and waits for it there.
+ * When it rejects, nothing is handed over and the message is answered 451.
  */
-export type Seal = (how: { messageId: string; repeated: boolean }) => Promise<void>;
+export type Seal = (how: { messageId: string; repeated: boolean }, lazy?: boolean) => Promise<void>;
 
 /** A seal as a copy's `beforeEnd`, remembering whether it failed (the hop reports only that it was cut off). */
 function gate(seal: Seal, how: { messageId: string; repeated: boolean }) {
   let sealed: Promise<void> | undefined;
   const g = {
     failure: undefined as Error | undefined,
-    /** Starts the write without waiting for it (its failure is kept for beforeEnd). */
-    start() {
-      sealed ??= seal(how).catch((err: Error) => {
+    /** Queues the write without waiting for it (its failure is kept for beforeEnd). */
+    start(lazy = true) {
+      sealed ??= seal(how, lazy).catch((err: Error) => {
         g.failure = err;
         throw err;
       });
       sealed.catch(() => undefined);
     },
+    /** Wants the write done now (the events queued meanwhile share it), and waits for it. */
     beforeEnd: () => {
-      g.start();
+      if (sealed) seal(how, false).catch(() => undefined);
+      else g.start(false);
       return sealed!;
     },
   };

@@ -45,6 +45,28 @@ async function setup() {
 }
 
 describe('AuditWriter', () => {
+  it('a lazy commit waits for a write somebody urges, and the lazy commits queued meanwhile share it', async () => {
+    const s = await setup();
+    const lazy = Array.from({ length: 5 }, (_, i) => s.writer.commit({ type: 'delivered', messageId: `lazy${i}` }, { lazy: true }));
+    let settled = 0;
+    for (const p of lazy) void p.then(() => settled++);
+    await new Promise((r) => setImmediate(r));
+    expect(s.writes).toEqual([]);
+    expect(settled).toBe(0);
+    s.writer.urge();
+    await Promise.all(lazy);
+    expect(s.writes).toEqual([5]);
+    await s.writer.stop();
+  });
+
+  it('a lazy commit nobody urges is written within a few milliseconds', async () => {
+    const s = await setup();
+    await s.writer.commit({ type: 'delivered', messageId: 'alone' }, { lazy: true });
+    expect(s.writes).toEqual([1]);
+    expect(readJournal(s.journalFile).map((e) => e.e.messageId)).toEqual(['alone']);
+    await s.writer.stop();
+  });
+
   it('group-commits: one journal write for the commits of one moment, one for all that came while it was under way', async () => {
     const s = await setup();
     const release = s.hold();
