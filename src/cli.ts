@@ -86,10 +86,18 @@ program
         smtp: `${service.smtp.address}:${service.smtp.port}`,
         web: `${service.web.address}:${service.web.port}`,
         nextHop: config.nextHop.kind === 'file' ? `file:${config.nextHop.dir}` : config.nextHop.url,
+        releaseLinks: config.web.publicUrl,
         config: config.source,
       },
       'outguard started',
     );
+    if (config.organization.internalDomains.length === 0) {
+      // otherwise the first mail a new admin sends to a colleague is held with no word why
+      logger.warn(
+        { key: 'organization.internalDomains', env: 'OUTGUARD_INTERNAL_DOMAINS' },
+        'no internal domains set: every recipient counts as outside, so mail to a domain outguard has not delivered to yet is held (first-time-domain); set organization.internalDomains (or OUTGUARD_INTERNAL_DOMAINS=example.co.jp) to your own domains',
+      );
+    }
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return die(`${signal} again: exiting without waiting`, 1);

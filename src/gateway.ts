@@ -15,6 +15,7 @@ import type { IncidentService } from './audit/incidents.js';
 import { findingFields } from './audit/events.js';
 import type { Verdict } from './policy/verdict.js';
 import type { ByteSource } from './message/source.js';
+import type { Mailbox } from './message/mailbox.js';
 
 export interface InboundMessage {
   /** The message as received: in memory, or spooled (read by offsets). */
@@ -48,7 +49,8 @@ export class Gateway {
       pipeline: Pick<DeliveryPipeline, 'deliver'>;
       holds: Pick<HoldService, 'hold'>;
       logger: Logger;
-      hostname: string;
+      /** notices.from: who the password notices to senders come from. */
+      noticeFrom: Mailbox;
       isInternal: (domain: string) => boolean;
       /** The audit log (特記事項 第9): one event per decision, durable before the answer. */
       audit: Pick<AuditWriter, 'record' | 'commit' | 'urge'>;
@@ -99,7 +101,7 @@ export class Gateway {
         await decide({ messageId: id, repeated });
         outcome = { id, code: 250, text: `2.0.0 Ok: held for confirmation as ${id}${repeated ? ' (this message was held before; it is held once)' : ''}` };
       } else {
-        const plan = await planDelivery({ id, message: judgement.message, envelope: inbound.envelope, settings: judgement.encryption, isInternal: this.deps.isInternal, hostname: this.deps.hostname });
+        const plan = await planDelivery({ id, message: judgement.message, envelope: inbound.envelope, settings: judgement.encryption, isInternal: this.deps.isInternal, noticeFrom: this.deps.noticeFrom });
         encrypted = plan.copies.flatMap((c) => c.encrypted?.files ?? []);
         if (plan.passedAsIs.length > 0) verdict = { ...verdict, findings: [...verdict.findings, passedAsIsFinding(plan.passedAsIs)] };
         sent = await this.deps.pipeline.deliver(plan, inbound, decide);

@@ -149,7 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
     key,
     publicUrl: config.web.publicUrl,
-    hostname: config.smtp.hostname,
+    noticeFrom: config.notices.from,
     isInternal,
     onDecision: (hold, state, actor) => {
       const recorded = audit.commit(holdDecisionEvent(hold, state, actor));
@@ -163,7 +163,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   await holds.start();
   await incidents.start();
-  const gateway = new Gateway({ judge, pipeline, holds, logger, hostname: config.smtp.hostname, isInternal, audit, incidents });
+  const gateway = new Gateway({ judge, pipeline, holds, logger, noticeFrom: config.notices.from, isInternal, audit, incidents });
   const smtp = new SmtpListener(config, gateway, logger, spool);
   const rules = ruleMessages(config.policy);
   const web = new WebServer(config.web.listen, () => ({ nextHop: nextHop.description, rules: judge.rules().length }), holds, {

@@ -16,6 +16,7 @@ import { Spool } from '../src/store/spool.js';
 import { tempDir, writeConfig } from './support/gateway.js';
 import { withAttachments } from './support/mime.js';
 import { type Sink, startSink } from './support/sink.js';
+import { defaultNoticeFrom } from '../src/message/mailbox.js';
 
 describe('Gateway fails closed', () => {
   let sink: Sink;
@@ -40,7 +41,7 @@ describe('Gateway fails closed', () => {
       pipeline,
       holds: { hold: () => Promise.reject(new Error('no holds here')) },
       logger,
-      hostname: 'test',
+      noticeFrom: defaultNoticeFrom('test'),
       isInternal: (d) => d === 'example.co.jp',
       audit: { record: (e) => events.push(e), commit: async (e) => void events.push(e), urge: () => undefined },
     });

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { ConfigError } from './errors.js';
+import type { Mailbox } from '../message/mailbox.js';
 
 /**
  * Small validators for config values. Each takes the raw value and the dotted key it came from,
@@ -98,6 +99,15 @@ export function oneOf<T extends string>(f: Field, choices: readonly T[]): T {
 }
 
 /** One address or a list of them (a string may hold several, comma-separated): local@domain each. */
+/** `Name <address>` or a bare address (config `notices.from`). */
+export function mailbox(f: Field): Mailbox {
+  const text = string(f).trim();
+  const m = /^(?:"?([^"<>]*?)"?\s*<([^<>]+)>|([^<>]+))$/.exec(text);
+  const address = (m?.[2] ?? m?.[3] ?? '').trim();
+  if (!/^[^\s@<>",]+@[^\s@<>",]+\.[^\s@<>",]+$/.test(address)) return fail(f, 'an e-mail address, optionally with a name: "送信確認 <outguard@example.co.jp>"');
+  return { name: (m?.[1] ?? '').trim(), address };
+}
+
 export function addressList(f: Field): string[] {
   if (f.value === undefined || f.value === null) return [];
   return stringList(f).map((a, i) => {

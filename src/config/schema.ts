@@ -3,6 +3,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { isPasswordHash } from '../crypto/password-hash.js';
+import { type Mailbox, defaultNoticeFrom } from '../message/mailbox.js';
 import {
   type Field,
   type HostPort,
@@ -11,6 +12,7 @@ import {
   cidrList,
   domainList,
   hostPort,
+  mailbox,
   httpUrl,
   mapping,
   oneOf,
@@ -105,6 +107,8 @@ export interface Config {
     lockoutMinutes: number;
   };
   /** 遵守事項 第2 and 別記様式. */
+  /** The notices to senders (confirmation, password, result): who they come from. */
+  notices: { from: Mailbox };
   compliance: {
     /** The client's contact (発注者の窓口) who gets incident reports; none: incidents are only recorded. */
     clientContact: string[];
@@ -164,7 +168,7 @@ export const DEFAULTS = {
     maxAuthFailures: 5,
     authLockoutMinutes: 15,
   },
-  web: { listen: '127.0.0.1:8025', publicUrl: 'http://127.0.0.1:8025', users: [], sessionMinutes: 480, maxLoginFailures: 5, lockoutMinutes: 15 },
+  web: { listen: '127.0.0.1:8025', users: [], sessionMinutes: 480, maxLoginFailures: 5, lockoutMinutes: 15 },
   compliance: {
     clientContact: [],
     incidentMinutes: 60,
@@ -213,12 +217,13 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     return m;
   };
 
-  section('', ['smtp', 'web', 'compliance', 'retention', 'audit', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
+  section('', ['smtp', 'web', 'notices', 'compliance', 'retention', 'audit', 'dataDir', 'nextHop', 'delivery', 'policy', 'policyThread', 'organization', 'log']);
   const smtp = section('smtp', [
     'listen', 'hostname', 'relayNetworks', 'maxSize', 'spoolThreshold', 'inFlightBytes', 'maxRecipients', 'maxClients', 'maxClientsPerAddress', 'reservedForRelay', 'stageTimeoutMs',
     'socketTimeoutMs', 'shutdownTimeoutMs', 'reverseLookup', 'tls', 'users', 'maxAuthFailures', 'authLockoutMinutes',
   ]);
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
+  const notices = section('notices', ['from']);
   const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'contractor', 'contract', 'storage']);
   const retention = section('retention', ['bodyDays']);
   const audit = section('audit', ['anchorFile']);
@@ -251,12 +256,13 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     },
     web: {
       listen: hostPort(field('web.listen', web.listen)),
-      publicUrl: httpUrl(field('web.publicUrl', web.publicUrl)),
+      publicUrl: web.publicUrl === undefined ? listenUrl(hostPort(field('web.listen', web.listen)), string(field('smtp.hostname', smtp.hostname))) : httpUrl(field('web.publicUrl', web.publicUrl)),
       users: webUsers(web.users, field),
       sessionMinutes: positiveInt(field('web.sessionMinutes', web.sessionMinutes), 'minutes (a positive whole number)'),
       maxLoginFailures: positiveInt(field('web.maxLoginFailures', web.maxLoginFailures)),
       lockoutMinutes: positiveInt(field('web.lockoutMinutes', web.lockoutMinutes), 'minutes (a positive whole number)'),
     },
+    notices: { from: notices.from === undefined ? defaultNoticeFrom(string(field('smtp.hostname', smtp.hostname))) : mailbox(field('notices.from', notices.from)) },
     compliance: complianceSection(compliance, field, string(field('smtp.hostname', smtp.hostname))),
     retention: { bodyDays: positiveInt(field('retention.bodyDays', retention.bodyDays), 'days (a positive whole number)') },
     audit: { anchorFile: audit.anchorFile === undefined ? path.join(dataDir, 'audit-anchor.log') : resolvePath('audit.anchorFile', string(field('audit.anchorFile', audit.anchorFile))) },
@@ -277,6 +283,16 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
     },
     log: { level: oneOf(field('log.level', log.level), LOG_LEVELS) },
   };
+}
+
+/**
+ * The release links' base when web.publicUrl is not set: the web listener itself, so a changed
+ * web.listen moves the links with it; on a wildcard address, the machine's name (smtp.hostname).
+ */
+export function listenUrl(listen: HostPort, hostname: string): string {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
+  const host = wildcard ? hostname : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return `http://${host}:${listen.port}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { JobMeta } from '../store/outbox-store.js';
 import { composePasswordNotice } from '../zip/password-notice.js';
 import { groupRecipients } from '../zip/recipients.js';
 import { packAttachments, packWhole } from '../zip/transform.js';
+import type { Mailbox } from '../message/mailbox.js';
 
 /** One copy of the message for one group of recipients, ready to send (X-Outguard-Id included). */
 export interface PlannedCopy {
@@ -54,8 +55,8 @@ export interface PlanInput {
   envelope: Envelope;
   settings: EncryptionSettings;
   isInternal: (domain: string) => boolean;
-  /** smtp.hostname: password notices to the sender come from outguard <MAILER-DAEMON@hostname>. */
-  hostname: string;
+  /** notices.from: password notices to the sender come from it. */
+  noticeFrom: Mailbox;
 }
 
 /**
@@ -129,7 +130,7 @@ export async function planDelivery(input: PlanInput): Promise<DeliveryPlan> {
       recipients: group.to,
       password: packing.password,
       envelope: noticeEnvelope,
-      from: toSender ? `outguard <MAILER-DAEMON@${input.hostname}>` : (message.from[0]?.address ?? envelope.from),
+      from: toSender ? input.noticeFrom : (message.from[0]?.address ?? envelope.from),
     });
     notices.push({
       id: noticeId,

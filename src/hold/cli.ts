@@ -195,7 +195,7 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
       logger,
       key,
       publicUrl: config.web.publicUrl,
-      hostname: config.smtp.hostname,
+      noticeFrom: config.notices.from,
       isInternal,
       // the admin's decision goes into the audit log like any other (its event is written below)
       onDecision: (h, state, actor) => void decisions.push(holdDecisionEvent(h, state, actor)),

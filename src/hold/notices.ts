@@ -1,6 +1,7 @@
 import { composeNotice } from '../message/compose.js';
 import { oneLine } from '../message/one-line.js';
 import type { DeadlineAction, Hold, HoldRecipient } from './types.js';
+import type { Mailbox } from '../message/mailbox.js';
 
 /**
  * The notices of the confirmation hold (遵守事項 第6-1), Japanese first, then English:
@@ -18,8 +19,8 @@ import type { DeadlineAction, Hold, HoldRecipient } from './types.js';
 export type OutcomeKind = 'released' | 'discarded' | 'expired' | 'escalated' | 'failed';
 
 export interface NoticeFormat {
-  /** The gateway's host name, for the From address. */
-  hostname: string;
+  /** notices.from: who the notices come from. */
+  from: Mailbox;
   /** Time zone of the times in the Japanese text. Default Asia/Tokyo. */
   timeZone?: string;
 }
@@ -27,7 +28,6 @@ export interface NoticeFormat {
 export const NOTICE_HEADER = 'X-Outguard-Notice';
 export const REF_HEADER = 'X-Outguard-Ref';
 
-const fromOf = (f: NoticeFormat) => `outguard <MAILER-DAEMON@${f.hostname}>`;
 
 /** Kept here too for the CLIs that list holds and incidents (src/message/one-line.ts). */
 export { oneLine };
@@ -207,7 +207,7 @@ export function composeConfirmNotice(n: ConfirmNoticeInput, f: NoticeFormat): Pr
   ].join('\n');
   const [ja, en] = n.role === 'approver' ? ['【承認依頼】', 'Approval needed'] : ['【送信保留】確認してください', 'Held: confirm before sending'];
   return composeNotice({
-    from: fromOf(f),
+    from: f.from,
     to: [n.to],
     subject: subjectLine(ja, en, hold.subject),
     text,
@@ -240,7 +240,7 @@ export function composeWaitingNotice(hold: Hold, f: NoticeFormat): Promise<Buffe
     '',
   ].join('\n');
   return composeNotice({
-    from: fromOf(f),
+    from: f.from,
     to: [hold.envelope.from],
     subject: subjectLine('【承認待ち】', 'Waiting for approval', hold.subject),
     text,
@@ -334,7 +334,7 @@ export function composeOutcomeNotice(n: OutcomeNoticeInput, f: NoticeFormat): Pr
   }
   const text = [...ja, '', ...summaryJa(hold, false), '', '----', ...en, '', ...summaryEn(hold, false), `outguard ID: ${hold.id}`, ''].join('\n');
   return composeNotice({
-    from: fromOf(f),
+    from: f.from,
     to: [hold.envelope.from],
     subject: subjectLine(subject[0], subject[1], hold.subject),
     text,

@@ -20,6 +20,7 @@ import type { Actor, DamagedMessage, DeadlineAction, Hold, HoldActions, HoldAdmi
 import { InFlight } from '../util/in-flight.js';
 import type { ByteSource } from '../message/source.js';
 import { SealedDataError } from '../store/sealed.js';
+import type { Mailbox } from '../message/mailbox.js';
 
 /**
  * Where a released hold goes: DeliveryPipeline.enqueue — the plan direct mail gets (planDelivery),
@@ -67,8 +68,8 @@ export interface HoldServiceOptions {
   onPurged?: (erased: ErasedBody, days: number) => void;
   /** web.publicUrl: links are `${publicUrl}/hold/${token}`. */
   publicUrl: string;
-  /** smtp.hostname: notices come from outguard <MAILER-DAEMON@hostname>. */
-  hostname: string;
+  /** notices.from: who the notices to senders come from. */
+  noticeFrom: Mailbox;
   /** Whether a recipient domain is internal (organization.internalDomains). */
   isInternal: (domain: string) => boolean;
   now?: () => number;
@@ -138,7 +139,7 @@ export class HoldService implements HoldActions, HoldAdmin {
   private readonly tokens: HoldTokens;
   private readonly publicUrl: string;
   private readonly isInternal: (domain: string) => boolean;
-  private readonly hostname: string;
+  private readonly noticeFrom: Mailbox;
   private readonly now: () => number;
   private readonly format: NoticeFormat;
   private readonly bodyStartChars: number;
@@ -166,7 +167,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.outboxStore = options.outboxStore;
     this.outbox = options.outbox;
     this.releaser = options.releaser;
-    this.hostname = options.hostname;
+    this.noticeFrom = options.noticeFrom;
     this.logger = options.logger;
     this.onDecision = options.onDecision ?? (() => undefined);
     this.onPurged = options.onPurged ?? (() => undefined);
@@ -175,7 +176,7 @@ export class HoldService implements HoldActions, HoldAdmin {
     this.publicUrl = options.publicUrl.replace(/\/+$/, '');
     this.isInternal = options.isInternal;
     this.now = options.now ?? Date.now;
-    this.format = { hostname: options.hostname, timeZone: options.timeZone };
+    this.format = { from: options.noticeFrom, timeZone: options.timeZone };
     this.bodyStartChars = options.bodyStartChars ?? 400;
     this.retryMs = options.retryMs ?? 60_000;
     this.graceMs = options.graceMs ?? 30_000;
@@ -459,7 +460,7 @@ export class HoldService implements HoldActions, HoldAdmin {
         // as they are even where the policy holds them (alreadyEncrypted: hold).
         const encryption: EncryptionSettings = { ...hold.releaseWith.encryption, alreadyEncrypted: 'pass' };
         const message = MessageModel.parse(raw, encryption);
-        const plan = await planDelivery({ id, message, envelope: hold.envelope, settings: encryption, isInternal: this.isInternal, hostname: this.hostname });
+        const plan = await planDelivery({ id, message, envelope: hold.envelope, settings: encryption, isInternal: this.isInternal, noticeFrom: this.noticeFrom });
         await this.releaser.enqueue(plan);
         encrypted = plan.copies.some((c) => c.encrypted);
         this.logger.info({ hold: id, copies: plan.copies.map((c) => ({ id: c.id, to: c.envelope.to, encrypted: c.encrypted?.form ?? false })) }, 'released hold queued');

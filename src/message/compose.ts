@@ -1,8 +1,9 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Mailbox } from './mailbox.js';
 import { oneLine } from './one-line.js';
 
 export interface NoticeContent {
-  from: string;
+  from: string | Mailbox;
   to: string[];
   subject: string;
   /** Plain text, Japanese first, English second. */

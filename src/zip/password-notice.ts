@@ -1,5 +1,6 @@
 import { composeNotice } from '../message/compose.js';
 import type { Envelope } from '../message/envelope.js';
+import type { Mailbox } from '../message/mailbox.js';
 import { oneLine } from '../message/one-line.js';
 
 export interface PasswordNoticeInput {
@@ -12,7 +13,7 @@ export interface PasswordNoticeInput {
   password: string;
   /** Who gets the notice, and as whom it is sent. */
   envelope: Envelope;
-  from: string;
+  from: string | Mailbox;
 }
 
 /**
@@ -35,7 +36,7 @@ export function composePasswordNotice(n: PasswordNoticeInput): Promise<Buffer> {
     `ZIPファイル名: ${zipName}`,
     `宛先: ${list}`,
     '',
-    'パスワード (Password):',
+    'パスワード:',
     `Password: ${n.password}`,
     '',
     '----',

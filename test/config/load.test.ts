@@ -130,4 +130,19 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ file: configFile('compliance:\n  storage: {locaton: x}\n'), env: {} })).message).toMatch(/compliance\.storage\.locaton: expected a known key/);
     expect(errorOf(() => loadConfig({ file: configFile('retention:\n  bodyDays: 0\n'), env: {} })).message).toMatch(/retention\.bodyDays: expected days/);
   });
+
+  it('points the release links at the web listener unless web.publicUrl says otherwise', () => {
+    expect(loadConfig({ env: { OUTGUARD_WEB_LISTEN: '127.0.0.1:8225' } }).web.publicUrl).toBe('http://127.0.0.1:8225');
+    expect(loadConfig({ env: { OUTGUARD_WEB_LISTEN: '[::1]:8226' } }).web.publicUrl).toBe('http://[::1]:8226');
+    // on every interface, the machine's name: 0.0.0.0 is no address a sender can open
+    expect(loadConfig({ file: configFile('smtp:\n  hostname: gw.example.co.jp\nweb:\n  listen: 0.0.0.0:8025\n'), env: {} }).web.publicUrl).toBe('http://gw.example.co.jp:8025');
+    expect(loadConfig({ env: { OUTGUARD_WEB_LISTEN: '127.0.0.1:8225', OUTGUARD_WEB_PUBLIC_URL: 'https://og.example.co.jp' } }).web.publicUrl).toBe('https://og.example.co.jp');
+  });
+
+  it('sends the notices to senders from notices.from: outguard@<smtp.hostname> with a name unless set', () => {
+    expect(loadConfig({ file: configFile('smtp:\n  hostname: gw.example.co.jp\n'), env: {} }).notices.from).toEqual({ name: '送信確認 outguard', address: 'outguard@gw.example.co.jp' });
+    expect(loadConfig({ file: configFile('notices:\n  from: "情報システム課 <it-desk@example.co.jp>"\n'), env: {} }).notices.from).toEqual({ name: '情報システム課', address: 'it-desk@example.co.jp' });
+    expect(loadConfig({ file: configFile('notices:\n  from: it-desk@example.co.jp\n'), env: {} }).notices.from).toEqual({ name: '', address: 'it-desk@example.co.jp' });
+    expect(errorOf(() => loadConfig({ file: configFile('notices:\n  from: "IT desk"\n'), env: {} })).message).toMatch(/notices\.from: expected an e-mail address, optionally with a name/);
+  });
 });

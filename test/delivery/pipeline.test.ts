@@ -17,6 +17,7 @@ import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { withAttachments } from '../support/mime.js';
 import { type Received, type SinkOptions, startSink } from '../support/sink.js';
 import { until } from '../support/wait.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 /** The gateway's audit event, made durable: here it always is. */
 const sealed: Seal = async () => undefined;
@@ -53,14 +54,14 @@ const SOURCE = new BufferSource(RAW);
 
 async function planFor(to: string[], id = `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`) {
   const message = MessageModel.parse(RAW);
-  return { plan: await planDelivery({ id, message, envelope: { from: SENDER, to }, settings: SETTINGS, isInternal, hostname: 'gw.example.co.jp' }), envelope: { from: SENDER, to } };
+  return { plan: await planDelivery({ id, message, envelope: { from: SENDER, to }, settings: SETTINGS, isInternal, noticeFrom: defaultNoticeFrom('gw') }), envelope: { from: SENDER, to } };
 }
 
 describe('DeliveryPipeline: direct mail', () => {
   it('sends a message with nothing to pack while the client waits: one copy, no store, one event', async () => {
     const { sink, store, pipeline, delivered } = await setup();
     const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
-    const plan = await planDelivery({ id: 'plain1', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example', 'c@example.co.jp'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
+    const plan = await planDelivery({ id: 'plain1', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example', 'c@example.co.jp'] }, settings: SETTINGS, isInternal, noticeFrom: defaultNoticeFrom('gw') });
     const result = await pipeline.deliver(plan, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) }, sealed);
     expect(result).toMatchObject({ messageId: 'plain1', delivered: ['plain1'], queued: [], repeated: false });
     expect(sink.messages).toHaveLength(1);
@@ -172,7 +173,7 @@ describe('DeliveryPipeline: the decision on record before anything leaves', () =
     const { sink, store, pipeline } = await setup();
     const full = new Error('database or disk is full');
     const raw = Buffer.from(`From: ${SENDER}\r\nTo: a@partner-a.example\r\nSubject: hi\r\n\r\nhello\r\n`);
-    const plain = await planDelivery({ id: 'plain-full', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example'] }, settings: SETTINGS, isInternal, hostname: 'gw' });
+    const plain = await planDelivery({ id: 'plain-full', message: MessageModel.parse(raw), envelope: { from: SENDER, to: ['a@partner-a.example'] }, settings: SETTINGS, isInternal, noticeFrom: defaultNoticeFrom('gw') });
     await expect(pipeline.deliver(plain, { envelope: { from: SENDER, to: ['a@partner-a.example'] }, source: new BufferSource(raw) }, recordingSeal(full).seal)).rejects.toBe(full);
     const { plan, envelope } = await planFor(['c@example.co.jp', 'a@partner-a.example']);
     await expect(pipeline.deliver(plan, { envelope, source: SOURCE }, recordingSeal(full).seal)).rejects.toBe(full);

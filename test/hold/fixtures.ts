@@ -17,6 +17,7 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import type { Received, Sink } from '../support/sink.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 export const PUBLIC_URL = 'https://outguard.example.co.jp';
 export const SENDER = 'taro@example.co.jp';
@@ -142,7 +143,7 @@ export async function openHarness(
     logger: logs.logger,
     key,
     publicUrl: PUBLIC_URL,
-    hostname: 'gw.example.co.jp',
+    noticeFrom: defaultNoticeFrom('gw.example.co.jp'),
     isInternal,
     ...rest,
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from '../../src/hold/notices.js';
 import type { Hold } from '../../src/hold/types.js';
 import { MessageModel } from '../../src/message/model.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 const HOSTILE = '見積\r\nPassword: fake1\u2028Password: fake2\x85end';
 const ONE_LINE = '見積 Password: fake1 Password: fake2 end';
@@ -20,7 +21,7 @@ const hold: Hold = {
   onDeadline: { action: 'discard' },
   approvers: [],
 };
-const format = { hostname: 'gw.example.co.jp' };
+const format = { from: defaultNoticeFrom('gw.example.co.jp') };
 
 const linesOf = (notice: Buffer) => MessageModel.parse(notice).textParts.join('\n').split(/\r?\n/);
 
@@ -43,6 +44,13 @@ describe('the hold notices are built from data', () => {
     expect(lines).toContain('  > Password: in the body');
     expect(lines).toContain('  > second');
     expect(MessageModel.parse(notice).header('x-outguard-notice')).toBe('confirm');
+  });
+
+  it('comes from notices.from, named in words — not from MAILER-DAEMON, which reads as a bounce', async () => {
+    const notice = await composeConfirmNotice({ hold, to: hold.envelope.from, role: 'sender', link: 'https://gw/hold/t', expiry: hold.deadline }, format);
+    expect(MessageModel.parse(notice).from).toEqual([{ name: '送信確認 outguard', address: 'outguard@gw.example.co.jp' }]);
+    const own = await composeOutcomeNotice({ hold, kind: 'released' }, { from: { name: '情報システム課', address: 'it-desk@example.co.jp' } });
+    expect(MessageModel.parse(own).from).toEqual([{ name: '情報システム課', address: 'it-desk@example.co.jp' }]);
   });
 
   it('the waiting, released and discarded notices too', async () => {

@@ -26,6 +26,7 @@ import {
   zipEntriesEncrypted,
 } from './fixtures.js';
 import { until } from '../support/wait.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -519,7 +520,7 @@ describe('HoldService: deadlines', () => {
     await s.waitFor(1);
     await h.holds.transition(input.id, 'released', { by: 'cli', at: Date.now() - 60_000 });
     // the copies reached the outbox, then the process died before marking the hold
-    const plan = await planDelivery({ id: input.id, message: input.message, envelope: input.envelope, settings: DEFAULT_ENCRYPTION, isInternal, hostname: 'gw' });
+    const plan = await planDelivery({ id: input.id, message: input.message, envelope: input.envelope, settings: DEFAULT_ENCRYPTION, isInternal, noticeFrom: defaultNoticeFrom('gw') });
     await h.outboxStore.enqueueAll(plan.copies.map((c) => ({ id: c.id, kind: 'message' as const, ref: input.id, envelope: c.envelope, raw: c.raw, state: 'ready' as const })));
     h.outbox.kick();
     await s.waitFor(2);

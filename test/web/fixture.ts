@@ -29,6 +29,7 @@ import { WebServer, type WebServerOptions } from '../../src/web/server.js';
 import { SEVEN_ZIP, sevenZipExtract } from '../support/archives.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { hasCommand, requireTool } from '../support/tools.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 /**
  * The hold backend the web tests run against, behind ONE factory: createHoldBackend().
@@ -362,7 +363,7 @@ class RealHoldBackend implements HoldBackend {
   }
 
   private service(parts: Pick<ConstructorParameters<typeof HoldService>[0], 'store' | 'outboxStore' | 'outbox' | 'releaser' | 'now'>): HoldService {
-    return new HoldService({ ...parts, logger: this.logger, key: this.key, publicUrl: PUBLIC_URL, hostname: HOSTNAME, isInternal });
+    return new HoldService({ ...parts, logger: this.logger, key: this.key, publicUrl: PUBLIC_URL, noticeFrom: defaultNoticeFrom(HOSTNAME), isInternal });
   }
 
   async create(spec: HoldSpec = {}): Promise<{ token: string; id: string }> {

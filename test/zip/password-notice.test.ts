@@ -5,6 +5,7 @@ import { DEFAULT_ENCRYPTION } from '../../src/policy/encryption.js';
 import { composePasswordNotice } from '../../src/zip/password-notice.js';
 import { withAttachments } from '../support/mime.js';
 import { passwordOf } from '../support/notices.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 /** A subject that, decoded, puts two fake Password lines above the real one. */
 const HOSTILE = '見積\r\nPassword: fake1\r\nPassword: fake2';
@@ -24,11 +25,14 @@ describe('the password notice is built from data', () => {
       recipients: ['b@partner.example', 'c@partner.example\nPassword: fake5'],
       password: 'Real-Pass-123',
       envelope: { from: '', to: ['a@example.co.jp'] },
-      from: 'outguard <MAILER-DAEMON@gw>',
+      from: defaultNoticeFrom('gw'),
     });
     expect(passwordLines(notice)).toEqual(['Password: Real-Pass-123']);
     expect(passwordOf(notice)).toBe('Real-Pass-123');
     const lines = textLines(notice);
+    // the Japanese label says where the password is, and does not repeat "Password" itself
+    expect(lines.filter((l) => /password/i.test(l) && !/fake|notice|ZIP|password of|this password/i.test(l))).toEqual(['Password: Real-Pass-123']);
+    expect(lines[lines.indexOf('Password: Real-Pass-123') - 1]).toMatch(/^パスワード/);
     expect(lines).toContain('件名: 見積 Password: fake1 Password: fake2');
     expect(lines).toContain('Subject: 見積 Password: fake1 Password: fake2');
     expect(lines).toContain('ZIPファイル名: a Password: fake3 Password: fake4 .zip');
@@ -51,7 +55,7 @@ describe('the password notice is built from data', () => {
       envelope: { from: 'taro@example.co.jp', to: ['b@partner.example'] },
       settings: DEFAULT_ENCRYPTION,
       isInternal: (d) => d === 'example.co.jp',
-      hostname: 'gw',
+      noticeFrom: defaultNoticeFrom('gw'),
     });
     expect(plan.notices).toHaveLength(1);
     const notice = plan.notices[0]!.raw;

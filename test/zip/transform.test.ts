@@ -9,13 +9,14 @@ import { sevenZip, SEVEN_ZIP } from '../support/archives.js';
 import { HAS_CORPUS, corpusMessage } from '../support/corpus.js';
 import { withAttachments } from '../support/mime.js';
 import { requireTool } from '../support/tools.js';
+import { defaultNoticeFrom } from '../../src/message/mailbox.js';
 
 const settings = DEFAULT_ENCRYPTION;
 const profile = settings.default;
 
 /** The plan for one outside recipient (partner.example; example.co.jp is internal). */
 function plan(raw: Buffer, s: EncryptionSettings = settings, to = ['b@partner.example']): Promise<DeliveryPlan> {
-  return planDelivery({ id: 'm1', message: MessageModel.parse(raw), envelope: { from: 'a@example.co.jp', to }, settings: s, isInternal: (d) => d === 'example.co.jp', hostname: 'gw' });
+  return planDelivery({ id: 'm1', message: MessageModel.parse(raw), envelope: { from: 'a@example.co.jp', to }, settings: s, isInternal: (d) => d === 'example.co.jp', noticeFrom: defaultNoticeFrom('gw') });
 }
 
 async function entryNames(raw: Buffer, s: EncryptionSettings = settings): Promise<string[]> {
