@@ -34,6 +34,8 @@ export interface Outcome {
 
 /** Keeps the next hop's reply on one short line when quoting it back to the client. */
 const quote = (reply: string) => reply.replace(/[\r\n]+/g, ' ').slice(0, 200);
+/** The enhanced status code of a permanent reply ("550 5.7.1 …" → "5.7.1"). */
+const enhancedCode = (reply: string) => /^\d{3}[ -](5\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1];
 
 /**
  * Wires the stages for one message: id → policy verdict (on the one message model) → hold, or
@@ -116,6 +118,12 @@ export class Gateway {
         // fail closed: nothing was handed over, and the client keeps the message
         logger.error({ id, err: err.message }, 'cannot record the decision in the audit log: answered 451, nothing sent');
         outcome = { id, code: 451, text: '4.3.0 Cannot record the decision in the audit log, try again later' };
+      } else if (err instanceof NextHopError && err.responseCode !== undefined && err.responseCode >= 500) {
+        // refused for good, and nothing was handed over: the client bounces it to the sender now
+        // (451 would have it retried for days, neither delivered nor bounced)
+        action = 'refused';
+        outcome = { id, code: 554, text: `${enhancedCode(err.reply) ?? '5.0.0'} Next hop refused the message (${quote(err.reply)})` };
+        sent = { messageId: id, delivered: [], queued: [], refused: [], repeated: false, replies: [err.reply] };
       } else if (err instanceof NextHopError) {
         outcome = err.responseCode
           ? { id, code: 451, text: `4.4.0 Next hop refused the message, try again later (${quote(err.reply)})` }
@@ -126,7 +134,7 @@ export class Gateway {
         logger.error({ id, err: (err as Error).message }, 'message processing failed');
         outcome = { id, code: 451, text: '4.3.0 Temporary local problem, try again later' };
       }
-      // a temporary failure is on record too (after the decision's event, if that was written)
+      // a failure is on record too (after the decision's event, if that was written)
       this.deps.audit.record({ ...this.decisionEvent(inbound, id, action, verdict, judgement?.message, [], false), detail: [`${outcome.code} ${outcome.text}`, verdict && decisive(verdict)?.detail].filter(Boolean).join('; ') });
     }
     const message = judgement?.message;
@@ -156,7 +164,7 @@ export class Gateway {
     );
     // a final answer only: after a 451 the client sends the message again, and that opens it (once)
     if (action !== 'tempfail' && !repeated && message && verdict?.findings.some((f) => f.incident)) {
-      this.deps.incidents?.ruleFired({ messageId: id, message, envelope: inbound.envelope, findings: verdict.findings, action: action as 'deliver' | 'hold' | 'reject' });
+      this.deps.incidents?.ruleFired({ messageId: id, message, envelope: inbound.envelope, findings: verdict.findings, action: (action === 'refused' ? 'reject' : action) as 'deliver' | 'hold' | 'reject' });
     }
     return outcome;
   }
@@ -213,5 +221,6 @@ function auditType(action: string, encrypted: boolean): string {
   if (action === 'reject') return 'rejected';
   if (action === 'hold') return 'held';
   if (action === 'tempfail') return 'deferred';
+  if (action === 'refused') return 'next-hop-refused';
   return encrypted ? 'encrypted' : 'delivered';
 }

@@ -11,6 +11,7 @@ export const EVENT_TYPES: Record<string, Bilingual> = {
   delivered: { ja: '配送', en: 'delivered' },
   encrypted: { ja: '暗号化して配送', en: 'encrypted' },
   deferred: { ja: '一時エラー（再送待ち）', en: 'deferred' },
+  'next-hop-refused': { ja: '配送先が拒否（送信者へ返送）', en: 'refused by the next hop (bounced to the sender)' },
   repeated: { ja: '再送受付（送信済みのため再送信なし）', en: 'sent again by the client (not sent twice)' },
   'notice-sent': { ja: '通知送信', en: 'notice sent' },
   purged: { ja: '本文消去（保存期間満了）', en: 'body purged' },

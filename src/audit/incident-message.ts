@@ -37,6 +37,7 @@ const STATE_OF_EVENT: Record<string, MessageState> = {
   discarded: 'not-sent',
   expired: 'not-sent',
   deferred: 'not-sent',
+  'next-hop-refused': 'not-sent',
 };
 
 /** Builds the lookup from the stores: the hold if there is one, the audit events in any case. */

@@ -128,8 +128,9 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
   const incidentMinutes = options.incidentMinutes ?? 60;
   const events = await store.list({ since, until });
   // a decision whose try then failed (the next hop did not take the message after its event was
-  // written: a deferred event for the same id follows) was not carried out; the client's retry counts
-  const undone = new Set(events.filter((e) => e.type === 'deferred').map((e) => e.messageId));
+  // written: a deferred or next-hop-refused event for the same id follows) was not carried out;
+  // the client's retry counts
+  const undone = new Set(events.filter((e) => e.type === 'deferred' || e.type === 'next-hop-refused').map((e) => e.messageId));
   const decisions = events.filter((e) => VERDICT_TYPES.has(e.type) && e.sender !== undefined && !undone.has(e.messageId));
   const ofType = (type: string) => events.filter((e) => e.type === type);
   // the last event before the period's end (the head now, for a month still running)

@@ -76,7 +76,7 @@ describe('monthlyReport', () => {
     ]);
   });
 
-  it('counts a message deferred (451) and then accepted once: the deferral is no decision', async () => {
+  it('counts a message deferred (451) and then accepted once: the deferral is no decision, nor a decision the next hop then refused', async () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-'));
     const s = SqliteAuditStore.open(d);
     try {
@@ -87,11 +87,14 @@ describe('monthlyReport', () => {
         { time: '2026-10-02T01:02:00.000Z', type: 'delivered', messageId: 'try2', ...message, action: 'deliver' },
         { time: '2026-10-02T01:02:00.100Z', type: 'deferred', messageId: 'try2', ...message, action: 'tempfail', detail: '451 4.4.0 Next hop refused the message' },
         { time: '2026-10-02T01:05:00.000Z', type: 'delivered', messageId: 'try3', ...message, action: 'deliver' },
+        // refused for good by the next hop after the decision's event: passed back (554), never sent
+        { time: '2026-10-02T01:06:00.000Z', type: 'delivered', messageId: 'try4', ...message, action: 'deliver' },
+        { time: '2026-10-02T01:06:00.100Z', type: 'next-hop-refused', messageId: 'try4', ...message, action: 'refused', detail: '554 5.7.1 Next hop refused the message' },
       ]);
       const r = await monthlyReport(s, '2026-10', { now: () => REPORT_TIME });
       expect(r.messages).toBe(1);
       expect(r.byRule).toEqual([{ key: 'first-time-domain', count: 1 }]);
-      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 2 }, { key: 'delivered', count: 2 }]));
+      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 2 }, { key: 'delivered', count: 3 }]));
     } finally {
       await s.close();
       fs.rmSync(d, { recursive: true, force: true });

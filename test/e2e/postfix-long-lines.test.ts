@@ -36,7 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, sendRaw } from '../support/client.js';
+import { client, run, sendRaw } from '../support/client.js';
 import { type TestGateway, startGateway } from '../support/gateway.js';
 import { type Postfix, freePort, startPostfix } from '../support/postfix.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
@@ -47,6 +47,8 @@ const python = requirePythonModule('email', 'python3');
 const canRun = requireTool('postfix', 'postfix') && requireTool('swaks', 'swaks') && python !== undefined && requireRoot('a private Postfix instance');
 
 const CRLF = '\r\n';
+/** A body line the strict Postfix refuses for good (body_checks), whatever outguard does to the message. */
+const REFUSED_MARK = 'REFUSE-THIS-MESSAGE-FOR-GOOD';
 const MAX_LINE = 998;
 const SENDER = 'taro@agency.example.jp';
 const PARTNER = 'alice@partner.example.com';
@@ -180,7 +182,7 @@ describe.skipIf(!canRun)('a 2,000-character line reaches a strict Postfix next h
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-e2e-'));
     fs.chmodSync(workDir, 0o755);
     const bodyChecks = path.join(workDir, 'body_checks');
-    fs.writeFileSync(bodyChecks, `/^.{${MAX_LINE + 1}}/ REJECT 5.5.2 line longer than ${MAX_LINE} characters\n`, { mode: 0o644 });
+    fs.writeFileSync(bodyChecks, `/^.{${MAX_LINE + 1}}/ REJECT 5.5.2 line longer than ${MAX_LINE} characters\n/${REFUSED_MARK}/ REJECT 5.7.1 content refused by the next hop's policy\n`, { mode: 0o644 });
     sink = await startSink({ maxLineLength: MAX_LINE });
     postfix = await startPostfix({
       // not used: content_filter is emptied below (here Postfix is the next hop, not the front MTA)
@@ -271,5 +273,23 @@ describe.skipIf(!canRun)('a 2,000-character line reaches a strict Postfix next h
     expect(parsed.text?.replace(/\n$/, '')).toBe(asMailparserReads(plain.text).replace(/\n$/, ''));
     const html = c.bodies.find((b) => b.contentType === 'text/html');
     if (html) expect(parsed.html).toBe(asMailparserReads(html.text));
+  });
+
+  it('a permanent refusal by the next hop is passed back (554 with its reply), not 451 forever; the audit log says so', async () => {
+    const transport = client(gateway.smtp.port);
+    const raw = Buffer.from(`From: ${SENDER}\r\nTo: ${PARTNER}\r\nSubject: refused\r\n\r\nhello\r\n${REFUSED_MARK}\r\n`);
+    const result = await sendRaw(transport, SENDER, [PARTNER], raw);
+    transport.close();
+    expect(result.code).toBe(554);
+    expect(result.response).toMatch(/^554 5\.7\.1 Next hop refused the message \(550 5\.7\.1 .*content refused by the next hop's policy/);
+    const id = gateway.logs.find((l) => l.msg === 'message' && l.action === 'refused')?.id as string;
+    expect(id).toBeDefined();
+    const events = await until(async () => {
+      const out = await run('node', [path.resolve('bin/outguard.js'), 'audit', 'export', '--format', 'json', '--config', gateway.config.source]);
+      const list = (JSON.parse(out.stdout) as { type: string; messageId?: string }[]).filter((e) => e.messageId === id).map((e) => e.type);
+      return list.includes('next-hop-refused') ? list : undefined;
+    });
+    // the decision's event was written before the end of DATA; the refusal follows it
+    expect(events).toEqual(['delivered', 'next-hop-refused']);
   });
 });
