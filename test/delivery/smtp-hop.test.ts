@@ -49,20 +49,21 @@ describe('SMTP next hop failures', () => {
       await sink.close();
     });
 
-    it('answers 451 with the next hop reply quoted, so the sender keeps the message', async () => {
+    it('passes a refusal for good back as 554 with the next hop reply quoted, so the sending MTA bounces it now', async () => {
       const t = client(gw.smtp.port);
       const result = await sendRaw(t, 'taro@example.co.jp', ['x@partner.example'], sampleMessage());
       t.close();
-      expect(result.code).toBe(451);
-      expect(result.response).toMatch(/^451 4\.4\.0 .*554.*content refused/);
+      expect(result.code).toBe(554);
+      expect(result.response).toMatch(/^554 5\.0\.0 Next hop refused the message \(.*554.*content refused/);
       expect(sink.messages).toHaveLength(0);
     });
 
-    it('answers 451 when the next hop refuses every recipient', async () => {
+    it('and when the next hop refuses every recipient', async () => {
       const t = client(gw.smtp.port);
       const result = await sendRaw(t, 'taro@example.co.jp', ['nobody@partner.example'], sampleMessage());
       t.close();
-      expect(result.code).toBe(451);
+      expect(result.code).toBe(554);
+      expect(result.response).toMatch(/no such user/);
     });
   });
 
