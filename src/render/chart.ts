@@ -101,20 +101,20 @@ ${grid}
 ${bars}
 </svg>
 <ul class="legend">${c.series.map((s, i) => html`<li><svg viewBox="0 0 12 12" width="12" height="12" aria-hidden="true"><rect class="bar c${i}" width="12" height="12"/></svg>${s.ja} <span class="en" lang="en">${s.en}</span></li>`)}</ul>
-<table class="visually-hidden" id="${c.id}-data">
+<div class="visually-hidden"><table id="${c.id}-data">
 <caption>${both(c.title)}</caption>
 <thead><tr><th scope="col">${both(c.category)}</th>${c.series.map((s) => html`<th scope="col">${both(s)}</th>`)}<th scope="col">合計 / Total</th></tr></thead>
 <tbody>
 ${c.bars.map((b, i) => html`<tr><th scope="row">${b.name}</th>${b.values.map((v) => html`<td>${count(v)}</td>`)}<td>${count(totals[i]!)}</td></tr>`)}
 </tbody>
-</table>
+</table></div>
 </figure>`;
 }
 
-const HW = 480;
+const HW = 420;
 const ROW = 26;
-const LABEL_W = 200;
-const VALUE_W = 56;
+const LABEL_W = 180;
+const VALUE_W = 48;
 
 /** Roughly how wide text is at FONT px: CJK and full-width characters 1 em, the rest about 0.6. */
 function textWidth(text: string): number {
