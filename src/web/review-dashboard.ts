@@ -170,7 +170,7 @@ function monthTitle(t: Bilingual, month: string, top = false): Bilingual {
 
 const NOTHING_YET: Bilingual = { ja: '今月はまだ判定したメールがありません。', en: 'No messages judged this month yet.' };
 
-export function dashboardContent(d: Dashboard, incidentMinutes: number): SafeHtml {
+function dashboardContent(d: Dashboard, incidentMinutes: number): SafeHtml {
   const rules = monthTitle(REPORT_LABELS.byRule, d.month, true);
   const domains = monthTitle(REPORT_LABELS.bySenderDomain, d.month, true);
   return html`<h1>ダッシュボード${en('Dashboard')}</h1>
