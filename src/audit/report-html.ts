@@ -6,9 +6,11 @@ import { STYLE } from '../render/style.js';
 import { bi, type Bilingual } from '../render/bilingual.js';
 import { eventType } from './event-names.js';
 import { htmlDocument } from '../render/document.js';
+import { CHART_STYLE } from '../render/chart.js';
+import { DAILY_TITLE, TOP, dailyChart, topChart } from './report-charts.js';
 
-/** What the report adds to the pages' style: figures right-aligned, and a clean A4 printout. */
-export const REPORT_STYLE = `
+/** What the report adds to the pages' style: figures right-aligned, the charts, and a clean A4 printout. */
+export const REPORT_STYLE = `${CHART_STYLE}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.time{white-space:nowrap}
 code.head{overflow-wrap:anywhere}
@@ -18,7 +20,7 @@ code.head{overflow-wrap:anywhere}
 .status-open{color:#7a4a00;font-weight:bold}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:0 16px}
 @page{size:A4;margin:14mm}
-@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}section.card{border:none;padding:0;margin:10px 0;break-inside:avoid}footer{margin-top:12px}}
+@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}.grid{display:block}section.card{border:none;padding:0;margin:10px 0;break-inside:avoid}footer{margin-top:12px}}
 `;
 
 /** The report's sections, for a page of its own (renderReportHtml) or inside the reviewer pages. */
@@ -39,6 +41,10 @@ export function reportContent(r: MonthlyReport): SafeHtml {
 <dt>${L.chainHead.ja} <span class="en" lang="en">${L.chainHead.en}</span></dt><dd><code id="chain-head" class="head">${formatHead(r.chainHead)}</code><br>${bi(L.chainHeadNote)}</dd>
 </dl>
 </section>
+<section class="card" aria-labelledby="h-daily">
+<h2 id="h-daily">${bi(DAILY_TITLE)}</h2>
+${dailyChart('chart-daily', r.byDay, L.noMessages)}
+</section>
 <section class="card" aria-labelledby="h-actions">
 <h2 id="h-actions">${bi(L.byAction)}</h2>
 ${countTable('by-action', r.byAction, { ja: '処理', en: 'Action' }, (k) => html`${eventType(k).ja} <span class="en" lang="en">${k}</span>`)}
@@ -46,6 +52,7 @@ ${countTable('by-action', r.byAction, { ja: '処理', en: 'Action' }, (k) => htm
 <div class="grid">
 <section class="card" aria-labelledby="h-rules">
 <h2 id="h-rules">${bi(L.byRule)}</h2>
+${r.byRule.length > 0 ? topChart('chart-rules', topTitle(L.byRule), r.byRule, L.none) : ''}
 ${countTable('by-rule', r.byRule, { ja: 'ルール', en: 'Rule' }, (k) => html`<span class="mono">${k}</span>`)}
 </section>
 <section class="card" aria-labelledby="h-clauses">
@@ -55,6 +62,7 @@ ${countTable('by-clause', r.byClause, { ja: '条項', en: 'Clause' })}
 </div>
 <section class="card" aria-labelledby="h-domains">
 <h2 id="h-domains">${bi(L.bySenderDomain)}</h2>
+${r.bySenderDomain.length > 0 ? topChart('chart-domains', topTitle(L.bySenderDomain), r.bySenderDomain, L.none) : ''}
 ${countTable('by-sender-domain', r.bySenderDomain, { ja: 'ドメイン', en: 'Domain' }, (k) => html`<span class="addr">${k}</span>`)}
 </section>
 <section class="card" aria-labelledby="h-holds">
@@ -89,6 +97,8 @@ ${reportContent(r)}
 </main>`,
   });
 }
+
+const topTitle = (t: Bilingual): Bilingual => ({ ja: `${t.ja}（上位 ${TOP}）`, en: `${t.en} (top ${TOP})` });
 
 function countTable(id: string, counts: Count[], head: Bilingual, label: (key: string) => SafeHtml | string = (k) => k): SafeHtml {
   if (counts.length === 0) return html`<p id="${id}">${bi(L.none)}</p>`;

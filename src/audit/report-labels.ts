@@ -27,6 +27,7 @@ export const REPORT_LABELS = {
   incidents: { ja: 'インシデント（遵守事項 第2）', en: 'Incidents (clause 2)' },
   noIncidents: { ja: 'この期間のインシデントはありません。', en: 'No incidents in this period.' },
   none: { ja: 'なし', en: 'none' },
+  noMessages: { ja: 'この期間に判定したメールはありません。', en: 'No messages were judged in this period.' },
 } satisfies Record<string, Bilingual>;
 
 export const INCIDENT_STATUS: Record<IncidentStatus, Bilingual> = {

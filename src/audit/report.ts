@@ -1,5 +1,8 @@
 import type { AuditHead, AuditStore } from './audit-store.js';
+import { type Count, type DayCount, countEvents, decisionsByDay } from './counts.js';
 import { type AuditEvent, GENESIS_HASH } from './events.js';
+
+export type { Count } from './counts.js';
 
 /**
  * The monthly report (特記事項 第9: the client may ask for reports on how the clauses are kept),
@@ -7,13 +10,12 @@ import { type AuditEvent, GENESIS_HASH } from './events.js';
  *
  * - The month is a calendar month in Japan time (JST, UTC+9, no daylight saving): 2026-10 is
  *   2026-10-01 00:00 JST (2026-09-30T15:00Z) up to, not including, 2026-11-01 00:00 JST.
- * - Messages: the gateway's decision on each message it received — one event of type delivered,
- *   encrypted, rejected or held that names the sender (the outbox's delivery events of released
- *   copies and notices name none). Rules, clauses and sender domains are counted over these, once
- *   per message. A 451 (deferred) is no decision: the client sends the message again, and that
- *   try is counted; deferrals show only among the events by action. A decision event followed by
- *   a deferred event of the same id (the next hop did not take the message after all) is not
- *   counted either.
+ * - Messages, events by action, rules, clauses and sender domains are counted as counts.ts says
+ *   (the reviewer dashboard counts the same way): a message is the gateway's decision on it; a
+ *   451 (deferred) is no decision: the client sends the message again, and that try is counted;
+ *   deferrals show only among the events by action. A decision followed by a deferred event of
+ *   the same id (the next hop did not take the message after all) is not counted.
+ * - Messages by day: the decisions of each day of the month (JST), by verdict, for the chart.
  * - Holds: held / released / discarded / expired events of the month. The time to release is
  *   measured per message from its 'held' event to its 'released' event, counted in the month of
  *   the release (a message held in September and released in October counts in October).
@@ -27,12 +29,6 @@ import { type AuditEvent, GENESIS_HASH } from './events.js';
 export const REPORT_TIME_ZONE = 'Asia/Tokyo (JST, UTC+9)';
 const JST_OFFSET_MS = 9 * 3_600_000;
 const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const VERDICT_TYPES = new Set(['delivered', 'encrypted', 'rejected', 'held']);
-
-export interface Count {
-  key: string;
-  count: number;
-}
 
 export type IncidentStatus = 'reported-in-time' | 'reported-late' | 'overdue' | 'open';
 
@@ -80,6 +76,8 @@ export interface MonthlyReport {
   byClause: Count[];
   /** Message decisions by the envelope sender's domain ('<>' for the null sender). */
   bySenderDomain: Count[];
+  /** Message decisions on each day of the month (JST), by verdict, oldest first. */
+  byDay: DayCount[];
   holds: {
     held: number;
     released: number;
@@ -127,11 +125,7 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
   const now = (options.now ?? Date.now)();
   const incidentMinutes = options.incidentMinutes ?? 60;
   const events = await store.list({ since, until });
-  // a decision whose try then failed (the next hop did not take the message after its event was
-  // written: a deferred or next-hop-refused event for the same id follows) was not carried out;
-  // the client's retry counts
-  const undone = new Set(events.filter((e) => e.type === 'deferred' || e.type === 'next-hop-refused').map((e) => e.messageId));
-  const decisions = events.filter((e) => VERDICT_TYPES.has(e.type) && e.sender !== undefined && !undone.has(e.messageId));
+  const counts = countEvents(events);
   const ofType = (type: string) => events.filter((e) => e.type === type);
   // the last event before the period's end (the head now, for a month still running)
   const [last] = await store.list({ until, order: 'desc', limit: 1 });
@@ -145,11 +139,8 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
     generatedAt: new Date(now).toISOString(),
     incidentMinutes,
     events: events.length,
-    messages: decisions.length,
-    byAction: tally(events.map((e) => [e.type])),
-    byRule: tally(decisions.map((e) => e.rules ?? [])),
-    byClause: tally(decisions.map((e) => e.clauses ?? [])),
-    bySenderDomain: tally(decisions.map((e) => [senderDomain(e.sender!)])),
+    ...counts,
+    byDay: decisionsByDay(events, since, until),
     holds: {
       held: ofType('held').length,
       ...(await releaseTimes(store, ofType('released'))),
@@ -158,19 +149,6 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
     },
     incidents: await incidentLines(store, events, since, now, incidentMinutes),
   };
-}
-
-/** Counts each key once per entry; most first, then by key. */
-function tally(entries: string[][]): Count[] {
-  const counts = new Map<string, number>();
-  for (const keys of entries) for (const key of new Set(keys)) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-function senderDomain(sender: string): string {
-  if (sender === '') return '<>';
-  const at = sender.lastIndexOf('@');
-  return at < 0 ? sender.toLowerCase() : sender.slice(at + 1).toLowerCase();
 }
 
 async function releaseTimes(store: Pick<AuditStore, 'list'>, released: AuditEvent[]): Promise<{ released: number; releasesMeasured: number; medianMinutesToRelease: number | null }> {

@@ -314,6 +314,11 @@ export class HoldService implements HoldActions, HoldAdmin {
     return stored ? toHold(stored) : null;
   }
 
+  async waiting(limit: number): Promise<{ total: number; oldest: Hold[] }> {
+    const [counts, oldest] = await Promise.all([this.store.counts(), this.store.list({ state: 'held', limit })]);
+    return { total: counts.held, oldest: oldest.map(toHold) };
+  }
+
   /** Releases a hold by id (`outguard held release`): decidedBy `actor` (default "cli"). */
   async releaseById(id: string, actor = 'cli'): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' | DamagedMessage }> {
     const stored = await this.store.get(id);

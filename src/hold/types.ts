@@ -80,6 +80,8 @@ export interface HoldActions {
  */
 export interface HoldAdmin {
   get(id: string): Promise<Hold | null>;
+  /** The holds waiting for a decision: how many, and the `limit` oldest, oldest first (the dashboard). */
+  waiting(limit: number): Promise<{ total: number; oldest: Hold[] }>;
   releaseById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' | DamagedMessage }>;
   discardById(id: string, actor: string): Promise<{ hold: Hold } | { problem: 'unknown' | 'not-held' }>;
 }

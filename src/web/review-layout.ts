@@ -35,7 +35,8 @@ td.time{white-space:nowrap}
 `;
 
 const NAV: { href: string; text: Bilingual }[] = [
-  { href: '/review', text: { ja: '検索', en: 'Search' } },
+  { href: '/review', text: { ja: 'ダッシュボード', en: 'Dashboard' } },
+  { href: '/review/search', text: { ja: '検索', en: 'Search' } },
   { href: '/review/incidents', text: { ja: 'インシデント', en: 'Incidents' } },
   { href: '/review/report', text: { ja: '月次報告', en: 'Monthly report' } },
 ];
@@ -56,7 +57,7 @@ export interface ReviewPageOptions {
 }
 
 /**
- * The shell of every reviewer page (検索, インシデント, 月次報告 and what other parts add): the
+ * The shell of every reviewer page (ダッシュボード, 検索, インシデント, 月次報告 and what other parts add): the
  * release pages' style plus the reviewer navigation, Japanese first, the page's own nonce.
  */
 export function reviewPage(o: ReviewPageOptions): string {

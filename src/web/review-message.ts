@@ -71,7 +71,7 @@ export function messageRoutes(o: MessageOptions): ReviewRoute[] {
         const doneKey = ctx.url.searchParams.get('done') ?? '';
         const done = Object.hasOwn(DONE, doneKey) ? DONE[doneKey] : undefined;
         const content = messageContent({ id, events, hold, user: ctx.user!, csrfField: ctx.csrfField(), ruleText: o.ruleText, extras, ...(done ? { done } : {}) });
-        ctx.send(200, { ja: 'メールの記録', en: 'Message record' }, content, { current: '/review' });
+        ctx.send(200, { ja: 'メールの記録', en: 'Message record' }, content, { current: '/review/search' });
       },
     },
     decide('release'),
@@ -174,7 +174,7 @@ ${
 }
 </section>
 <div id="message-extras">${v.extras}</div>
-<p><a href="/review">← 検索に戻る <span lang="en">Back to search</span></a></p>`;
+<p><a href="/review/search">← 検索に戻る <span lang="en">Back to search</span></a></p>`;
 }
 
 function holdSection(hold: Hold, user: SessionUser, csrfField: string): SafeHtml {

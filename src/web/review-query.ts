@@ -52,7 +52,7 @@ function text(params: URLSearchParams, name: string, ja: string): string {
   return value;
 }
 
-/** The search of a /review or /review/export.csv query; a bad value is a 400 that says which and why. */
+/** The search of a /review/search or /review/export.csv query; a bad value is a 400 that says which and why. */
 export function parseSearch(params: URLSearchParams): SearchQuery {
   const form: SearchForm = {
     from: text(params, 'from', '開始日'),

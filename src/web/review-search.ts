@@ -23,7 +23,7 @@ export const MAX_EXPORT = 100_000;
 const TYPE_CHOICES = Object.keys(EVENT_TYPES);
 
 /**
- * GET /review: search the audit log (blocked, held, released, discarded, expired mail and the
+ * GET /review/search: search the audit log (blocked, held, released, discarded, expired mail and the
  * other events) by date range in Japan time, sender, recipient domain, rule, clause and type,
  * newest first, PAGE_SIZE a page. GET /review/export.csv: the same search as CSV (all pages,
  * oldest first, as `outguard audit export` writes it: UTF-8 with BOM, injection-safe).
@@ -32,12 +32,12 @@ export function searchRoutes(o: SearchOptions): ReviewRoute[] {
   return [
     {
       method: 'GET',
-      path: /^\/review\/?$/,
+      path: /^\/review\/search\/?$/,
       async handle(ctx) {
         const q = parseSearch(ctx.url.searchParams);
         const total = await o.store.count(q.filter);
         const events = await o.store.list({ ...q.filter, order: 'desc', limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE });
-        ctx.send(200, { ja: '監査ログの検索', en: 'Search the audit log' }, searchContent(q.form, q.page, total, events, o.ruleIds?.() ?? []), { current: '/review' });
+        ctx.send(200, { ja: '監査ログの検索', en: 'Search the audit log' }, searchContent(q.form, q.page, total, events, o.ruleIds?.() ?? []), { current: '/review/search' });
       },
     },
     {
@@ -95,7 +95,7 @@ function searchContent(form: SearchForm, page: number, total: number, events: Au
     en: 'Find rejected, held, released, discarded and expired mail and the other records by date (Japan time), sender, recipient domain, rule, clause and type. Newest first.',
   })}</p>
 <section class="card">
-<form class="filter" method="get" action="/review" id="search">
+<form class="filter" method="get" action="/review/search" id="search">
 <label>開始日 <span class="en" lang="en">From (JST)</span><input type="date" name="from" value="${form.from}"></label>
 <label>終了日 <span class="en" lang="en">To (JST, inclusive)</span><input type="date" name="to" value="${form.to}"></label>
 <label>種別 <span class="en" lang="en">Type</span><select name="type" id="type">
@@ -128,8 +128,8 @@ ${events.map(row)}
 </table>`
 }
 <div class="pager">
-${page > 1 ? html`<a href="/review${searchQueryString(form, page - 1)}" id="prev">← 前へ <span lang="en">Newer</span></a>` : ''}
-${last < total ? html`<a href="/review${searchQueryString(form, page + 1)}" id="next">次へ → <span lang="en">Older</span></a>` : ''}
+${page > 1 ? html`<a href="/review/search${searchQueryString(form, page - 1)}" id="prev">← 前へ <span lang="en">Newer</span></a>` : ''}
+${last < total ? html`<a href="/review/search${searchQueryString(form, page + 1)}" id="next">次へ → <span lang="en">Older</span></a>` : ''}
 </div>
 </section>`;
 }

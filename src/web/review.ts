@@ -13,6 +13,7 @@ import { incidentRoutes, incidentSection } from './review-incidents.js';
 import { reportRoutes } from './review-report.js';
 import { ReviewRouter } from './review-router.js';
 import { searchRoutes } from './review-search.js';
+import { dashboardRoutes } from './review-dashboard.js';
 
 /** What the reviewer pages need (特記事項 第9・第10): users, the audit log, and the holds by id. */
 export interface ReviewPagesOptions {
@@ -27,7 +28,7 @@ export interface ReviewPagesOptions {
   auditStore: Pick<AuditStore, 'list' | 'count'>;
   /** Where login events are written. */
   audit?: Pick<AuditWriter, 'record'>;
-  /** Held messages by id: their state, and release / discard for admins. */
+  /** Held messages by id: their state, and release / discard for admins; the dashboard's holds waiting. */
   holds?: HoldAdmin;
   /** The policy's text for a rule id, and the rule ids to offer in the search. */
   ruleText?: (id: string) => RuleMessage | undefined;
@@ -38,7 +39,7 @@ export interface ReviewPagesOptions {
   incidentMinutes?: number;
 }
 
-/** The reviewer pages, assembled: login, search and CSV export, message pages; more routes and message sections can be added. */
+/** The reviewer pages, assembled: login, dashboard, search and CSV export, message pages; more routes and message sections can be added. */
 export interface ReviewPages {
   router: ReviewRouter;
   auth: ReviewAuth;
@@ -56,6 +57,7 @@ export function createReviewPages(
   const incidentMinutes = o.incidentMinutes ?? 60;
   router.add(
     ...loginRoutes({ auth, users: o.users, maxLoginFailures: o.maxLoginFailures, lockoutMinutes: o.lockoutMinutes, ...(o.audit ? { audit: o.audit } : {}), now: shared.now }),
+    ...dashboardRoutes({ audit: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.incidents ? { incidents: o.incidents } : {}), incidentMinutes, now: shared.now }),
     ...searchRoutes({ store: o.auditStore, ...(o.ruleIds ? { ruleIds: o.ruleIds } : {}), now: shared.now }),
     ...messageRoutes({ store: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.ruleText ? { ruleText: o.ruleText } : {}), sections }),
     ...reportRoutes({ store: o.auditStore, incidentMinutes, now: shared.now }),

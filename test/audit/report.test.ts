@@ -76,6 +76,16 @@ describe('monthlyReport', () => {
     ]);
   });
 
+  it('counts the decisions of each day of the month in Japan time, by verdict', () => {
+    expect(october.byDay).toHaveLength(31);
+    expect(october.byDay[0]).toEqual({ day: '2026-10-01', delivered: 1, encrypted: 0, held: 0, rejected: 0 }); // m1 at 00:00 JST; not the outbox's delivery
+    const busy = october.byDay.filter((d) => d.delivered + d.encrypted + d.held + d.rejected > 0);
+    expect(busy.map((d) => d.day)).toEqual(['2026-10-01', '2026-10-05', '2026-10-10', '2026-10-11', '2026-10-12', '2026-10-13', '2026-10-31']);
+    expect(october.byDay.find((d) => d.day === '2026-10-05')).toEqual({ day: '2026-10-05', delivered: 0, encrypted: 1, held: 0, rejected: 1 });
+    expect(october.byDay.at(-1)).toEqual({ day: '2026-10-31', delivered: 0, encrypted: 0, held: 1, rejected: 0 }); // h5 at 23:00 JST
+    expect(october.byDay.reduce((a, d) => a + d.delivered + d.encrypted + d.held + d.rejected, 0)).toBe(october.messages);
+  });
+
   it('counts a message deferred (451) and then accepted once: the deferral is no decision, nor a decision the next hop then refused', async () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-'));
     const s = SqliteAuditStore.open(d);
@@ -94,7 +104,13 @@ describe('monthlyReport', () => {
       const r = await monthlyReport(s, '2026-10', { now: () => REPORT_TIME });
       expect(r.messages).toBe(1);
       expect(r.byRule).toEqual([{ key: 'first-time-domain', count: 1 }]);
-      expect(r.byAction).toEqual(expect.arrayContaining([{ key: 'deferred', count: 2 }, { key: 'delivered', count: 3 }]));
+      // the undone decision is not counted by action either (the dashboard counts the same way); the deferrals are
+      expect(r.byAction).toEqual([
+        { key: 'deferred', count: 2 },
+        { key: 'delivered', count: 1 },
+        { key: 'next-hop-refused', count: 1 },
+      ]);
+      expect(r.byDay.find((d) => d.day === '2026-10-02')).toEqual({ day: '2026-10-02', delivered: 1, encrypted: 0, held: 0, rejected: 0 });
     } finally {
       await s.close();
       fs.rmSync(d, { recursive: true, force: true });
@@ -184,6 +200,25 @@ describe('report HTML', () => {
     expect(html).toMatch(/<tr data-incident="i2">[\s\S]*?未報告・期限超過/);
     expect(html).toContain('@page{size:A4');
     expect(html).not.toMatch(/<(link|script|img)\b|src=|@import|url\(/);
+  });
+
+  it('draws the daily chart and the top rules and sender domains as SVG, with their numbers as text, printable in black and white', () => {
+    const html = page();
+    const daily = /<figure class="chart" id="chart-daily">[\s\S]*?<\/figure>/.exec(html)![0];
+    expect(daily).toContain('role="img" aria-labelledby="chart-daily-title chart-daily-desc"');
+    expect(daily).toContain('合計 8 件（配送 1、暗号化して配送 1、保留 5、拒否（送信不可） 1）');
+    expect(daily).toMatch(/<tr><th scope="row">2026-10-05<\/th><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>2<\/td><\/tr>/);
+    expect(html).toMatch(/<figure class="chart" id="chart-rules">[\s\S]*?external-attachment：4 件、first-time-domain：4 件/);
+    expect(html).toMatch(/<figure class="chart" id="chart-domains">[\s\S]*?>example\.co\.jp<title>/);
+    // print: grey shades with outlines, and no chart split across pages
+    expect(html).toMatch(/@media print\{[^@]*\.chart \.c3\{fill:#000\}/);
+    expect(html).toMatch(/@media print\{[^@]*figure\.chart,svg\.chart\{break-inside:avoid\}/);
+  });
+
+  it('says so instead of drawing an empty chart for a month without mail', async () => {
+    const html = renderReportHtml(await monthlyReport(store, '2026-08', { now: () => REPORT_TIME }));
+    expect(html).toContain('<p class="chart-empty" id="chart-daily-empty">この期間に判定したメールはありません。');
+    expect(html).not.toContain('<svg');
   });
 
   it('escapes what senders and users wrote', () => {

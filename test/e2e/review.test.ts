@@ -55,12 +55,12 @@ describe.skipIf(!haveChromium)('reviewer pages in Chromium (特記事項 第9・
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
 
-    await page.goto(`${base}/review`);
+    await page.goto(`${base}/review/search`);
     expect(new URL(page.url()).pathname).toBe('/login');
     await page.getByLabel('ユーザー名').fill('kansa');
     await page.getByLabel('パスワード').fill('kansa-pass-1');
     await page.getByRole('button', { name: /ログイン/ }).click();
-    await page.waitForURL(`${base}/review`);
+    await page.waitForURL(`${base}/review/search`);
     await expect(page.locator('#who').textContent()).resolves.toContain('kansa');
 
     // the audit log is written in batches: search until both rejections are there

@@ -53,19 +53,19 @@ describe('reviewer login', () => {
   };
 
   it('sends a visitor without a session to the login page, keeping where they were going', async () => {
-    const res = await new WebClient(s.base).get('/review?sender=taro&type=rejected');
+    const res = await new WebClient(s.base).get('/review/search?sender=taro&type=rejected');
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent('/review?sender=taro&type=rejected')}`);
-    const page = await (await new WebClient(s.base).get('/login?next=%2Freview%3Fsender%3Dtaro')).text();
+    expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent('/review/search?sender=taro&type=rejected')}`);
+    const page = await (await new WebClient(s.base).get('/login?next=%2Freview%2Fsearch%3Fsender%3Dtaro')).text();
     expect(page).toContain('ユーザー名');
-    expect(page).toContain('name="next" value="/review?sender=taro"');
+    expect(page).toContain('name="next" value="/review/search?sender=taro"');
   });
 
   it('logs in with a session cookie (HttpOnly, SameSite=Lax) and goes to the page asked for; only local paths', async () => {
     const c = new WebClient(s.base);
-    const res = await c.login('kansa', 'kansa-pass-1', '/review?type=held');
+    const res = await c.login('kansa', 'kansa-pass-1', '/review/search?type=held');
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/review?type=held');
+    expect(res.headers.get('location')).toBe('/review/search?type=held');
     const cookie = c.lastSetCookies.find((x) => x.startsWith('og_session='))!;
     expect(cookie).toMatch(/; Path=\/; Max-Age=28800; HttpOnly; SameSite=Lax$/);
     const page = await c.get('/review');
@@ -76,8 +76,8 @@ describe('reviewer login', () => {
       expect(again.headers.get('location'), next).toBe('/review');
     }
     // a local path with Japanese in it goes percent-encoded into the Location header
-    const ja = await new WebClient(s.base).login('kansa', 'kansa-pass-1', '/review?sender=山田');
-    expect(ja.headers.get('location')).toBe(`/review?sender=${encodeURIComponent('山田')}`);
+    const ja = await new WebClient(s.base).login('kansa', 'kansa-pass-1', '/review/search?sender=山田');
+    expect(ja.headers.get('location')).toBe(`/review/search?sender=${encodeURIComponent('山田')}`);
     expect((await loginEvents()).filter((e) => e.action === 'success')[0]).toEqual({ actor: 'kansa', action: 'success', detail: 'client 127.0.0.1' });
   });
 

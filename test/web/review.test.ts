@@ -53,7 +53,7 @@ describe('reviewer pages on the gateway', () => {
     expect((await reviewer.login('kansa', 'kansa-pass-1')).status).toBe(303);
     expect((await admin.login('admin', 'admin-pass-1')).status).toBe(303);
     // the audit writer flushes in batches, in order: wait until the last message's event is searchable
-    await until(async () => ((await (await reviewer.get('/review?type=held')).text()).includes('2 件中') ? true : undefined));
+    await until(async () => ((await (await reviewer.get('/review/search?type=held')).text()).includes('2 件中') ? true : undefined));
   });
   afterAll(async () => {
     await gw?.stop();
@@ -63,37 +63,47 @@ describe('reviewer pages on the gateway', () => {
   const rows = (page: string) => [...page.matchAll(/<tr data-seq="\d+">([\s\S]*?)<\/tr>/g)].map((m) => m[1]!);
 
   it('filters blocked mail by rule, clause, sender and recipient domain', async () => {
-    const byRule = await (await reviewer.get('/review?type=rejected&rule=online-service-recipient')).text();
+    const byRule = await (await reviewer.get('/review/search?type=rejected&rule=online-service-recipient')).text();
     expect(rows(byRule)).toHaveLength(1);
     expect(rows(byRule)[0]).toContain('someone@m.evernote.com');
     expect(byRule).toContain('1 件中 1–1 件');
 
-    const byClause = rows(await (await reviewer.get(`/review?type=rejected&clause=${encodeURIComponent('第6-3')}`)).text());
+    const byClause = rows(await (await reviewer.get(`/review/search?type=rejected&clause=${encodeURIComponent('第6-3')}`)).text());
     expect(byClause).toHaveLength(1);
     expect(byClause[0]).toContain('x@mailinator.com');
 
-    expect(rows(await (await reviewer.get('/review?sender=JIRO')).text())).toHaveLength(2);
-    expect(rows(await (await reviewer.get('/review?sender=jiro@example&exact=1')).text())).toHaveLength(0);
-    expect(rows(await (await reviewer.get('/review?domain=evernote.com')).text())).toHaveLength(1);
+    expect(rows(await (await reviewer.get('/review/search?sender=JIRO')).text())).toHaveLength(2);
+    expect(rows(await (await reviewer.get('/review/search?sender=jiro@example&exact=1')).text())).toHaveLength(0);
+    expect(rows(await (await reviewer.get('/review/search?domain=evernote.com')).text())).toHaveLength(1);
     // the subject a sender wrote is shown as text, never as markup
-    const held = await (await reviewer.get('/review?type=held')).text();
+    const held = await (await reviewer.get('/review/search?type=held')).text();
     expect(held).toContain('&lt;b&gt;見積&lt;/b&gt; 第1版');
     expect(held).not.toContain('<b>見積');
+  });
+
+  it('takes an old bookmark of /review with a search to /review/search with the same query', async () => {
+    const query = `?type=rejected&sender=${encodeURIComponent('taro')}&clause=${encodeURIComponent('第6-3')}`;
+    const res = await reviewer.get(`/review${query}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/review/search${query}`);
+    expect(rows(await (await reviewer.get(res.headers.get('location')!)).text())[0]).toContain('x@mailinator.com');
+    // without a query, /review is the dashboard
+    expect((await reviewer.get('/review')).status).toBe(200);
   });
 
   it('filters by date range in Japan time, and says what is wrong with a bad date (400)', async () => {
     const today = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo' }).format(new Date());
     const tomorrow = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo' }).format(new Date(Date.now() + 86_400_000));
-    expect(rows(await (await reviewer.get(`/review?type=rejected&from=${today}&to=${today}`)).text())).toHaveLength(2);
-    expect(rows(await (await reviewer.get(`/review?type=rejected&from=${tomorrow}`)).text())).toHaveLength(0);
-    expect(rows(await (await reviewer.get('/review?type=rejected&to=2020-01-01')).text())).toHaveLength(0);
+    expect(rows(await (await reviewer.get(`/review/search?type=rejected&from=${today}&to=${today}`)).text())).toHaveLength(2);
+    expect(rows(await (await reviewer.get(`/review/search?type=rejected&from=${tomorrow}`)).text())).toHaveLength(0);
+    expect(rows(await (await reviewer.get('/review/search?type=rejected&to=2020-01-01')).text())).toHaveLength(0);
     for (const [query, text] of [
       ['from=2026-02-30', '開始日の日付「2026-02-30」が正しくありません'],
       ['to=tomorrow', '終了日の日付「tomorrow」が正しくありません'],
       ['from=2026-11-02&to=2026-11-01', '開始日が終了日より後になっています'],
       ['page=0', 'ページ番号「0」が正しくありません'],
     ]) {
-      const res = await reviewer.get(`/review?${query}`);
+      const res = await reviewer.get(`/review/search?${query}`);
       expect(res.status, query).toBe(400);
       const page = await res.text();
       expect(page).toContain(text);
@@ -102,7 +112,7 @@ describe('reviewer pages on the gateway', () => {
   });
 
   it('shows a message with its attachments, rules with reasons, and its timeline', async () => {
-    const found = await (await reviewer.get('/review?domain=evernote.com')).text();
+    const found = await (await reviewer.get('/review/search?domain=evernote.com')).text();
     const link = /href="(\/review\/message\/[^"]+)"/.exec(rows(found)[0]!)![1]!;
     const res = await reviewer.get(link);
     expect(res.status).toBe(200);
