@@ -45,7 +45,7 @@ export function actorName(actor: string | undefined, context: ActorContext = {})
   const forWhom = /^outguard \(for (.+)\)$/.exec(a);
   if (forWhom) {
     const who = actorName(forWhom[1], context);
-    return { ja: `outguard（${who.ja} の登録を自動で報告）`, en: `outguard (reported automatically for ${who.en})` };
+    return { ja: `outguard が自動で報告（登録: ${who.ja}）`, en: `outguard, automatically (opened by ${who.en})` };
   }
   if (sameAddress(a, context.sender)) return { ja: `送信者 ${a}`, en: `the sender ${a}` };
   if (context.approvers?.some((x) => sameAddress(a, x))) return { ja: `承認者 ${a}`, en: `approver ${a}` };

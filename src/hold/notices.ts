@@ -1,5 +1,6 @@
 import { actorName } from '../audit/actor-names.js';
 import { composeNotice } from '../message/compose.js';
+import { lookalikeText } from './content.js';
 import { oneLine } from '../message/one-line.js';
 import { ruleName } from '../policy/rule-names.js';
 import { type Finding, findingDetail, findingMessage } from '../policy/verdict.js';
@@ -75,14 +76,14 @@ const bytes = (n: number) => n.toLocaleString('en-US');
 function flagsJa(r: HoldRecipient): string {
   const flags = [r.external ? '社外' : '社内'];
   if (r.firstTimeDomain) flags.push('初めて送信するドメイン');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `${oneLine(r.lookalikeOf)} に似たドメイン` : `紛らわしいドメイン: ${oneLine(r.lookalikeOf)}`);
+  if (r.lookalikeOf) flags.push(oneLine(lookalikeText(r.lookalikeOf).ja));
   return flags.map((f) => `【${f}】`).join('');
 }
 
 function flagsEn(r: HoldRecipient): string {
   const flags = [r.external ? 'external' : 'internal'];
   if (r.firstTimeDomain) flags.push('first-time domain');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `looks like ${oneLine(r.lookalikeOf)}` : `confusable domain: ${oneLine(r.lookalikeOf)}`);
+  if (r.lookalikeOf) flags.push(oneLine(lookalikeText(r.lookalikeOf).en));
   return flags.map((f) => `[${f}]`).join(' ');
 }
 
