@@ -1,6 +1,8 @@
 import { NOTICE_HEADER, REF_HEADER, formatTime } from '../hold/notices.js';
 import { composeNotice } from '../message/compose.js';
 import { oneLine } from '../message/one-line.js';
+import { ruleName } from '../policy/rule-names.js';
+import { actorName } from './actor-names.js';
 import { type Incident, type IncidentTrigger, type MessageState, type PasswordState, STATUS_LABELS, incidentStatus } from './incident-types.js';
 
 /**
@@ -45,6 +47,16 @@ export function incidentLink(incident: Pick<Incident, 'id'>, f: ReportFormat): s
   return `${f.publicUrl.replace(/\/+$/, '')}/review/incidents/${encodeURIComponent(incident.id)}`;
 }
 
+/** The rules in words, for the client: the ids stay in the audit log and the exports. */
+function rulesIn(lang: 'ja' | 'en', rules: string[]): string {
+  return rules.map((r) => ruleName(r)[lang]).join(lang === 'ja' ? '、' : ', ');
+}
+
+/** Who opened the incident, in words (the sender of its message is named as such). */
+function openedBy(i: Incident, lang: 'ja' | 'en'): string {
+  return oneLine(actorName(i.openedBy, { sender: i.message?.sender })[lang]);
+}
+
 function minutesOf(i: Incident): number {
   return Math.round((i.deadline - i.openedAt) / 60_000);
 }
@@ -61,7 +73,7 @@ function messageJa(i: Incident): string[] {
   }
   lines.push(`  送信状況: ${STATE[m.state].ja}`);
   lines.push(`  パスワード通知: ${PASSWORD[m.password].ja}`);
-  lines.push(`  検知した規則: ${m.rules.length > 0 ? m.rules.join(', ') : 'なし'}`);
+  lines.push(`  検知した規則: ${m.rules.length > 0 ? rulesIn('ja', m.rules) : 'なし'}`);
   lines.push(`  該当条項: ${m.clauses.length > 0 ? m.clauses.join(', ') : 'なし'}`);
   return lines;
 }
@@ -78,7 +90,7 @@ function messageEn(i: Incident): string[] {
   }
   lines.push(`  Message: ${STATE[m.state].en}`);
   lines.push(`  Password notice: ${PASSWORD[m.password].en}`);
-  lines.push(`  Rules: ${m.rules.length > 0 ? m.rules.join(', ') : 'none'}`);
+  lines.push(`  Rules: ${m.rules.length > 0 ? rulesIn('en', m.rules) : 'none'}`);
   lines.push(`  Clauses: ${m.clauses.length > 0 ? m.clauses.join(', ') : 'none'}`);
   return lines;
 }
@@ -98,7 +110,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     `インシデント番号: ${i.id}`,
     `概要: ${oneLine(i.summary, 1000)}`,
     `きっかけ: ${TRIGGER_LABELS[i.trigger].ja}`,
-    `登録者: ${oneLine(i.openedBy)}`,
+    `登録者: ${openedBy(i, 'ja')}`,
     `認識した日時: ${opened.ja}`,
     `報告期限: ${deadline.ja}（認識から${minutes}分以内）`,
     '',
@@ -116,7 +128,7 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     `Incident: ${i.id}`,
     `What happened: ${oneLine(i.summary, 1000)}`,
     `How it was found: ${TRIGGER_LABELS[i.trigger].en}`,
-    `Opened by: ${oneLine(i.openedBy)}`,
+    `Opened by: ${openedBy(i, 'en')}`,
     `Recognised at: ${opened.en}`,
     `Report due by: ${deadline.en} (within ${minutes} minutes of recognition)`,
     '',

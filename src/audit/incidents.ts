@@ -6,7 +6,8 @@ import type { Envelope } from '../message/envelope.js';
 import { ID_HEADER, prependHeader } from '../message/headers.js';
 import { newMessageId } from '../message/id.js';
 import type { MessageModel } from '../message/model.js';
-import type { Finding } from '../policy/verdict.js';
+import { ruleName } from '../policy/rule-names.js';
+import { type Finding, findingMessage } from '../policy/verdict.js';
 import type { JobInfo, OutboxStore } from '../store/outbox-store.js';
 import { InFlight } from '../util/in-flight.js';
 import { type NewAuditEvent, findingFields } from './events.js';
@@ -193,7 +194,7 @@ export class IncidentService implements IncidentActions {
     const attachments = input.message.files.map((a) => ({ name: a.filename, sha256: a.sha256 }));
     const run = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       const rules = [...new Set(fired.map((f) => f.rule))];
-      const summary = [...new Set(fired.map((f) => `${f.rule}: ${f.message}`))].join('; ');
+      const summary = ruleSummary(fired);
       const state = input.action === 'deliver' ? 'sent' : input.action === 'hold' ? 'held' : 'not-sent';
       const message: IncidentMessage = {
         sender: input.envelope.from,
@@ -342,4 +343,10 @@ export class IncidentService implements IncidentActions {
 function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/** What the rules found, for the client: each rule in words with what it says, Japanese, then English. */
+function ruleSummary(fired: Finding[]): string {
+  const say = (lang: 'ja' | 'en') => [...new Set(fired.map((f) => `${ruleName(f.rule)[lang]}: ${findingMessage(f)[lang]}`))];
+  return `${say('ja').join('　')} / ${say('en').join('; ')}`;
 }

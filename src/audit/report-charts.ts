@@ -1,5 +1,6 @@
 import { type Count, DECISION_TYPES, type DayCount } from './counts.js';
 import { eventType } from './event-names.js';
+import { ruleName } from '../policy/rule-names.js';
 import { horizontalBarChart, stackedBarChart } from '../render/chart.js';
 import type { SafeHtml } from '../render/html.js';
 import type { Bilingual } from '../render/bilingual.js';
@@ -23,7 +24,10 @@ export function dailyChart(id: string, byDay: DayCount[], empty: Bilingual): Saf
   });
 }
 
-/** The first TOP counts as horizontal bars. */
-export function topChart(id: string, title: Bilingual, counts: Count[], empty: Bilingual): SafeHtml {
-  return horizontalBarChart({ id, title, items: counts.slice(0, TOP).map((c) => ({ label: c.key, value: c.count })), empty });
+/** The first TOP counts as horizontal bars, each labelled by `label` (the key itself unless given). */
+export function topChart(id: string, title: Bilingual, counts: Count[], empty: Bilingual, label: (key: string) => string = (key) => key): SafeHtml {
+  return horizontalBarChart({ id, title, items: counts.slice(0, TOP).map((c) => ({ label: label(c.key), value: c.count })), empty });
 }
+
+/** A rule in a chart: its name in words (Japanese; the table beside it gives the English and the id). */
+export const ruleLabel = (id: string): string => ruleName(id).ja;

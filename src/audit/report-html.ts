@@ -3,11 +3,13 @@ import { type Count, type MonthlyReport, jstText } from './report.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
 import { type SafeHtml, html } from '../render/html.js';
 import { STYLE } from '../render/style.js';
-import { bi, type Bilingual } from '../render/bilingual.js';
+import { bi, type Bilingual, named } from '../render/bilingual.js';
+import { ruleName } from '../policy/rule-names.js';
+import { actorName } from './actor-names.js';
 import { eventType } from './event-names.js';
 import { htmlDocument } from '../render/document.js';
 import { CHART_STYLE } from '../render/chart.js';
-import { DAILY_TITLE, TOP, dailyChart, topChart } from './report-charts.js';
+import { DAILY_TITLE, TOP, dailyChart, ruleLabel, topChart } from './report-charts.js';
 
 /** What the report adds to the pages' style: figures right-aligned, the charts, and a clean A4 printout. */
 export const REPORT_STYLE = `${CHART_STYLE}
@@ -52,8 +54,8 @@ ${countTable('by-action', r.byAction, { ja: '処理', en: 'Action' }, (k) => htm
 <div class="grid">
 <section class="card" aria-labelledby="h-rules">
 <h2 id="h-rules">${bi(L.byRule)}</h2>
-${r.byRule.length > 0 ? topChart('chart-rules', topTitle(L.byRule), r.byRule, L.none) : ''}
-${countTable('by-rule', r.byRule, { ja: 'ルール', en: 'Rule' }, (k) => html`<span class="mono">${k}</span>`)}
+${r.byRule.length > 0 ? topChart('chart-rules', topTitle(L.byRule), r.byRule, L.none, ruleLabel) : ''}
+${countTable('by-rule', r.byRule, { ja: 'ルール', en: 'Rule' }, (k) => named(ruleName(k), k))}
 </section>
 <section class="card" aria-labelledby="h-clauses">
 <h2 id="h-clauses">${bi(L.byClause)}</h2>
@@ -116,9 +118,9 @@ function incidentTable(r: MonthlyReport): SafeHtml {
 <tbody>
 ${r.incidents.map(
   (i) => html`<tr data-incident="${i.id}">
-<td class="mono">${i.id}<div>${i.trigger}${i.openedBy ? html` — ${i.openedBy}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
+<td><span class="mono">${i.id}</span><div>${i.trigger}${i.openedBy ? html` — ${named(actorName(i.openedBy), i.openedBy)}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
 <td class="time">${jstText(i.openedAt)}</td>
-<td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${i.reportedBy}</div>` : ''}` : '—'}</td>
+<td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${named(actorName(i.reportedBy), i.reportedBy)}</div>` : ''}` : '—'}</td>
 <td class="n">${i.minutesToReport ?? '—'}</td>
 <td>${i.withinLimit === null ? '—' : i.withinLimit ? html`はい <span class="en" lang="en">yes</span>` : html`いいえ <span class="en" lang="en">no</span>`}</td>
 <td class="status-${i.status}">${INCIDENT_STATUS[i.status].ja}<span class="en" lang="en">${INCIDENT_STATUS[i.status].en}</span></td>

@@ -51,6 +51,18 @@ export function recipientsOf(envelope: Envelope, findings: Finding[], isInternal
   });
 }
 
+/**
+ * A recipient's lookalike flag in words: the domain it looks like, or (lookalikeOf holds the
+ * check's English detail then) why the domain itself is confusable: a mixed-script IDN.
+ */
+export function lookalikeText(lookalikeOf: string): { ja: string; en: string } {
+  if (/^\S+$/.test(lookalikeOf)) return { ja: `「${lookalikeOf}」に類似したドメイン`, en: `looks like ${lookalikeOf}` };
+  const scripts = /^mixed-script IDN \(([^)]*)\)$/.exec(lookalikeOf)?.[1];
+  return scripts !== undefined
+    ? { ja: `紛らわしいドメイン（複数の文字体系が混在: ${scripts}）`, en: `confusable domain: mixed scripts (${scripts})` }
+    : { ja: `紛らわしいドメイン: ${lookalikeOf}`, en: `confusable domain: ${lookalikeOf}` };
+}
+
 function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
   return at < 0 ? '' : address.slice(at + 1).toLowerCase();

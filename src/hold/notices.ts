@@ -1,5 +1,9 @@
+import { actorName } from '../audit/actor-names.js';
 import { composeNotice } from '../message/compose.js';
+import { lookalikeText } from './content.js';
 import { oneLine } from '../message/one-line.js';
+import { ruleName } from '../policy/rule-names.js';
+import { type Finding, findingDetail, findingMessage } from '../policy/verdict.js';
 import type { DeadlineAction, Hold, HoldRecipient } from './types.js';
 import type { Mailbox } from '../message/mailbox.js';
 
@@ -72,22 +76,29 @@ const bytes = (n: number) => n.toLocaleString('en-US');
 function flagsJa(r: HoldRecipient): string {
   const flags = [r.external ? '社外' : '社内'];
   if (r.firstTimeDomain) flags.push('初めて送信するドメイン');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `${oneLine(r.lookalikeOf)} に似たドメイン` : `紛らわしいドメイン: ${oneLine(r.lookalikeOf)}`);
+  if (r.lookalikeOf) flags.push(oneLine(lookalikeText(r.lookalikeOf).ja));
   return flags.map((f) => `【${f}】`).join('');
 }
 
 function flagsEn(r: HoldRecipient): string {
   const flags = [r.external ? 'external' : 'internal'];
   if (r.firstTimeDomain) flags.push('first-time domain');
-  if (r.lookalikeOf) flags.push(/^[^\s]+$/.test(r.lookalikeOf) ? `looks like ${oneLine(r.lookalikeOf)}` : `confusable domain: ${oneLine(r.lookalikeOf)}`);
+  if (r.lookalikeOf) flags.push(oneLine(lookalikeText(r.lookalikeOf).en));
   return flags.map((f) => `[${f}]`).join(' ');
 }
 
-/** A finding's message is "日本語 / English". */
-function splitMessage(message: string, reason: string): { ja: string; en: string } {
-  const at = message.indexOf(' / ');
-  const [ja, en] = at < 0 ? [message, reason] : [message.slice(0, at), message.slice(at + 3)];
-  return { ja: oneLine(ja, 500), en: oneLine(en, 500) };
+/**
+ * Why the message is held, one finding in one language: the rule in words and its clause, what
+ * the rule asks, and what exactly was found (each on one line: the detail names files and addresses).
+ */
+function findingLines(f: Finding, lang: 'ja' | 'en'): string[] {
+  const name = ruleName(f.rule)[lang];
+  const detail = findingDetail(f)?.[lang];
+  return [
+    lang === 'ja' ? `  - ${oneLine(name)}（${f.clause}）` : `  - ${oneLine(name)} (${f.clause})`,
+    `    ${oneLine(findingMessage(f)[lang], 500)}`,
+    ...(detail ? [`    ${oneLine(detail, 500)}`] : []),
+  ];
 }
 
 function deadlineActionJa(a: DeadlineAction): string {
@@ -124,7 +135,7 @@ function summaryJa(hold: Hold, withBody: boolean): string[] {
   }
   if (withBody && hold.findings.length > 0) {
     lines.push('保留の理由:');
-    for (const f of hold.findings) lines.push(`  - ${splitMessage(f.message, f.reason).ja}（${f.clause}）`);
+    for (const f of hold.findings) lines.push(...findingLines(f, 'ja'));
   }
   return lines;
 }
@@ -141,7 +152,7 @@ function summaryEn(hold: Hold, withBody: boolean): string[] {
   }
   if (withBody && hold.findings.length > 0) {
     lines.push('Why it is held:');
-    for (const f of hold.findings) lines.push(`  - ${splitMessage(f.message, f.reason).en} (${f.clause})`);
+    for (const f of hold.findings) lines.push(...findingLines(f, 'en'));
   }
   return lines;
 }
@@ -257,30 +268,15 @@ export interface OutcomeNoticeInput {
   encrypted?: boolean;
 }
 
-function whoJa(by: string | undefined, hold: Hold): string {
-  if (by === 'deadline') return '期限（自動）';
-  if (by === 'cli' || by?.startsWith('cli')) return '管理者（outguard held コマンド）';
-  if (by && by === hold.envelope.from) return `送信者 (${oneLine(by)})`;
-  if (by && hold.approvers.includes(by)) return `承認者 (${oneLine(by)})`;
-  return oneLine(by) || '不明';
-}
-
-function whoEn(by: string | undefined, hold: Hold): string {
-  if (by === 'deadline') return 'the deadline (automatic)';
-  if (by === 'cli' || by?.startsWith('cli')) return 'an administrator (outguard held command)';
-  if (by && by === hold.envelope.from) return `the sender (${oneLine(by)})`;
-  if (by && hold.approvers.includes(by)) return `approver ${oneLine(by)}`;
-  return oneLine(by) || 'unknown';
-}
-
 /** To the sender: what happened to the held message (the sender is always told). */
 export function composeOutcomeNotice(n: OutcomeNoticeInput, f: NoticeFormat): Promise<Buffer> {
   const { hold } = n;
   let ja: string[];
   let en: string[];
   let subject: [string, string];
-  const byJa = whoJa(hold.decidedBy, hold);
-  const byEn = whoEn(hold.decidedBy, hold);
+  const by = actorName(hold.decidedBy, { sender: hold.envelope.from, approvers: hold.approvers });
+  const byJa = oneLine(by.ja);
+  const byEn = oneLine(by.en);
   switch (n.kind) {
     case 'released':
       subject = ['【送信保留】送信されました', 'Sent'];

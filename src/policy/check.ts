@@ -1,5 +1,6 @@
 import type { Envelope } from '../message/envelope.js';
 import type { MessageModel } from '../message/model.js';
+import type { Bilingual } from '../render/bilingual.js';
 
 /** A named list from policies/lists/, loaded once into sets. */
 export interface List {
@@ -26,10 +27,13 @@ export interface CheckContext {
   recentExternalMessages(sender: string, windowMinutes: number): number;
 }
 
-/** One thing a check found: the matched value, and optionally a detail for the reader. */
+/**
+ * One thing a check found: the matched value, and optionally a detail for the reader. The
+ * built-in checks write it Japanese and English; a plugin may give one string for both.
+ */
 export interface Hit {
   value: string;
-  detail?: string;
+  detail?: string | Bilingual;
 }
 
 export interface CheckInput {

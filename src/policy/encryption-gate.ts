@@ -2,7 +2,8 @@ import type { AmbiguityCode } from '../message/mime.js';
 import type { MessageModel } from '../message/model.js';
 import { type CheckContext, type CheckInput, domainOf } from './check.js';
 import type { EncryptionSettings } from './encryption.js';
-import type { Finding } from './verdict.js';
+import type { Bilingual } from '../render/bilingual.js';
+import { type Finding, detailFields } from './verdict.js';
 
 const CLAUSE = '遵守事項 第6-2';
 
@@ -57,10 +58,13 @@ export function builtInRule(id: string): (typeof BUILT_IN_RULES)[BuiltInRule] | 
   return Object.hasOwn(BUILT_IN_RULES, id) ? BUILT_IN_RULES[id as BuiltInRule] : undefined;
 }
 
-function finding(rule: BuiltInRule, severity: Finding['severity'], value: string, detail?: string): Finding {
+function finding(rule: BuiltInRule, severity: Finding['severity'], value: string, detail?: Bilingual): Finding {
   const r = BUILT_IN_RULES[rule];
-  return { rule, clause: r.clause, severity, message: `${r.ja} / ${r.en}`, reason: r.en, value, ...(detail ? { detail } : {}) };
+  return { rule, clause: r.clause, severity, message: `${r.ja} / ${r.en}`, reason: r.en, value, ...detailFields(detail) };
 }
+
+/** At most 1,000 characters of a detail: a message can have up to 50 ambiguities. */
+const capped = (text: string) => (text.length > 1000 ? `${text.slice(0, 1000)}…` : text);
 
 /**
  * 第6-2 as the engine applies it to every message with an outside recipient (while encryption is
@@ -77,8 +81,9 @@ export function encryptionFindings(input: CheckInput, ctx: CheckContext, setting
   const out: Finding[] = [];
   if (message.ambiguities.length > 0) {
     const codes = [...new Set(message.ambiguities.map((a) => a.code))];
-    const detail = message.ambiguities.map((a) => `${AMBIGUITY_JA[a.code]}（${a.detail}）`).join('; ');
-    out.push(finding('ambiguous-mime', settings.ambiguous, codes.join(', '), detail.length > 1000 ? `${detail.slice(0, 1000)}…` : detail));
+    const ja = message.ambiguities.map((a) => `${AMBIGUITY_JA[a.code]}（${a.detail}）`).join('; ');
+    const en = message.ambiguities.map((a) => a.detail).join('; ');
+    out.push(finding('ambiguous-mime', settings.ambiguous, codes.join(', '), { ja: capped(ja), en: capped(en) }));
   }
   const files = message.files;
   const signed = files.filter((f) => f.signed);
@@ -88,7 +93,10 @@ export function encryptionFindings(input: CheckInput, ctx: CheckContext, setting
     if (encrypted.length > 0) out.push(finding('already-encrypted', 'hold', names(encrypted)));
   }
   const embedded = message.embedded;
-  if (embedded.length > 0) out.push(finding('embedded-file', 'monitor', names(embedded), [...new Set(embedded.map((f) => f.origin))].join(', ')));
+  if (embedded.length > 0) {
+    const origins = [...new Set(embedded.map((f) => f.origin))].join(', ');
+    out.push(finding('embedded-file', 'monitor', names(embedded), { ja: `埋め込みの形式: ${origins}`, en: `embedded as ${origins}` }));
+  }
   return out;
 }
 

@@ -1,8 +1,8 @@
-import type { CheckContext, CheckInput } from './check.js';
+import type { CheckContext, CheckInput, Hit } from './check.js';
 import { type ContextSources, createContext } from './context.js';
 import { encryptionFindings } from './encryption-gate.js';
 import { DEFAULT_HOLD, type Policy, type Rule } from './policy-file.js';
-import type { Finding, Verdict } from './verdict.js';
+import { type Finding, type Verdict, detailFields } from './verdict.js';
 
 /** Where the engine reads what checks may consult besides lists: organisation and state. */
 export type EngineSources = Omit<ContextSources, 'lists'>;
@@ -77,7 +77,7 @@ export class PolicyEngine {
   }
 }
 
-function toFinding(rule: Rule, value: string, detail: string | undefined): Finding {
+function toFinding(rule: Rule, value: string, detail: Hit['detail']): Finding {
   return {
     rule: rule.id,
     clause: rule.clause,
@@ -85,7 +85,7 @@ function toFinding(rule: Rule, value: string, detail: string | undefined): Findi
     message: `${rule.message.ja} / ${rule.message.en}`,
     reason: rule.message.en,
     value,
-    ...(detail ? { detail } : {}),
+    ...detailFields(detail),
     ...(rule.incident ? { incident: true as const } : {}),
   };
 }

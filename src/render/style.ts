@@ -17,9 +17,11 @@ table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #e3e6eb;padding:6px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f0f2f5;font-size:.9em}
 th .en{display:inline;margin-left:.3em}
+td .en{display:block}
 dt .en{display:inline;margin-left:.3em}
 td.addr{white-space:nowrap}
 .addr,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
+.ident{display:block;font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.78em;color:#566074}
 .hash{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.78em;word-break:break-all;color:#3b4456}
 .flag{display:inline-block;border-radius:4px;padding:0 6px;margin:1px 4px 1px 0;font-size:.85em;border:1px solid}
 .flag.external{background:#fff4e0;border-color:#e0a040;color:#7a4a00}

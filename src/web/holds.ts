@@ -241,6 +241,7 @@ export function holdJson(hold: Hold, extra: { actor?: Actor; body?: string } = {
       message: f.message,
       value: f.value,
       ...(f.detail !== undefined ? { detail: f.detail } : {}),
+      ...(f.detailJa !== undefined ? { detailJa: f.detailJa } : {}),
     })),
     createdAt: new Date(hold.createdAt).toISOString(),
     deadline: new Date(hold.deadline).toISOString(),

@@ -1,4 +1,7 @@
+import { lookalikeText } from '../hold/content.js';
 import type { Actor, Hold, HoldRecipient } from '../hold/types.js';
+import { ruleName } from '../policy/rule-names.js';
+import { findingDetail, findingMessage } from '../policy/verdict.js';
 import { PROBLEMS, STATE_TEXT, type WebProblem, deadlineText, remainingText, sizeText, timeText } from './text.js';
 import { html, raw, type SafeHtml } from '../render/html.js';
 import type { Bilingual } from '../render/bilingual.js';
@@ -39,7 +42,8 @@ export interface ReleaseView {
 function recipientFlags(r: HoldRecipient): SafeHtml {
   const flags: SafeHtml[] = [];
   if (r.lookalikeOf) {
-    flags.push(html`<span class="flag lookalike">${`「${r.lookalikeOf}」に類似したドメイン`} <span lang="en">${`looks like ${r.lookalikeOf}`}</span></span>`);
+    const text = lookalikeText(r.lookalikeOf);
+    flags.push(html`<span class="flag lookalike">${text.ja} <span lang="en">${text.en}</span></span>`);
   }
   if (r.external) flags.push(html`<span class="flag external">社外 <span lang="en">external</span></span>`);
   else flags.push(html`<span class="flag internal">社内 <span lang="en">internal</span></span>`);
@@ -128,11 +132,10 @@ ${
     : html`<table id="findings">
 <thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>内容 <span class="en" lang="en">What was found</span></th></tr></thead>
 <tbody>
-${hold.findings.map(
-  (f) => html`<tr><td class="mono">${f.rule}<br><span class="sev-${f.severity}">${SEVERITY[f.severity]?.ja ?? f.severity} <span lang="en">${SEVERITY[f.severity]?.en ?? ''}</span></span></td><td>${f.clause}</td><td><div class="finding-message">${f.message
-    .split('\n')
-    .map((line, i) => (i === 0 ? html`${line}` : html`<br>${line}`))}</div>${f.value ? html`<div class="mono">${f.value}</div>` : ''}${f.detail ? html`<div>${f.detail}</div>` : ''}</td></tr>`,
-)}
+${hold.findings.map((f) => {
+  const detail = findingDetail(f);
+  return html`<tr><td><div class="rule-name">${bi(ruleName(f.rule))}</div><span class="sev-${f.severity}">${SEVERITY[f.severity]?.ja ?? f.severity} <span lang="en">${SEVERITY[f.severity]?.en ?? ''}</span></span></td><td>${f.clause}</td><td><div class="finding-message">${bi(findingMessage(f))}</div>${f.value ? html`<div class="mono">${f.value}</div>` : ''}${detail ? html`<div class="finding-detail">${bi(detail)}</div>` : ''}</td></tr>`;
+})}
 </tbody>
 </table>`
 }

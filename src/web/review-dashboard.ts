@@ -1,6 +1,6 @@
 import type { Count } from '../audit/counts.js';
 import { eventType } from '../audit/event-names.js';
-import { DAILY_TITLE, TOP, dailyChart, topChart } from '../audit/report-charts.js';
+import { DAILY_TITLE, dailyChart, ruleLabel, TOP, topChart } from '../audit/report-charts.js';
 import { REPORT_LABELS } from '../audit/report-labels.js';
 import type { Hold } from '../hold/types.js';
 import { CHART_STYLE } from '../render/chart.js';
@@ -190,7 +190,7 @@ ${dailyChart('chart-daily', d.byDay, NOTHING_YET)}
 <div class="two">
 <section class="card" aria-labelledby="h-rules">
 <h2 id="h-rules">${bi(rules)}</h2>
-${topChart('chart-rules', rules, d.thisMonth.byRule, { ja: '今月、ルールに該当したメールはありません。', en: 'No message matched a rule this month.' })}
+${topChart('chart-rules', rules, d.thisMonth.byRule, { ja: '今月、ルールに該当したメールはありません。', en: 'No message matched a rule this month.' }, ruleLabel)}
 </section>
 <section class="card" aria-labelledby="h-domains">
 <h2 id="h-domains">${bi(domains)}</h2>

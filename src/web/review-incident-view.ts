@@ -3,7 +3,8 @@ import type { Incident, IncidentStatus } from '../audit/incident-types.js';
 import { clockHtml } from './review-incident-clock.js';
 import { jstAndUtc } from './review-text.js';
 import { html, raw, type SafeHtml } from '../render/html.js';
-import { bi, type Bilingual } from '../render/bilingual.js';
+import { bi, type Bilingual, named } from '../render/bilingual.js';
+import { actorName } from '../audit/actor-names.js';
 
 /** The incident pages' markup (遵守事項 第2); the routes are in review-incidents.ts. */
 
@@ -26,8 +27,11 @@ function messageLink(i: Incident): SafeHtml | string {
   return html`<a class="mono" href="${messagePath(i.messageId)}">${i.messageId}</a>${i.message?.subject ? html`<div>${i.message.subject}</div>` : ''}`;
 }
 
+/** Who opened or reported the incident, in words with the recorded id beside it. */
+const who = (i: Incident, actor: string | undefined) => (actor === undefined ? '—' : named(actorName(actor, { sender: i.message?.sender }), actor));
+
 function reportedBy(i: Incident): SafeHtml | string {
-  return i.reportedAt === undefined ? '—' : html`${jst(i.reportedAt)}<div class="addr">${i.reportedBy ?? ''}</div>`;
+  return i.reportedAt === undefined ? '—' : html`${jst(i.reportedAt)}<div>${who(i, i.reportedBy)}</div>`;
 }
 
 export function listContent(incidents: Incident[], o: { openOnly: boolean; limit: number; clock: Clock; incidentMinutes: number }): SafeHtml {
@@ -47,7 +51,7 @@ ${
 <td>${clockHtml(i, o.clock.status(i), o.clock.now)}</td>
 <td class="time">${jst(i.openedAt)}</td>
 <td class="time">${jst(i.deadline)}</td>
-<td>${TRIGGER_LABELS[i.trigger].ja}${en(TRIGGER_LABELS[i.trigger].en)}<div class="addr">${i.openedBy}</div></td>
+<td>${TRIGGER_LABELS[i.trigger].ja}${en(TRIGGER_LABELS[i.trigger].en)}<div>${who(i, i.openedBy)}</div></td>
 <td>${messageLink(i)}</td>
 <td class="time">${reportedBy(i)}</td>
 </tr>`,
@@ -76,7 +80,7 @@ function reportSection(i: Incident, csrfField: string, username: string): SafeHt
   if (i.reportedAt !== undefined) {
     return html`<dl class="summary" id="reported">
 <dt>報告日時 ${en('Reported at')}</dt><dd id="reported-at">${jst(i.reportedAt)}</dd>
-<dt>報告者 ${en('Reported by')}</dt><dd class="addr" id="reported-by">${i.reportedBy ?? '—'}</dd>
+<dt>報告者 ${en('Reported by')}</dt><dd id="reported-by">${who(i, i.reportedBy)}</dd>
 ${i.reportedHow ? html`<dt>方法 ${en('How')}</dt><dd>${bi(HOW[i.reportedHow])}</dd>` : ''}
 ${i.reportNote ? html`<dt>メモ ${en('Note')}</dt><dd id="report-note">${i.reportNote}</dd>` : ''}
 </dl>`;
@@ -102,7 +106,7 @@ ${o.done ? html`<div class="alert ok" role="status" id="done"><p>${bi(o.done)}</
 <dt>認識した日時 ${en('Recognised at')}</dt><dd id="opened-at">${jst(i.openedAt)}</dd>
 <dt>報告期限 ${en('Report due by')}</dt><dd id="deadline">${jst(i.deadline)}${en(`within ${limit} min of recognition`)}</dd>
 <dt>きっかけ ${en('How it was found')}</dt><dd>${bi(trigger)}</dd>
-<dt>登録者 ${en('Opened by')}</dt><dd class="addr" id="opened-by">${i.openedBy}</dd>
+<dt>登録者 ${en('Opened by')}</dt><dd id="opened-by">${who(i, i.openedBy)}</dd>
 <dt>概要 ${en('What happened')}</dt><dd id="summary">${i.summary}</dd>
 <dt>メール ${en('Message')}</dt><dd>${messageLink(i)}</dd>
 </dl>

@@ -24,7 +24,6 @@ form.login{display:grid;gap:12px;max-width:360px}
 form.login label{display:flex;flex-direction:column;font-weight:bold}
 form.login label .en{display:inline;font-weight:normal}
 table.results td{font-size:.92em}
-td .en{display:block}
 td.time{white-space:nowrap}
 .pager{display:flex;gap:16px;align-items:center;margin-top:12px}
 .type{display:inline-block;border-radius:4px;padding:0 6px;font-size:.85em;border:1px solid #8a93a3;white-space:nowrap}

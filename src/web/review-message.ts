@@ -1,14 +1,17 @@
 import type { AuditStore } from '../audit/audit-store.js';
 import type { AuditAttachment, AuditEvent } from '../audit/events.js';
 import type { Hold, HoldAdmin } from '../hold/types.js';
+import { actorName } from '../audit/actor-names.js';
 import type { RuleMessage } from '../policy/rule-messages.js';
+import { ruleName } from '../policy/rule-names.js';
+import { findingDetail, findingMessage } from '../policy/verdict.js';
 import { redirect } from './http.js';
 import { type ReviewContext, ReviewError, type ReviewRoute } from './review-router.js';
 import { jstAndUtc } from './review-text.js';
 import type { SessionUser } from './session.js';
 import { STATE_TEXT, sizeText, timeText } from './text.js';
 import { html, type SafeHtml } from '../render/html.js';
-import { bi, type Bilingual } from '../render/bilingual.js';
+import { bi, type Bilingual, named } from '../render/bilingual.js';
 import { eventType } from '../audit/event-names.js';
 import { PROBLEMS } from './text.js';
 
@@ -106,12 +109,6 @@ interface MessageView {
 /** Each value once, in the order first seen. */
 const unique = <T>(items: Iterable<T>, key: (t: T) => string = String): T[] => [...new Map([...items].map((t) => [key(t), t] as const)).values()];
 
-/** A finding's message is "Japanese\nEnglish" (policy-file.ts); the English alone when it has one line. */
-function splitMessage(message: string): { ja: string; en: string } {
-  const nl = message.indexOf('\n');
-  return nl < 0 ? { ja: message, en: '' } : { ja: message.slice(0, nl), en: message.slice(nl + 1) };
-}
-
 function messageContent(v: MessageView): SafeHtml {
   const withSender = v.events.find((e) => e.sender !== undefined);
   const sender = v.hold?.envelope.from ?? withSender?.sender;
@@ -121,12 +118,14 @@ function messageContent(v: MessageView): SafeHtml {
   const rules = unique([...(v.hold?.findings.map((f) => f.rule) ?? []), ...v.events.flatMap((e) => e.rules ?? [])]);
   const clauses = unique([...(v.hold?.findings.map((f) => f.clause) ?? []), ...v.events.flatMap((e) => e.clauses ?? [])].filter((c) => c !== ''));
 
+  const actor = (id: string | undefined) => (id === undefined ? '' : named(actorName(id, { sender, approvers: v.hold?.approvers }), id));
   const ruleRow = (rule: string) => {
     const finding = v.hold?.findings.find((f) => f.rule === rule);
     const policy = v.ruleText?.(rule);
-    const reason = finding ? splitMessage(finding.message) : policy;
+    const reason = finding ? findingMessage(finding) : policy;
     const clause = finding?.clause ?? policy?.clause ?? '';
-    return html`<tr><td class="mono">${rule}</td><td>${clause}</td><td>${reason ? html`${reason.ja}${reason.en ? html`<span class="en" lang="en">${reason.en}</span>` : ''}` : html`<span class="en">—</span>`}${finding?.value ? html`<div class="mono">${finding.value}</div>` : ''}${finding?.detail ? html`<div>${finding.detail}</div>` : ''}</td></tr>`;
+    const detail = finding && findingDetail(finding);
+    return html`<tr><td>${named(ruleName(rule), rule)}</td><td>${clause}</td><td>${reason ? html`${reason.ja}${reason.en ? html`<span class="en" lang="en">${reason.en}</span>` : ''}` : html`<span class="en">—</span>`}${finding?.value ? html`<div class="mono">${finding.value}</div>` : ''}${detail ? html`<div>${bi(detail)}</div>` : ''}</td></tr>`;
   };
 
   return html`<h1>メールの記録<span class="en" lang="en">Message record</span></h1>
@@ -141,7 +140,7 @@ ${v.done ? html`<div class="alert ok" role="status" id="done"><p>${bi(v.done)}</
 <dt>条項 <span class="en" lang="en">Clauses</span></dt><dd id="clauses">${clauses.length === 0 ? '—' : clauses.join('、')}</dd>
 </dl>
 </section>
-${v.hold ? holdSection(v.hold, v.user, v.csrfField) : ''}
+${v.hold ? holdSection(v.hold, v.user, v.csrfField, actor) : ''}
 <section class="card" aria-labelledby="h-rules">
 <h2 id="h-rules">ルールと条項<span class="en" lang="en">Rules and clauses</span></h2>
 ${
@@ -169,7 +168,7 @@ ${
 <tbody>${v.events.map((e) => {
         const t = jstAndUtc(e.time);
         const type = eventType(e.type);
-        return html`<tr data-type="${e.type}"><td>${e.seq}</td><td class="time">${t.jst}<span class="utc">${t.utc}</span></td><td><span class="type ${e.type}">${type.ja}</span><span class="en" lang="en">${type.en}</span></td><td>${e.action}</td><td class="addr">${e.actor}</td><td>${e.detail}</td></tr>`;
+        return html`<tr data-type="${e.type}"><td>${e.seq}</td><td class="time">${t.jst}<span class="utc">${t.utc}</span></td><td><span class="type ${e.type}">${type.ja}</span><span class="en" lang="en">${type.en}</span></td><td>${e.action}</td><td>${actor(e.actor)}</td><td>${e.detail}</td></tr>`;
       })}</tbody></table>`
 }
 </section>
@@ -177,13 +176,13 @@ ${
 <p><a href="/review/search">← 検索に戻る <span lang="en">Back to search</span></a></p>`;
 }
 
-function holdSection(hold: Hold, user: SessionUser, csrfField: string): SafeHtml {
+function holdSection(hold: Hold, user: SessionUser, csrfField: string, actor: (id: string) => SafeHtml | string): SafeHtml {
   const state = STATE_TEXT[hold.state];
   const deadline = timeText(hold.deadline);
   const path = `/review/message/${encodeURIComponent(hold.id)}`;
   const decided =
     hold.decidedBy !== undefined && hold.decidedAt !== undefined
-      ? html`<dt>判断 <span class="en" lang="en">Decided</span></dt><dd>${jstAndUtc(hold.decidedAt).jst} — ${hold.decidedBy}${hold.mistake ? html`（${bi({ ja: '送信者が間違いと申告', en: 'the sender reported a mistake' })}）` : ''}</dd>`
+      ? html`<dt>判断 <span class="en" lang="en">Decided</span></dt><dd>${jstAndUtc(hold.decidedAt).jst} — ${actor(hold.decidedBy)}${hold.mistake ? html`（${bi({ ja: '送信者が間違いと申告', en: 'the sender reported a mistake' })}）` : ''}</dd>`
       : '';
   let actions: SafeHtml | string = '';
   if (hold.state === 'held') {

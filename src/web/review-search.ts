@@ -6,7 +6,9 @@ import { PAGE_SIZE, type SearchForm, parseSearch, searchQueryString } from './re
 import { ReviewError, type ReviewRoute } from './review-router.js';
 import { jstAndUtc } from './review-text.js';
 import { html, raw, type SafeHtml } from '../render/html.js';
-import { bi } from '../render/bilingual.js';
+import { bi, named } from '../render/bilingual.js';
+import { actorName } from '../audit/actor-names.js';
+import { ruleName } from '../policy/rule-names.js';
 import { EVENT_TYPES, eventType } from '../audit/event-names.js';
 
 export interface SearchOptions {
@@ -68,6 +70,19 @@ const list = (items: readonly string[] | undefined, max = 3): string => {
   return items.length > max ? `${items.slice(0, max).join(', ')} … (+${items.length - max})` : items.join(', ');
 };
 
+/** A rule id's label in the rule field's suggestions: its words, or nothing when the id is all there is. */
+function ruleLabel(id: string): string {
+  const words = ruleName(id);
+  return words.ja === id ? '' : `${words.ja} / ${words.en}`;
+}
+
+/** The rules of an event in words with their ids, at most `max` of them. */
+function rulesCell(rules: readonly string[] | undefined, max = 3): SafeHtml {
+  if (!rules || rules.length === 0) return html``;
+  const more = rules.length - max;
+  return html`${rules.slice(0, max).map((r) => html`<div class="rule">${named(ruleName(r), r)}</div>`)}${more > 0 ? html`<div>… (+${more})</div>` : ''}`;
+}
+
 function row(e: AuditEvent): SafeHtml {
   const t = jstAndUtc(e.time);
   const type = eventType(e.type);
@@ -78,9 +93,9 @@ function row(e: AuditEvent): SafeHtml {
 <td class="addr">${e.sender === '' ? '<>' : e.sender}</td>
 <td class="addr">${list(e.recipients)}</td>
 <td>${e.subject}</td>
-<td class="mono">${list(e.rules, 5)}</td>
+<td>${rulesCell(e.rules)}</td>
 <td>${list(e.clauses, 5)}</td>
-<td>${e.actor}${e.action ? html`<span class="en">${e.action}</span>` : ''}</td>
+<td>${e.actor === undefined ? '' : named(actorName(e.actor, { sender: e.sender }), e.actor)}${e.action ? html`<span class="en">${e.action}</span>` : ''}</td>
 <td>${detail}</td>
 </tr>`;
 }
@@ -111,7 +126,7 @@ ${option('all', { ja: 'すべての記録', en: 'every event' })}
 <label>条項 <span class="en" lang="en">Clause</span><input name="clause" value="${form.clause}" placeholder="第6-3"></label>
 <div class="actions"><button type="submit" class="send" id="search-button">検索 <span lang="en">(Search)</span></button>
 <a href="/review/export.csv${searchQueryString(form)}" id="export" download>CSV で出力 <span lang="en">(Export CSV)</span></a></div>
-<datalist id="rule-ids">${ruleIds.map((id) => html`<option value="${id}"></option>`)}</datalist>
+<datalist id="rule-ids">${ruleIds.map((id) => html`<option value="${id}">${ruleLabel(id)}</option>`)}</datalist>
 </form>
 </section>
 <section class="card" aria-labelledby="h-results">

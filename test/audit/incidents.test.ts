@@ -282,7 +282,15 @@ describe('IncidentService', () => {
         rules: ['confidential-word', 'external-attachment'],
       },
     });
-    expect(incident!.summary).toContain('confidential-word: 社外秘 / confidential');
-    await s.sink.waitFor(1);
+    expect(incident!.summary).toBe('confidential-word: 社外秘 / confidential-word: confidential');
+    // the client reads the rules in words (a rule outguard does not know by its id) and who opened it, never an actor id
+    const [mail] = await s.sink.waitFor(1);
+    const text = MessageModel.parse(mail!.raw).textParts.join('\n');
+    expect(text).toContain('検知した規則: confidential-word、社外宛ての添付ファイル');
+    expect(text).toContain('Rules: confidential-word, Attachment to an outside address');
+    expect(text).toContain('登録者: 規則「confidential-word」（自動）');
+    expect(text).toContain('Opened by: the rule "confidential-word" (automatic)');
+    expect(text.indexOf('検知した規則')).toBeLessThan(text.indexOf('Rules:'));
+    expect(text).not.toMatch(/policy:|external-attachment/);
   });
 });

@@ -208,7 +208,7 @@ describe('report HTML', () => {
     expect(daily).toContain('role="img" aria-labelledby="chart-daily-title chart-daily-desc"');
     expect(daily).toContain('合計 8 件（配送 1、暗号化して配送 1、保留 5、拒否（送信不可） 1）');
     expect(daily).toMatch(/<tr><th scope="row">2026-10-05<\/th><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>2<\/td><\/tr>/);
-    expect(html).toMatch(/<figure class="chart" id="chart-rules">[\s\S]*?external-attachment：4 件、first-time-domain：4 件/);
+    expect(html).toMatch(/<figure class="chart" id="chart-rules">[\s\S]*?社外宛ての添付ファイル：4 件、初めて送信するドメイン：4 件/);
     expect(html).toMatch(/<figure class="chart" id="chart-domains">[\s\S]*?>example\.co\.jp<title>/);
     // print: grey shades with outlines, and no chart split across pages
     expect(html).toMatch(/@media print\{[^@]*\.chart \.c3\{fill:#000\}/);

@@ -249,8 +249,8 @@ describe('fail closed by construction: no attachment reaches an outside recipien
     const token = /\/hold\/(\S+)/.exec(confirmText)![1]!;
     const api = await fetch(`http://127.0.0.1:${gw.web.port}/api/holds/${token}`);
     expect(api.status).toBe(200);
-    const { hold } = (await api.json()) as { hold: { findings: { rule: string; clause: string; detail?: string }[] } };
-    const detail = hold.findings.find((f) => f.rule === 'ambiguous-mime')?.detail ?? '';
+    const { hold } = (await api.json()) as { hold: { findings: { rule: string; clause: string; detailJa?: string }[] } };
+    const detail = hold.findings.find((f) => f.rule === 'ambiguous-mime')?.detailJa ?? '';
     expect(detail.split('; ')[0]).toMatch(/^(?=[^（]*[\u3040-\u30ff\u4e00-\u9fff]).*（[A-Za-z][\x20-\x7e]*）$/);
     expect(detail).toMatch(what);
     // nothing for the partner

@@ -82,7 +82,7 @@ describe.skipIf(!haveChromium)('incident pages in Chromium (遵守事項 第2)',
     const id = (await page.locator('#incident-id').textContent())!;
     await expect(page.locator('#done').textContent()).resolves.toContain('インシデントを登録しました。');
     await expect(page.locator('#clock').textContent()).resolves.toMatch(/未報告（期限内）[\s\S]*残り 60 分/);
-    await expect(page.locator('#opened-by').textContent()).resolves.toBe('web:kansa');
+    await expect(page.locator('#opened-by').textContent()).resolves.toBe('担当者 kansa（監査担当者の画面）kansa (reviewer pages)web:kansa');
     await expect(page.locator('#report-text').textContent()).resolves.toMatch(/宛先を誤って送信した[\s\S]*認識から60分以内[\s\S]*suzuki@partner\.example/);
 
     // an incident 5 s before its deadline: open, then overdue and red as the clock ticks on

@@ -93,9 +93,12 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
     expect(report.to).toEqual([CONTACT]);
     expect(report.raw.toString('latin1')).toMatch(new RegExp(`^X-Outguard-Ref: ${messageId}\\r$`, 'm'));
     const text = textOf(report);
-    for (const s of [incident.id, 'ツール送付', 'suzuki@partner.example', 'tool.exe', `SHA-256: ${sha256(exe)}`, '認識から60分以内', 'within 60 minutes', 'attachment-type', '送信されていません', 'Message: not sent', '遵守事項 第6-1']) {
+    for (const s of [incident.id, 'ツール送付', 'suzuki@partner.example', 'tool.exe', `SHA-256: ${sha256(exe)}`, '認識から60分以内', 'within 60 minutes', '送信されていません', 'Message: not sent', '遵守事項 第6-1']) {
       expect(text).toContain(s);
     }
+    // the rule and who opened the incident in words: the client never reads a rule id or an actor id
+    for (const s of ['検知した規則: 実行ファイルなど危険な添付ファイル', 'Rules: Executable or disguised attachment', '登録者: 規則「実行ファイルなど危険な添付ファイル」（自動）']) expect(text).toContain(s);
+    expect(text).not.toMatch(/attachment-type|policy:/);
     expect(text.indexOf('報告期限')).toBeLessThan(text.indexOf('Report due by'));
 
     const reported = await incidentFor(messageId, (i) => i.reportedAt !== undefined);

@@ -71,7 +71,8 @@ describe.skipIf(!haveTools)('the README quick start, with another web port', () 
     const id = /held for confirmation as (\S+)/.exec(sent.stdout)?.[1];
     expect(id).toBeDefined();
     // first-time-domain alone: the README's example domain looks like no internal one
-    expect(log).toMatch(new RegExp(`"id":"${id}"[^\\n]*"rules":\\["first-time-domain"\\]`));
+    const line = await until(() => log.split('\n').find((l) => l.includes(`"id":"${id}"`) && l.includes('"msg":"message"')));
+    expect((JSON.parse(line) as { rules: string[] }).rules).toEqual(['first-time-domain']);
     const notice = await until(() => written().find((f) => headerOf(f.raw, 'X-Outguard-Notice') === 'confirm' && f.raw.includes(id!)));
     expect(MessageModel.parse(notice.raw).from).toEqual([{ name: '送信確認 outguard', address: expect.stringMatching(/^outguard@/) }]);
     const link = releaseLinkOf(notice.raw)!;

@@ -116,7 +116,7 @@ describe('a released hold takes the path direct mail takes', () => {
     const id = /as (\S+)$/.exec(response)![1]!;
     expect(gw.logs.find((l) => l.msg === 'message' && l.id === id)).toMatchObject({ rules: expect.arrayContaining(['ambiguous-mime']), clauses: expect.arrayContaining(['遵守事項 第6-2']) });
     const page = await (await fetch(await linkOf(id))).text();
-    expect(page).toContain('ambiguous-mime');
+    expect(page).toContain('構造があいまいなメール<span class="en" lang="en">Ambiguous message structure</span>');
     expect(page).toContain('メールの構造があいまい');
     expect(page).toContain('同じ種類のMIMEヘッダーが内容を変えて2つあります');
     expect(page).toContain('two different Content-Type headers in part 2');

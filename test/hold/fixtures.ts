@@ -78,6 +78,7 @@ export const firstTime = (domain: string): Finding => ({
   reason: 'first message to this external domain',
   value: domain,
   detail: `first message to ${domain}`,
+  detailJa: `${domain} への初めての送信`,
 });
 
 export const lookalike = (address: string, of: string): Finding => ({
@@ -88,6 +89,7 @@ export const lookalike = (address: string, of: string): Finding => ({
   reason: 'recipient domain looks like an internal or partner domain',
   value: address,
   detail: `looks like ${of} (edit distance 1)`,
+  detailJa: `${of} に似ています（1文字違い）`,
 });
 
 let counter = 0;

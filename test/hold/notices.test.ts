@@ -3,6 +3,7 @@ import { composeConfirmNotice, composeOutcomeNotice, composeWaitingNotice } from
 import type { Hold } from '../../src/hold/types.js';
 import { MessageModel } from '../../src/message/model.js';
 import { defaultNoticeFrom } from '../../src/message/mailbox.js';
+import { lookalike } from './fixtures.js';
 
 const HOSTILE = '見積\r\nPassword: fake1\u2028Password: fake2\x85end';
 const ONE_LINE = '見積 Password: fake1 Password: fake2 end';
@@ -58,7 +59,30 @@ describe('the hold notices are built from data', () => {
     for (const kind of ['released', 'discarded'] as const) {
       const lines = expectOneLineEach(await composeOutcomeNotice({ hold: { ...hold, decidedBy: 'web:admin\nPassword: y' }, kind }, format));
       expect(lines).toContain(`Subject: ${ONE_LINE}`);
-      expect(lines).toContain('By: web:admin Password: y');
+      expect(lines).toContain('操作: 担当者 admin Password: y（監査担当者の画面）');
+      expect(lines).toContain('By: admin Password: y (reviewer pages)');
     }
+  });
+});
+
+describe('the confirmation notice says why the message is held', () => {
+  it('names the rule in words, Japanese first, with what the rule asks and what it found', async () => {
+    const held = { ...hold, findings: [lookalike('b@examp1e.co.jp', 'example.co.jp')] };
+    const lines = linesOf(await composeConfirmNotice({ hold: held, to: hold.envelope.from, role: 'sender', link: 'https://gw/hold/t', expiry: hold.deadline }, format));
+    const ja = lines.indexOf('  - 社内・取引先に似たドメイン（遵守事項 第6-1）');
+    const en = lines.indexOf('  - Lookalike recipient domain (遵守事項 第6-1)');
+    expect(ja).toBeGreaterThan(lines.indexOf('保留の理由:'));
+    expect(lines.slice(ja + 1, ja + 3)).toEqual(['    宛先のドメインが社内または取引先のドメインに似ています。', '    example.co.jp に似ています（1文字違い）']);
+    expect(en).toBeGreaterThan(ja);
+    expect(lines.slice(en + 1, en + 3)).toEqual(['    recipient domain looks like an internal or partner domain', '    looks like example.co.jp (edit distance 1)']);
+    // the rule id is for admins and the log, not for the sender
+    expect(lines.join('\n')).not.toContain('lookalike-domain');
+  });
+
+  it('names the sender and approvers by their part, and the deadline and the command in words', async () => {
+    const by = async (decidedBy: string) => linesOf(await composeOutcomeNotice({ hold: { ...hold, approvers: ['boss@example.co.jp'], decidedBy }, kind: 'discarded' }, format));
+    expect(await by('taro@example.co.jp')).toEqual(expect.arrayContaining(['操作: 送信者 taro@example.co.jp', 'By: the sender taro@example.co.jp']));
+    expect(await by('boss@example.co.jp')).toEqual(expect.arrayContaining(['操作: 承認者 boss@example.co.jp', 'By: approver boss@example.co.jp']));
+    expect(await by('cli')).toEqual(expect.arrayContaining(['操作: 管理者（outguard コマンド）', 'By: an administrator (outguard command)']));
   });
 });

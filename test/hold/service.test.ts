@@ -89,7 +89,7 @@ describe('HoldService: holding', () => {
     expect(text).toContain(link);
     for (const s of [
       `${PARTNER} 【社外】【初めて送信するドメイン】`,
-      'someone@examp1e.co.jp 【社外】【example.co.jp に似たドメイン】',
+      'someone@examp1e.co.jp 【社外】【「example.co.jp」に類似したドメイン】',
       `${COLLEAGUE} 【社内】`,
       `${PARTNER} [external] [first-time domain]`,
       'someone@examp1e.co.jp [external] [looks like example.co.jp]',
@@ -149,7 +149,7 @@ describe('HoldService: holding', () => {
     await until(() => s.messages.some((m) => noticeKind(m) === 'hold-released'), 10_000, 'released notice');
     const told = s.messages.find((m) => noticeKind(m) === 'hold-released')!;
     expect(told.to).toEqual([SENDER]);
-    expect(textOf(told)).toContain(`承認者 (${BOSS})`);
+    expect(textOf(told)).toContain(`承認者 ${BOSS}`);
   });
 
   it('holds a signed message with attachments; released, it leaves whole inside the ZIP, signature intact, never in the clear', async () => {

@@ -26,6 +26,7 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteHoldStore } from '../../src/store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { WebServer, type WebServerOptions } from '../../src/web/server.js';
+import { firstTime, lookalike } from '../hold/fixtures.js';
 import { SEVEN_ZIP, sevenZipExtract } from '../support/archives.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { hasCommand, requireTool } from '../support/tools.js';
@@ -161,32 +162,17 @@ export const SAMPLE: Required<Omit<HoldSpec, 'approvers'>> = {
   ],
   // what the real checks find for this message (value and detail as they write them)
   findings: [
-    {
-      rule: 'lookalike-domain',
-      clause: '遵守事項 第6-1',
-      severity: 'hold',
-      message: '宛先のドメインが社内ドメインに似ています。\nA recipient domain looks like an internal domain.',
-      reason: 'recipient domain looks like an internal domain',
-      value: 'sato@examp1e.co.jp',
-      detail: 'looks like example.co.jp (edit distance 1)',
-    },
-    {
-      rule: 'first-time-domain',
-      clause: '遵守事項 第6-1',
-      severity: 'hold',
-      message: 'これまで送信したことのない社外ドメインへの送信です。\nFirst message to this external domain.',
-      reason: 'first message to this external domain',
-      value: 'examp1e.co.jp',
-      detail: 'first message to examp1e.co.jp',
-    },
+    lookalike('sato@examp1e.co.jp', 'example.co.jp'),
+    firstTime('examp1e.co.jp'),
     {
       rule: 'external-attachment',
       clause: '遵守事項 第6-1',
       severity: 'hold',
-      message: '社外宛てのメールに添付ファイルがあります。\nAn external message carries attachments.',
-      reason: 'external message with attachments',
+      message: '社外宛のメールに添付ファイルがあります。 / attachments to an external recipient, confirm before sending',
+      reason: 'attachments to an external recipient, confirm before sending',
       value: '作業報告書_2025Q3.xlsx, notes.txt',
       detail: '2 attachment(s) to suzuki@partner.example, sato@examp1e.co.jp',
+      detailJa: '社外の宛先 suzuki@partner.example, sato@examp1e.co.jp へ添付ファイル2件',
     },
   ],
   deadlineInMs: 24 * HOUR,
@@ -261,29 +247,9 @@ function withRecipientFindings(findings: Finding[], recipients: HoldRecipient[])
   const out = [...findings];
   for (const r of recipients) {
     const domain = domainOf(r.address);
-    if (r.lookalikeOf !== undefined && !out.some((f) => f.rule === 'lookalike-domain' && domainOf(f.value) === domain)) {
-      out.push({
-        rule: 'lookalike-domain',
-        clause: '遵守事項 第6-1',
-        severity: 'hold',
-        message: '宛先のドメインが社内ドメインに似ています。\nA recipient domain looks like an internal domain.',
-        reason: 'recipient domain looks like an internal domain',
-        value: r.address,
-        detail: `looks like ${r.lookalikeOf} (edit distance 1)`,
-      });
-    }
+    if (r.lookalikeOf !== undefined && !out.some((f) => f.rule === 'lookalike-domain' && domainOf(f.value) === domain)) out.push(lookalike(r.address, r.lookalikeOf));
     const base = registrableDomain(domain);
-    if (r.firstTimeDomain && !out.some((f) => f.rule === 'first-time-domain' && f.value === base)) {
-      out.push({
-        rule: 'first-time-domain',
-        clause: '遵守事項 第6-1',
-        severity: 'hold',
-        message: 'これまで送信したことのない社外ドメインへの送信です。\nFirst message to this external domain.',
-        reason: 'first message to this external domain',
-        value: base,
-        detail: `first message to ${base}`,
-      });
-    }
+    if (r.firstTimeDomain && !out.some((f) => f.rule === 'first-time-domain' && f.value === base)) out.push(firstTime(base));
   }
   return out;
 }

@@ -45,8 +45,13 @@ describe('release page: GET /hold/:token', () => {
     expect(html).toContain('作業報告書_2025Q3.xlsx');
     expect(html).toContain('47 KiB (48,213 B)');
     expect(html).toMatch(/<td class="hash">[0-9a-f]{64}<\/td>/);
-    expect(html).toContain('lookalike-domain');
     expect(html).toContain('遵守事項 第6-1');
+    // each finding: the rule in words, what it asks and what it found, Japanese first; the rule id is for admins
+    jaBeforeEn(html, '社内・取引先に似たドメイン', 'Lookalike recipient domain');
+    jaBeforeEn(html, '宛先のドメインが社内または取引先のドメインに似ています。', 'recipient domain looks like an internal or partner domain');
+    jaBeforeEn(html, 'example.co.jp に似ています（1文字違い）', 'looks like example.co.jp (edit distance 1)');
+    jaBeforeEn(html, '社外宛ての添付ファイル', 'Attachment to an outside address');
+    expect(html).not.toMatch(/lookalike-domain|first-time-domain|external-attachment/);
     expect(html).toContain(id);
     // Japanese first, then English
     jaBeforeEn(html, '送信前の確認', 'Confirm before sending');

@@ -126,7 +126,7 @@ describe('reviewer dashboard on a gateway with mail', () => {
     expect(daily).toContain('<svg class="chart columns"');
     // delivered, encrypted, held, rejected, total
     expect(daily).toContain(`<tr><th scope="row">${today()}</th><td>2</td><td>0</td><td>2</td><td>2</td><td>6</td></tr>`);
-    expect(page).toMatch(/<desc id="chart-rules-desc">[^<]*first-time-domain：4 件、anonymous-recipient：1 件、online-service-recipient：1 件/);
+    expect(page).toMatch(/<desc id="chart-rules-desc">[^<]*初めて送信するドメイン：4 件、匿名・使い捨てのメールサービスへの送信：1 件、オンラインサービスへのメール投稿：1 件/);
     expect(page).toMatch(/<desc id="chart-domains-desc">example\.co\.jp：6 件 \/ example\.co\.jp: 6<\/desc>/);
   });
 

@@ -79,7 +79,8 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     const page = await (await reviewer.get(location)).text();
     expect(page).toContain('インシデントを登録しました。');
     expect(page).toContain(id);
-    expect(page).toMatch(/id="opened-by">web:kansa</);
+    // who opened it in words, the recorded id beside it
+    expect(page).toMatch(/id="opened-by">担当者 kansa（監査担当者の画面）<span class="en" lang="en">kansa \(reviewer pages\)<\/span><span class="ident">web:kansa<\/span></);
     // the reason a person typed is text, never markup
     expect(page).toContain('宛先を誤って送信した &lt;b&gt;至急&lt;/b&gt;');
     // the prefilled JA/EN report, as the client contact gets it
@@ -101,7 +102,7 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
       return p.includes('data-status="reported"') ? p : undefined;
     });
     expect(reported).toMatch(/id="notified-to">madoguchi@client\.example\.lg\.jp</);
-    expect(reported).toMatch(/id="reported-by">outguard \(for web:kansa\)</);
+    expect(reported).toMatch(/id="reported-by">outguard が自動で報告（登録: 担当者 kansa（監査担当者の画面））<span class="en" lang="en">outguard, automatically \(opened by kansa \(reviewer pages\)\)<\/span><span class="ident">outguard \(for web:kansa\)<\/span></);
     expect(reported).not.toContain('id="record-form"');
 
     // the message page and the list link to it
@@ -151,7 +152,7 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     expect(after).toContain('data-status="reported-late"');
     expect(after).toContain('報告済み（期限超過）');
     expect(after).toContain('期限の 31 分後に報告');
-    expect(after).toMatch(/id="reported-by">web:kansa</);
+    expect(after).toMatch(/id="reported-by">担当者 kansa（監査担当者の画面）<span class="en" lang="en">kansa \(reviewer pages\)<\/span><span class="ident">web:kansa<\/span></);
     expect(after).toMatch(/id="report-note">電話で山田様に報告</);
     expect((await store.get(id))!.reportedHow).toBe('recorded');
     expect(await (await reviewer.get('/review/incidents?show=open')).text()).not.toContain(id);

@@ -66,6 +66,9 @@ describe('reviewer pages on the gateway', () => {
     const byRule = await (await reviewer.get('/review/search?type=rejected&rule=online-service-recipient')).text();
     expect(rows(byRule)).toHaveLength(1);
     expect(rows(byRule)[0]).toContain('someone@m.evernote.com');
+    // the rule in words, Japanese first, with the id beside it to search by
+    expect(rows(byRule)[0]).toContain('オンラインサービスへのメール投稿<span class="en" lang="en">E-mail-in address of an online service</span><span class="ident">online-service-recipient</span>');
+    expect(byRule).toContain('<option value="online-service-recipient">オンラインサービスへのメール投稿 / E-mail-in address of an online service</option>');
     expect(byRule).toContain('1 件中 1–1 件');
 
     const byClause = rows(await (await reviewer.get(`/review/search?type=rejected&clause=${encodeURIComponent('第6-3')}`)).text());
@@ -120,7 +123,7 @@ describe('reviewer pages on the gateway', () => {
     expect(page).toContain('hanako@example.co.jp');
     expect(page).toContain('someone@m.evernote.com');
     expect(page).toContain('ノート登録');
-    expect(page).toContain('online-service-recipient');
+    expect(page).toMatch(/<table id="rules">[\s\S]*?オンラインサービスへのメール投稿<span class="en" lang="en">E-mail-in address of an online service<\/span><span class="ident">online-service-recipient<\/span>/);
     expect(page).toContain('遵守事項 第7');
     // the rule's reason from the policy, Japanese and English
     expect(page).toContain('宛先がオンラインサービスのメール投稿用アドレスです。');
@@ -154,7 +157,8 @@ describe('reviewer pages on the gateway', () => {
       return p.includes('<tr data-type="released">') ? p : undefined;
     });
     expect(after).toContain('data-state="released"');
-    expect(after).toMatch(/<tr data-type="released">[\s\S]*?web:admin/);
+    expect(after).toMatch(/<tr data-type="released">[\s\S]*?担当者 admin（監査担当者の画面）<span class="en" lang="en">admin \(reviewer pages\)<\/span><span class="ident">web:admin<\/span>/);
+    expect(after).toMatch(/id="hold-state"[\s\S]*?担当者 admin（監査担当者の画面）[\s\S]*?<span class="ident">web:admin<\/span>/);
 
     const discardPage = await (await admin.get(`/review/message/${ids.held2}`)).text();
     expect((await admin.post(`/review/message/${ids.held2}/discard`, { csrf: WebClient.csrf(discardPage) })).status).toBe(303);

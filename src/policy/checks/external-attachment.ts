@@ -11,6 +11,8 @@ export const externalAttachment: Check<Record<string, never>> = {
     const external = envelope.to.filter((a) => !ctx.isInternal(domainOf(a)) && !ctx.allowed(a));
     if (external.length === 0) return [];
     const files = message.attachments.filter((a) => !a.inline).map((a) => a.filename);
-    return files.length === 0 ? [] : [{ value: files.join(', '), detail: `${files.length} attachment(s) to ${external.join(', ')}` }];
+    if (files.length === 0) return [];
+    const to = external.join(', ');
+    return [{ value: files.join(', '), detail: { ja: `社外の宛先 ${to} へ添付ファイル${files.length}件`, en: `${files.length} attachment(s) to ${to}` } }];
   },
 };

@@ -25,7 +25,7 @@ export const fileTransferLink: Check<{ list: string }> = {
         if (entry === undefined) continue;
         if (!reported.has(link)) {
           reported.add(link);
-          hits.push({ value: link, detail: `links to ${entry} (anonymous file transfer)` });
+          hits.push({ value: link, detail: { ja: `匿名のファイル転送サービス ${entry} へのリンク`, en: `links to ${entry} (anonymous file transfer)` } });
         }
         break;
       }

@@ -18,7 +18,7 @@ export const firstTimeDomain: Check<Record<string, never>> = {
       const base = registrableDomain(domain);
       if (seen.has(base) || ctx.knownDomain(base) || ctx.partnerDomains.some((p) => registrableDomain(p) === base)) continue;
       seen.add(base);
-      hits.push({ value: base, detail: `first message to ${base}` });
+      hits.push({ value: base, detail: { ja: `${base} への初めての送信`, en: `first message to ${base}` } });
     }
     return hits;
   },

@@ -5,7 +5,7 @@ import { type Check, allRecipients, param } from '../check.js';
  * (anonymous, disposable and alias mail services) and 第7 (e-mail-in addresses of online
  * services): one rule per list, so each list has its own action.
  */
-function listedRecipient(name: string, defaultList: string, what: string): Check<{ list: string }> {
+function listedRecipient(name: string, defaultList: string, what: { ja: string; en: string }): Check<{ list: string }> {
   return {
     name,
     params: (raw, env) => ({ list: param.list(raw, 'list', defaultList, env) }),
@@ -14,11 +14,17 @@ function listedRecipient(name: string, defaultList: string, what: string): Check
       return allRecipients(input).flatMap((address) => {
         if (ctx.allowed(address)) return [];
         const entry = entries.matchAddress(address);
-        return entry ? [{ value: address, detail: `${what} (${list}: ${entry})` }] : [];
+        return entry ? [{ value: address, detail: { ja: `${what.ja}（${list}: ${entry}）`, en: `${what.en} (${list}: ${entry})` } }] : [];
       });
     },
   };
 }
 
-export const anonymousRecipient = listedRecipient('anonymous-recipient', 'anonymous-mail', 'anonymous or disposable mail service');
-export const onlineServiceRecipient = listedRecipient('online-service-recipient', 'online-service', 'e-mail-in address of an online service');
+export const anonymousRecipient = listedRecipient('anonymous-recipient', 'anonymous-mail', {
+  ja: '匿名・使い捨てのメールサービス',
+  en: 'anonymous or disposable mail service',
+});
+export const onlineServiceRecipient = listedRecipient('online-service-recipient', 'online-service', {
+  ja: 'オンラインサービスのメール投稿用アドレス',
+  en: 'e-mail-in address of an online service',
+});

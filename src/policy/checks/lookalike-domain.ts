@@ -1,6 +1,7 @@
 import { domainToUnicode } from 'node:url';
 import { getDomain, getPublicSuffix } from 'tldts';
-import { type Check, ParamError, allRecipients, domainOf, param } from '../check.js';
+import type { Bilingual } from '../../render/bilingual.js';
+import { type Check, type Hit, ParamError, allRecipients, domainOf, param } from '../check.js';
 import { normalizeHost } from '../lists.js';
 import { memoize } from '../../util/memoize.js';
 
@@ -52,7 +53,7 @@ export const lookalikeDomain: Check<LookalikeParams> = {
     const targets = targetsFor(ctx.internalDomains, ctx.partnerDomains);
     const partners = ctx.partnerDomains;
     const seen = new Set<string>();
-    const hits: { value: string; detail: string }[] = [];
+    const hits: Hit[] = [];
     for (const address of allRecipients(input)) {
       const domain = normalizeHost(domainOf(address));
       if (domain === '' || seen.has(domain)) continue;
@@ -124,10 +125,10 @@ function targetsFor(internal: readonly string[], partners: readonly string[]): T
 }
 
 /** Why `domain` looks like one of the targets (or is a mixed-script IDN), or undefined. */
-const verdicts = new WeakMap<readonly Target[], Map<string, (domain: string) => string | undefined>>();
+const verdicts = new WeakMap<readonly Target[], Map<string, (domain: string) => Bilingual | undefined>>();
 
 /** judge(), remembered per domain for one set of targets and parameters. */
-function judgeOnce(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): string | undefined {
+function judgeOnce(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): Bilingual | undefined {
   let byParams = verdicts.get(targets);
   if (!byParams) verdicts.set(targets, (byParams = new Map()));
   const params = `${maxDistance}/${minLength}`;
@@ -136,34 +137,36 @@ function judgeOnce(domain: string, targets: readonly Target[], maxDistance: numb
   return known(domain);
 }
 
-function judge(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): string | undefined {
+function judge(domain: string, targets: readonly Target[], maxDistance: number, minLength: number): Bilingual | undefined {
   const { registrable, label, suffix } = split(domain);
   const unicode = toUnicode(domain);
   const skel = skeleton(unicode);
   const regSkel = skeleton(toUnicode(registrable));
 
   // best match: homoglyphs (rank 0), same name under another suffix (rank 1), edit distance d (rank 1 + d)
-  let best: { rank: number; text: string } | undefined;
+  // the English texts are read back by hold/content.ts ("looks like <domain>", "mixed-script IDN")
+  let best: { rank: number; text: Bilingual } | undefined;
   for (const t of targets) {
     if (registrable === t.registrable) continue;
     if (skel === t.skeleton || regSkel === t.registrableSkeleton) {
-      best = { rank: 0, text: `looks like ${t.domain} (homoglyphs)` };
+      best = { rank: 0, text: { ja: `${t.domain} に似ています（見分けにくい文字）`, en: `looks like ${t.domain} (homoglyphs)` } };
       break;
     }
     if (t.nameLength < minLength) continue;
     if (label !== '' && label === t.label && suffix !== t.suffix) {
-      if (!best || best.rank > 1) best = { rank: 1, text: `looks like ${t.domain} (same name under .${suffix})` };
+      if (!best || best.rank > 1) best = { rank: 1, text: { ja: `${t.domain} に似ています（同じ名前で末尾が .${suffix}）`, en: `looks like ${t.domain} (same name under .${suffix})` } };
       continue;
     }
     const bound = Math.min(maxDistance, best ? best.rank - 2 : maxDistance);
     if (bound < 1) continue;
     const d = Math.min(distance(domain, t.domain, bound), distance(registrable, t.registrable, bound));
-    if (d >= 1 && d <= bound) best = { rank: 1 + d, text: `looks like ${t.domain} (edit distance ${d})` };
+    if (d >= 1 && d <= bound) best = { rank: 1 + d, text: { ja: `${t.domain} に似ています（${d}文字違い）`, en: `looks like ${t.domain} (edit distance ${d})` } };
   }
   const mixed = /[^\x00-\x7f]/.test(unicode) ? mixedScripts(unicode) : undefined;
   if (mixed) {
-    const text = `mixed-script IDN (${mixed.join('+')})`;
-    return best ? `${best.text}; ${text}` : text;
+    const scripts = mixed.join('+');
+    const text = { ja: `複数の文字体系が混在する国際化ドメイン名（${scripts}）`, en: `mixed-script IDN (${scripts})` };
+    return best ? { ja: `${best.text.ja}。${text.ja}`, en: `${best.text.en}; ${text.en}` } : text;
   }
   return best?.text;
 }

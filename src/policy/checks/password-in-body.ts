@@ -31,6 +31,14 @@ export const passwordInBody: Check<Record<string, never>> = {
     if (!encrypted) return [];
     // never echo the password itself: show the label only
     const label = PASSWORD_LINE.exec(line)![1]!;
-    return [{ value: encrypted.filename, detail: `a "${label}" line in the body and the encrypted attachment ${encrypted.filename} in the same message` }];
+    return [
+      {
+        value: encrypted.filename,
+        detail: {
+          ja: `本文に「${label}」の行があり、暗号化された添付ファイル ${encrypted.filename} と同じメールに入っています`,
+          en: `a "${label}" line in the body and the encrypted attachment ${encrypted.filename} in the same message`,
+        },
+      },
+    ];
   },
 };

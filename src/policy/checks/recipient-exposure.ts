@@ -12,6 +12,14 @@ export const recipientExposure: Check<{ max: number }> = {
       [...message.to, ...message.cc].map((a) => a.address.toLowerCase()).filter((a) => !ctx.isInternal(domainOf(a)) && !ctx.allowed(a)),
     );
     if (visible.size <= max) return [];
-    return [{ value: [...visible].join(', '), detail: `${visible.size} external addresses visible in To/Cc (more than ${max}); use Bcc` }];
+    return [
+      {
+        value: [...visible].join(', '),
+        detail: {
+          ja: `社外のアドレス${visible.size}件が To/Cc で互いに見えています（上限 ${max}件）。Bcc を使ってください`,
+          en: `${visible.size} external addresses visible in To/Cc (more than ${max}); use Bcc`,
+        },
+      },
+    ];
   },
 };

@@ -11,6 +11,12 @@ export const senderBurst: Check<{ max: number; windowMinutes: number }> = {
     const sender = envelope.from.toLowerCase();
     if (sender === '' || !envelope.to.some((a) => !ctx.isInternal(domainOf(a)))) return [];
     const count = ctx.recentExternalMessages(sender, windowMinutes) + 1;
-    return count > max ? [{ value: sender, detail: `${count} external messages within ${windowMinutes} minutes (more than ${max})` }] : [];
+    if (count <= max) return [];
+    return [
+      {
+        value: sender,
+        detail: { ja: `${windowMinutes}分間に社外宛てのメール${count}通（上限 ${max}通）`, en: `${count} external messages within ${windowMinutes} minutes (more than ${max})` },
+      },
+    ];
   },
 };

@@ -15,17 +15,17 @@ describe('attachment-type', () => {
     attachmentType.run(makeInput({ raw: withAttachments({ files: files.map((f) => ({ name: f.name, content: f.content ?? Buffer.from('x') })) }) }), ctx, typeParams);
 
   it.each([
-    ['setup.exe', 'executable type .exe'],
-    ['請求書.pdf.exe', 'double extension .pdf.exe'],
-    ['invoice.PDF.scr', 'double extension .pdf.scr'],
-    ['run.js', 'executable type .js'],
-    ['report\u202Efdp.exe', 'bidirectional control character in the name'],
-  ])('rejects %s', (name, detail) => {
-    expect(names([{ name }])).toEqual([{ value: name, detail }]);
+    ['setup.exe', '実行ファイルの種類 .exe', 'executable type .exe'],
+    ['請求書.pdf.exe', '二重拡張子 .pdf.exe', 'double extension .pdf.exe'],
+    ['invoice.PDF.scr', '二重拡張子 .pdf.scr', 'double extension .pdf.scr'],
+    ['run.js', '実行ファイルの種類 .js', 'executable type .js'],
+    ['report\u202Efdp.exe', 'ファイル名に文字の向きを変える制御文字があります', 'bidirectional control character in the name'],
+  ])('rejects %s', (name, ja, en) => {
+    expect(names([{ name }])).toEqual([{ value: name, detail: { ja, en } }]);
   });
 
   it('rejects a Windows program under an innocent name', () => {
-    expect(names([{ name: 'photo.jpg', content: Buffer.from('MZ\x90\x00rest', 'latin1') }])[0]!.detail).toBe('Windows program (MZ header)');
+    expect(names([{ name: 'photo.jpg', content: Buffer.from('MZ\x90\x00rest', 'latin1') }])[0]!.detail).toEqual({ ja: 'Windows のプログラム（MZ ヘッダー）', en: 'Windows program (MZ header)' });
   });
 
   it('passes documents, images and archives', () => {
@@ -34,7 +34,9 @@ describe('attachment-type', () => {
 
   it.skipIf(!requireTool(SEVEN_ZIP, '7zip'))('looks inside an unencrypted ZIP', () => {
     const zip = sevenZip({ 'readme.txt': 'hi', 'tool.exe': 'MZ' }, ['-tzip']);
-    expect(names([{ name: 'bundle.zip', content: zip }])).toEqual([{ value: 'bundle.zip/tool.exe', detail: 'executable type .exe inside the ZIP' }]);
+    expect(names([{ name: 'bundle.zip', content: zip }])).toEqual([
+      { value: 'bundle.zip/tool.exe', detail: { ja: 'ZIP 内のファイル: 実行ファイルの種類 .exe', en: 'executable type .exe inside the ZIP' } },
+    ]);
   });
 
   it('takes its own extension list', () => {
@@ -62,6 +64,7 @@ describe.skipIf(!requireTool(SEVEN_ZIP, '7zip'))('password-in-body', () => {
       expect(hits).toHaveLength(1);
       expect(JSON.stringify(hits)).not.toContain('Hs7kq2Lm');
       expect(hits[0]!.value).toBe('資料.zip');
+      expect(hits[0]!.detail).toMatchObject({ ja: expect.stringMatching(/^本文に「.+」の行があり、暗号化された添付ファイル 資料\.zip と同じメールに入っています$/) });
     },
   );
 
@@ -81,7 +84,7 @@ describe('external-attachment', () => {
   const raw = withAttachments({ files: [{ name: '見積書.pdf', content: Buffer.from('%PDF') }] });
   it('finds attachments going to an external recipient', () => {
     expect(externalAttachment.run(makeInput({ raw, to: ['a@partner.example', 'b@example.co.jp'] }), ctx2, {})).toEqual([
-      { value: '見積書.pdf', detail: '1 attachment(s) to a@partner.example' },
+      { value: '見積書.pdf', detail: { ja: '社外の宛先 a@partner.example へ添付ファイル1件', en: '1 attachment(s) to a@partner.example' } },
     ]);
   });
   it('ignores internal-only mail and mail without attachments', () => {

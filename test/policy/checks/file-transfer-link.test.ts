@@ -23,7 +23,7 @@ const values = (input: ReturnType<typeof makeInput>, c = ctx) => fileTransferLin
 describe('file-transfer-link', () => {
   it('catches a numbered gigafile host and says which entry matched', () => {
     expect(fileTransferLink.run(text('DL: https://97.gigafile.nu/1126-abcdef'), ctx, params)).toEqual([
-      { value: 'https://97.gigafile.nu/1126-abcdef', detail: 'links to gigafile.nu (anonymous file transfer)' },
+      { value: 'https://97.gigafile.nu/1126-abcdef', detail: { ja: '匿名のファイル転送サービス gigafile.nu へのリンク', en: 'links to gigafile.nu (anonymous file transfer)' } },
     ]);
   });
 
@@ -38,7 +38,7 @@ describe('file-transfer-link', () => {
 
   it('cuts the URL correctly out of Japanese text', () => {
     expect(fileTransferLink.run(text('ダウンロードはこちら：https://firestorage.jp/download/abc。よろしく'), ctx, params)).toEqual([
-      { value: 'https://firestorage.jp/download/abc', detail: 'links to firestorage.jp (anonymous file transfer)' },
+      { value: 'https://firestorage.jp/download/abc', detail: { ja: '匿名のファイル転送サービス firestorage.jp へのリンク', en: 'links to firestorage.jp (anonymous file transfer)' } },
     ]);
   });
 

@@ -29,28 +29,44 @@ describe('lookalike-domain', () => {
     ['a@partnercorp.jp', 'looks like partner-corp.jp (edit distance 1)'],
     ['a@partner-crop.jp', 'looks like partner-corp.jp (edit distance 1)'],
     ['a@partner-corp.co.jp', 'looks like partner-corp.jp (same name under .co.jp)'],
-  ])('flags %s', (to, detail) => {
-    expect(run(to)).toEqual([{ value: to, detail }]);
+  ])('flags %s', (to, en) => {
+    expect(run(to)).toEqual([{ value: to, detail: { ja: expect.any(String), en } }]);
+  });
+
+  it.each([
+    ['a@example.com', 'example.co.jp に似ています（同じ名前で末尾が .com）'],
+    ['a@examp1e.co.jp', 'example.co.jp に似ています（見分けにくい文字）'],
+    ['a@exmapel.co.jp', 'example.co.jp に似ています（2文字違い）'],
+  ])('says in Japanese why %s looks like an internal domain', (to, ja) => {
+    expect(run(to)[0]?.detail).toMatchObject({ ja });
   });
 
   it('flags a Cyrillic homoglyph IDN as homoglyphs and mixed-script', () => {
     expect(cyrillicE).toMatch(/^xn--/);
     const to = `a@${cyrillicE}`;
-    expect(run(to)).toEqual([{ value: to, detail: 'looks like example.co.jp (homoglyphs); mixed-script IDN (Cyrillic+Latin)' }]);
+    expect(run(to)).toEqual([
+      {
+        value: to,
+        detail: {
+          ja: 'example.co.jp に似ています（見分けにくい文字）。複数の文字体系が混在する国際化ドメイン名（Cyrillic+Latin）',
+          en: 'looks like example.co.jp (homoglyphs); mixed-script IDN (Cyrillic+Latin)',
+        },
+      },
+    ]);
     // the same recipient written in Unicode (SMTPUTF8) is normalised to the same punycode
-    expect(run('a@\u0435xample.co.jp')[0]?.detail).toContain('homoglyphs');
+    expect(run('a@\u0435xample.co.jp')[0]?.detail).toMatchObject({ en: expect.stringContaining('homoglyphs') });
   });
 
   it('flags a mixed-script IDN that matches no internal domain', () => {
     const latinCyrillic = `a@${domainToASCII('p\u0430ypal.com')}`; // Cyrillic а
-    expect(run(latinCyrillic)).toEqual([{ value: latinCyrillic, detail: 'mixed-script IDN (Latin+Cyrillic)' }]);
+    expect(run(latinCyrillic)).toEqual([{ value: latinCyrillic, detail: { ja: '複数の文字体系が混在する国際化ドメイン名（Latin+Cyrillic）', en: 'mixed-script IDN (Latin+Cyrillic)' } }]);
     const latinGreek = `a@${domainToASCII('g\u03bfogle.com')}`; // Greek ο
-    expect(run(latinGreek)).toEqual([{ value: latinGreek, detail: 'mixed-script IDN (Latin+Greek)' }]);
+    expect(run(latinGreek)[0]?.detail).toMatchObject({ en: 'mixed-script IDN (Latin+Greek)' });
   });
 
   it('flags a whole-domain edit under a geographic suffix (pref.aichi.jp)', () => {
     const local = makeContext({ internalDomains: ['pref.aichi.jp'] });
-    expect(run('a@pref.aichl.jp', local)).toEqual([{ value: 'a@pref.aichl.jp', detail: 'looks like pref.aichi.jp (edit distance 1)' }]);
+    expect(run('a@pref.aichl.jp', local)[0]?.detail).toMatchObject({ en: 'looks like pref.aichi.jp (edit distance 1)' });
   });
 
   it.each([
@@ -78,13 +94,13 @@ describe('lookalike-domain', () => {
     const local = makeContext({ internalDomains: ['abc.jp'] });
     expect(run('a@abd.jp', local)).toEqual([]);
     expect(run('a@abc.com', local)).toEqual([]);
-    expect(run('a@abd.jp', local, lookalikeDomain.params({ minLength: 3 }, env))).toEqual([{ value: 'a@abd.jp', detail: 'looks like abc.jp (edit distance 1)' }]);
+    expect(run('a@abd.jp', local, lookalikeDomain.params({ minLength: 3 }, env))).toEqual([{ value: 'a@abd.jp', detail: expect.objectContaining({ en: 'looks like abc.jp (edit distance 1)' }) }]);
     // homoglyphs do not depend on the length
-    expect(run('a@ab0.jp', makeContext({ internalDomains: ['abo.jp'] }))).toEqual([{ value: 'a@ab0.jp', detail: 'looks like abo.jp (homoglyphs)' }]);
+    expect(run('a@ab0.jp', makeContext({ internalDomains: ['abo.jp'] }))).toEqual([{ value: 'a@ab0.jp', detail: expect.objectContaining({ en: 'looks like abo.jp (homoglyphs)' }) }]);
   });
 
   it('respects maxDistance', () => {
-    expect(run('a@exmapel.co.jp')).toEqual([{ value: 'a@exmapel.co.jp', detail: 'looks like example.co.jp (edit distance 2)' }]);
+    expect(run('a@exmapel.co.jp')).toEqual([{ value: 'a@exmapel.co.jp', detail: expect.objectContaining({ en: 'looks like example.co.jp (edit distance 2)' }) }]);
     expect(run('a@exmapel.co.jp', ctx, lookalikeDomain.params({ maxDistance: 1 }, env))).toEqual([]);
     expect(run('a@exampel.co.jp', ctx, lookalikeDomain.params({ maxDistance: 1 }, env))).toHaveLength(1);
   });

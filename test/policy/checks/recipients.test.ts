@@ -10,8 +10,8 @@ describe('first-time-domain', () => {
 
   it('flags each new external domain once, by its registrable domain', () => {
     expect(run(['a@new.example', 'b@mail.new.example', 'c@other.co.jp'])).toEqual([
-      { value: 'new.example', detail: 'first message to new.example' },
-      { value: 'other.co.jp', detail: 'first message to other.co.jp' },
+      { value: 'new.example', detail: { ja: 'new.example への初めての送信', en: 'first message to new.example' } },
+      { value: 'other.co.jp', detail: { ja: 'other.co.jp への初めての送信', en: 'first message to other.co.jp' } },
     ]);
   });
   it('does not flag internal, partner, already-known or allow-listed domains', () => {
@@ -26,7 +26,10 @@ describe('recipient-exposure', () => {
   it('holds two external addresses visible in To/Cc and suggests Bcc', () => {
     const hits = run(['To: a@customer-a.example', 'Cc: b@customer-b.example']);
     expect(hits).toHaveLength(1);
-    expect(hits[0]!.detail).toContain('use Bcc');
+    expect(hits[0]!.detail).toEqual({
+      ja: '社外のアドレス2件が To/Cc で互いに見えています（上限 1件）。Bcc を使ってください',
+      en: '2 external addresses visible in To/Cc (more than 1); use Bcc',
+    });
     expect(hits[0]!.value).toBe('a@customer-a.example, b@customer-b.example');
   });
   it('counts only external addresses and ignores Bcc', () => {
@@ -43,7 +46,7 @@ describe('sender-burst', () => {
   const params = { max: 30, windowMinutes: 10 };
   it('holds the message that goes over the limit', () => {
     expect(senderBurst.run(makeInput({ from: 'Taro@example.co.jp', to: ['x@partner.example'] }), ctx, params)).toEqual([
-      { value: 'taro@example.co.jp', detail: '31 external messages within 10 minutes (more than 30)' },
+      { value: 'taro@example.co.jp', detail: { ja: '10分間に社外宛てのメール31通（上限 30通）', en: '31 external messages within 10 minutes (more than 30)' } },
     ]);
   });
   it('ignores purely internal mail and quiet senders', () => {
