@@ -138,10 +138,19 @@ describe.skipIf(!haveChromium)('release page in headless Chromium', () => {
     expect(await textOf('h1')).toContain('このリンクは使用済みです');
   });
 
-  it('間違いだった: discarded and the mistake recorded; 破棄: discarded', async () => {
+  it('間違いだった: a confirmation page first (戻る leads back, nothing discarded), then discarded and the mistake recorded; 破棄: discarded', async () => {
     const a = await backend.create();
     await page.goto(web.pageUrl(a.token));
     await Promise.all([page.waitForNavigation(), page.locator('#mistake').click()]);
+    expect(await textOf('h1')).toContain('間違いとして破棄しますか？');
+    expect(await textOf('#mistake-report')).toContain('インシデントとしては扱いません');
+    expect(await backend.state(a.id)).toBe('held');
+    await Promise.all([page.waitForNavigation(), page.locator('#back').click()]);
+    expect(page.url()).toBe(web.pageUrl(a.token));
+    expect(await page.locator('#release-form').isVisible()).toBe(true);
+    await Promise.all([page.waitForNavigation(), page.locator('#mistake').click()]);
+    expect(await backend.state(a.id)).toBe('held');
+    await Promise.all([page.waitForNavigation(), page.locator('#confirm-mistake').click()]);
     expect(await textOf('h1')).toContain('破棄しました（間違いとして記録しました）');
     expect(await backend.state(a.id)).toBe('discarded');
     expect(await backend.mistake(a.id)).toBe(true);
