@@ -113,10 +113,11 @@ ${problem ? html`<div class="alert error" role="alert" id="problem"><strong>${bi
 
 <section class="card" aria-labelledby="h-recipients">
 <h2 id="h-recipients">宛先<span class="en" lang="en">Recipients</span></h2>
-<table id="recipients">
+<table id="recipients" class="fixed stack">
+<colgroup><col class="num"><col class="address"><col></colgroup>
 <thead><tr><th>#</th><th>アドレス <span class="en" lang="en">Address</span></th><th>注意点 <span class="en" lang="en">Flags</span></th></tr></thead>
 <tbody>
-${hold.recipients.map((r, i) => html`<tr><td>${i + 1}</td><td class="addr">${r.address}</td><td>${recipientFlags(r)}</td></tr>`)}
+${hold.recipients.map((r, i) => html`<tr><td class="num">${i + 1}</td><td class="addr">${r.address}</td><td>${recipientFlags(r)}</td></tr>`)}
 </tbody>
 </table>
 </section>
@@ -126,7 +127,8 @@ ${hold.recipients.map((r, i) => html`<tr><td>${i + 1}</td><td class="addr">${r.a
 ${
   hold.findings.length === 0
     ? html`<p>${bi({ ja: '検出事項はありません。', en: 'No findings.' })}</p>`
-    : html`<table id="findings">
+    : html`<table id="findings" class="fixed stack">
+<colgroup><col class="rule"><col class="clause"><col></colgroup>
 <thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>内容 <span class="en" lang="en">What was found</span></th></tr></thead>
 <tbody>
 ${hold.findings.map(
@@ -143,10 +145,11 @@ ${hold.findings.map(
 <h2 id="h-attachments">添付ファイル<span class="en" lang="en">Attachments</span></h2>
 ${
   hasAttachments
-    ? html`<table id="attachments">
+    ? html`<table id="attachments" class="fixed stack">
+<colgroup><col><col class="size"><col class="hash"></colgroup>
 <thead><tr><th>ファイル名 <span class="en" lang="en">File name</span></th><th>サイズ <span class="en" lang="en">Size</span></th><th>SHA-256</th></tr></thead>
 <tbody>
-${hold.attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td>${sizeText(a.size)}</td><td class="hash">${a.sha256}</td></tr>`)}
+${hold.attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td data-label="サイズ / Size">${sizeText(a.size)}</td><td class="hash" data-label="SHA-256">${a.sha256}</td></tr>`)}
 </tbody>
 </table>`
     : html`<p id="attachments">${bi({ ja: '添付ファイルはありません。', en: 'No attachments.' })}</p>`

@@ -43,7 +43,7 @@ ${
 <table class="results" id="incident-list"><thead><tr><th>ID</th><th>状態 ${en('Status')}</th><th>認識 ${en('Recognised')}</th><th>期限 ${en('Deadline')}</th><th>きっかけ・登録者 ${en('Trigger, opened by')}</th><th>メール ${en('Message')}</th><th>報告 ${en('Reported')}</th></tr></thead>
 <tbody>${incidents.map(
         (i) => html`<tr class="incident" data-incident="${i.id}">
-<td class="mono"><a href="${path(i)}">${i.id}</a></td>
+<td class="mono id"><a href="${path(i)}">${i.id}</a></td>
 <td>${clockHtml(i, o.clock.status(i), o.clock.now)}</td>
 <td class="time">${jst(i.openedAt)}</td>
 <td class="time">${jst(i.deadline)}</td>

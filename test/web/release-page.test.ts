@@ -45,7 +45,7 @@ describe('release page: GET /hold/:token', () => {
     expect(html).toContain('山田 太郎 / Taro Yamada');
     expect(html).toContain('作業報告書_2025Q3.xlsx');
     expect(html).toContain('47 KiB (48,213 B)');
-    expect(html).toMatch(/<td class="hash">[0-9a-f]{64}<\/td>/);
+    expect(html).toMatch(/<td class="hash"[^>]*>[0-9a-f]{64}<\/td>/);
     expect(html).toContain('lookalike-domain');
     expect(html).toContain('遵守事項 第6-1');
     expect(html).toContain(id);
