@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, type Dialog, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM } from '../support/browser.js';
 import { requireTool } from '../support/tools.js';
 import { CAN_UNZIP, type HoldBackend, type RunningWeb, createHoldBackend, discardedOnly, sampleRelease, startWeb } from './fixture.js';
 
@@ -24,22 +25,7 @@ describe.skipIf(!haveChromium)('release page in headless Chromium', () => {
 
   beforeAll(async () => {
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1100, height: 900 },
-      locale: 'ja-JP',
-    });
+    context = await chromium.launchPersistentContext(profile, { ...CHROMIUM, viewport: { width: 1100, height: 900 }, locale: 'ja-JP' });
   });
   afterAll(async () => {
     await context?.close();
