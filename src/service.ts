@@ -30,6 +30,7 @@ import { SqliteOutboxStore } from './store/sqlite-outbox.js';
 import { SqliteIncidentStore } from './store/sqlite-incidents.js';
 import { IncidentService } from './audit/incidents.js';
 import { messageLookup } from './audit/incident-message.js';
+import { senderMistakes } from './audit/sender-mistakes.js';
 import { Spool } from './store/spool.js';
 
 /** How often the audit chain's head is written to the log. */
@@ -141,6 +142,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const pipeline = new DeliveryPipeline({ nextHop, store, outbox, events, logger, digestKey: messageDigestKey(key), hostname: config.smtp.hostname });
   await outbox.start();
   // 第6-1: held messages wait, sealed, for their sender (or an approver); deadlines survive restarts
+  const mistakes = senderMistakes(config.compliance);
   const holds = new HoldService({
     store: holdStore,
     outboxStore: store,
@@ -153,7 +155,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     isInternal,
     onDecision: (hold, state, actor) => {
       const recorded = audit.commit(holdDecisionEvent(hold, state, actor));
-      if (state === 'discarded' && hold.mistake) {
+      if (state === 'discarded' && hold.mistake && mistakes.incident) {
         incidents.openForMistake(hold, actor).catch((err: Error) => logger.error({ hold: hold.id, err: err.message }, 'cannot open the incident for a reported mistake; open it by hand'));
       }
       return recorded;
@@ -170,6 +172,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     csrfSecret: deriveKey(key, 'web-csrf'),
     secureCookies: config.web.publicUrl.startsWith('https:'),
     logger,
+    senderMistakes: mistakes,
     // 特記事項 第9・第10: reviewers search the audit log; admins also decide holds; logins are audit events
     review: {
       users: config.web.users,

@@ -17,6 +17,8 @@ export interface AuditFilter {
   action?: string | readonly string[];
   /** Events whose `type` is one of these, exactly. */
   type?: string | readonly string[];
+  /** Events whose `type` is none of these. */
+  excludeTypes?: readonly string[];
   /** Events whose `rules` contain this rule id. */
   rule?: string;
   /** Events about this message id. */

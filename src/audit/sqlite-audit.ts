@@ -215,6 +215,10 @@ function whereOf(filter: AuditFilter): { sql: string; params: unknown[] } {
     where.push(`type IN (${types.map(() => '?').join(',') || 'NULL'})`);
     params.push(...types);
   }
+  if (filter.excludeTypes !== undefined && filter.excludeTypes.length > 0) {
+    where.push(`type NOT IN (${filter.excludeTypes.map(() => '?').join(',')})`);
+    params.push(...filter.excludeTypes);
+  }
   if (filter.action !== undefined) {
     const actions = asList(filter.action);
     const marks = actions.map(() => '?').join(',') || 'NULL';

@@ -116,6 +116,11 @@ export interface Config {
     incidentMinutes: number;
     /** The envelope and From address of incident reports; default postmaster@<smtp.hostname>. */
     from: string;
+    /**
+     * The sender's 間違いだった on the release page (a mistake caught before sending): false
+     * (default), an audit event only; true, an incident too, reported to clientContact.
+     */
+    reportSenderMistakes: boolean;
     /** The contractor and contract named at the top of the 届出書. */
     contractor: { name: string; address: string };
     contract: { date: string; title: string };
@@ -172,6 +177,7 @@ export const DEFAULTS = {
   compliance: {
     clientContact: [],
     incidentMinutes: 60,
+    reportSenderMistakes: false,
     contractor: {},
     contract: {},
     storage: {
@@ -224,7 +230,7 @@ export function buildConfig(raw: Record<string, unknown>, origin: Origin, resolv
   ]);
   const web = section('web', ['listen', 'publicUrl', 'users', 'sessionMinutes', 'maxLoginFailures', 'lockoutMinutes']);
   const notices = section('notices', ['from']);
-  const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'contractor', 'contract', 'storage']);
+  const compliance = section('compliance', ['clientContact', 'incidentMinutes', 'from', 'reportSenderMistakes', 'contractor', 'contract', 'storage']);
   const retention = section('retention', ['bodyDays']);
   const audit = section('audit', ['anchorFile']);
   const delivery = section('delivery', ['maxConnections', 'timeoutMs', 'tls', 'auth']);
@@ -365,6 +371,7 @@ function complianceSection(c: Record<string, unknown>, field: (k: string, v: unk
     clientContact: addressList(field('compliance.clientContact', c.clientContact)),
     incidentMinutes: positiveInt(field('compliance.incidentMinutes', c.incidentMinutes), 'minutes (a positive whole number)'),
     from: c.from === undefined ? `postmaster@${hostname}` : addressList(field('compliance.from', c.from))[0]!,
+    reportSenderMistakes: boolean(field('compliance.reportSenderMistakes', c.reportSenderMistakes)),
     contractor: { name: optionalText(field('compliance.contractor.name', contractor.name)), address: optionalText(field('compliance.contractor.address', contractor.address)) },
     contract: { date: optionalText(field('compliance.contract.date', contract.date)), title: optionalText(field('compliance.contract.title', contract.title)) },
     storage: {

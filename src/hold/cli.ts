@@ -21,6 +21,7 @@ import { holdDecisionEvent } from '../audit/hold-events.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import { openAuditChain } from '../audit/open.js';
 import { withIncidentService } from '../audit/incident-cli.js';
+import { senderMistakes } from '../audit/sender-mistakes.js';
 import type { HoldState } from './types.js';
 
 /**
@@ -235,10 +236,12 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
         : decided(after ?? hold),
       );
     }
-    if (what === 'discard' && opts.mistake) {
-      // 遵守事項 第2: a mistake is an incident, whoever records it
+    if (what === 'discard' && opts.mistake && senderMistakes(config.compliance).incident) {
+      // compliance.reportSenderMistakes: the sender's mistake is an incident, whoever records it
       const incident = await withIncidentService(config, die, (s) => s.openForMistake(result.hold, `cli:${user ?? 'admin'}`));
       process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened and its report queued\n`);
+    } else if (what === 'discard' && opts.mistake) {
+      process.stdout.write(`discarded ${id} (recorded as a mistake in the audit log; no incident: compliance.reportSenderMistakes is off); the sender is told\n`);
     } else if (what === 'discard') {
       process.stdout.write(`discarded ${id}; the sender is told\n`);
     } else if (after?.dispatchedAt !== undefined && after.dispatchError === undefined) {

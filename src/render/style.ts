@@ -9,8 +9,8 @@ h2{font-size:1.15rem;margin:0 0 10px;border-bottom:2px solid #d5d9e0;padding-bot
 p .en,li .en,div.en,dd .en,label .en,footer .en,.deadline+.en{display:block}
 h1 .en,h2 .en,strong .en{font-weight:normal;margin-left:.5em}
 section.card{background:#fff;border:1px solid #d5d9e0;border-radius:8px;padding:16px 20px;margin:16px 0}
-dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0}
-dl.summary dt{font-weight:bold;white-space:nowrap}
+dl.summary{display:grid;grid-template-columns:fit-content(16em) minmax(0,1fr);gap:6px 16px;margin:0}
+dl.summary dt{font-weight:bold}
 dl.summary dd{margin:0;overflow-wrap:break-word;min-width:0}
 dl.summary dd p{margin:6px 0 0}
 table{border-collapse:collapse;width:100%}
@@ -19,7 +19,8 @@ th{background:#f0f2f5;font-size:.9em}
 th .en{display:inline;margin-left:.3em}
 td .en{display:block}
 dt .en{display:inline;margin-left:.3em}
-td.addr{white-space:nowrap}
+table.fixed{table-layout:fixed}
+col.num{width:3em}col.address{width:55%}col.rule{width:13em}col.clause{width:8em}col.size{width:9em}col.hash{width:32%}
 .addr,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
 .ident{display:block;font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.78em;color:#566074}
 .hash{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.78em;word-break:break-all;color:#3b4456}
@@ -47,4 +48,15 @@ button.discard{border-color:#8a1010;color:#8a1010}
 button.mistake{border-color:#8a1010;background:#8a1010;color:#fff}
 .status{margin:6px 0 0;font-size:.92em}
 footer{margin-top:32px;font-size:.85em;color:#566074}
+@media (max-width:640px){
+main{padding:16px 10px 32px}
+section.card{padding:12px}
+dl.summary{grid-template-columns:minmax(0,1fr);gap:0}
+dl.summary dd{margin-bottom:10px}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
+table.stack thead,table.stack td.num{display:none}
+table.stack tr{border-bottom:1px solid #e3e6eb;padding:6px 0}
+table.stack td{border:0;padding:2px 0}
+table.stack td[data-label]::before{content:attr(data-label);display:block;font-size:.8em;font-weight:bold;color:#566074}
+}
 `;

@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import type { Actor, DamagedMessage, Hold, HoldActions, TokenProblem } from '../hold/types.js';
 import type { Logger } from '../log.js';
+import { NO_MISTAKE_REPORTS, type SenderMistakes } from '../audit/sender-mistakes.js';
 import type { CsrfGuard } from './csrf.js';
 import { BodyTooLarge, mediaType, newNonce, parseCookies, readBody, refuseRest, sendHtml, sendJson } from './http.js';
-import { type Outcome, problemPage, releasePage, resultPage } from './pages.js';
+import { type Outcome, mistakePage, problemPage, releasePage, resultPage } from './pages.js';
 import { PROBLEMS, type WebProblem } from './text.js';
 
 export interface HoldRoutesOptions {
@@ -14,6 +15,8 @@ export interface HoldRoutesOptions {
   secureCookies: boolean;
   logger?: Logger;
   now: () => number;
+  /** What 間違いだった leads to, as the confirmation and result pages say it. */
+  senderMistakes: SenderMistakes;
 }
 
 type Problem = TokenProblem | 'not-held' | DamagedMessage;
@@ -134,6 +137,15 @@ export class HoldRoutes {
       return;
     }
     const mistake = form.get('mistake') === '1';
+    if (mistake && form.get('confirm') !== '1') {
+      // 間違いだった first asks: the page says what will happen; only its own button acts
+      const opened = await holds.open(token);
+      if ('problem' in opened) throw new Refusal(opened.problem);
+      if (opened.hold.state !== 'held') throw new Refusal('not-held', opened.hold);
+      const nonce = newNonce();
+      sendHtml(res, 200, mistakePage({ token, hold: opened.hold, csrfField: csrf.field(cookie!, token), reports: this.options.senderMistakes }, nonce), nonce);
+      return;
+    }
     const done = await holds.discard(token, { mistake });
     if ('problem' in done) throw await this.refusalFor(done.problem, holds, token);
     this.sendResult(res, mistake ? 'mistake' : 'discarded', done.hold);
@@ -141,7 +153,7 @@ export class HoldRoutes {
 
   private sendResult(res: http.ServerResponse, outcome: Outcome, hold: Hold): void {
     const nonce = newNonce();
-    sendHtml(res, 200, resultPage(outcome, hold, nonce), nonce);
+    sendHtml(res, 200, resultPage(outcome, hold, nonce, this.options.senderMistakes), nonce);
   }
 
   /** The refusal for a failed decision; for 'not-held', with the hold's state when the link still opens it. */
@@ -191,7 +203,8 @@ export class HoldRoutes {
     const mistake = fields.mistake === true;
     const done = await holds.discard(token, { mistake });
     if ('problem' in done) throw await this.refusalFor(done.problem, holds, token);
-    sendJson(res, 200, { result: 'discarded', mistake, hold: holdJson(done.hold) });
+    const reports = mistake ? this.options.senderMistakes : NO_MISTAKE_REPORTS;
+    sendJson(res, 200, { result: 'discarded', mistake, incident: reports.incident, clientNotice: reports.clientNotice, hold: holdJson(done.hold) });
   }
 }
 

@@ -8,6 +8,7 @@ import type { Bilingual } from '../render/bilingual.js';
 import { STYLE } from '../render/style.js';
 import { bi } from '../render/bilingual.js';
 import { htmlDocument } from '../render/document.js';
+import type { SenderMistakes } from '../audit/sender-mistakes.js';
 
 /** The pages' style sheet; other pages (the reviewer pages) add theirs after it. */
 
@@ -116,10 +117,11 @@ ${problem ? html`<div class="alert error" role="alert" id="problem"><strong>${bi
 
 <section class="card" aria-labelledby="h-recipients">
 <h2 id="h-recipients">宛先<span class="en" lang="en">Recipients</span></h2>
-<table id="recipients">
+<table id="recipients" class="fixed stack">
+<colgroup><col class="num"><col class="address"><col></colgroup>
 <thead><tr><th>#</th><th>アドレス <span class="en" lang="en">Address</span></th><th>注意点 <span class="en" lang="en">Flags</span></th></tr></thead>
 <tbody>
-${hold.recipients.map((r, i) => html`<tr><td>${i + 1}</td><td class="addr">${r.address}</td><td>${recipientFlags(r)}</td></tr>`)}
+${hold.recipients.map((r, i) => html`<tr><td class="num">${i + 1}</td><td class="addr">${r.address}</td><td>${recipientFlags(r)}</td></tr>`)}
 </tbody>
 </table>
 </section>
@@ -129,7 +131,8 @@ ${hold.recipients.map((r, i) => html`<tr><td>${i + 1}</td><td class="addr">${r.a
 ${
   hold.findings.length === 0
     ? html`<p>${bi({ ja: '検出事項はありません。', en: 'No findings.' })}</p>`
-    : html`<table id="findings">
+    : html`<table id="findings" class="fixed stack">
+<colgroup><col class="rule"><col class="clause"><col></colgroup>
 <thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>内容 <span class="en" lang="en">What was found</span></th></tr></thead>
 <tbody>
 ${hold.findings.map((f) => {
@@ -145,10 +148,11 @@ ${hold.findings.map((f) => {
 <h2 id="h-attachments">添付ファイル<span class="en" lang="en">Attachments</span></h2>
 ${
   hasAttachments
-    ? html`<table id="attachments">
+    ? html`<table id="attachments" class="fixed stack">
+<colgroup><col><col class="size"><col class="hash"></colgroup>
 <thead><tr><th>ファイル名 <span class="en" lang="en">File name</span></th><th>サイズ <span class="en" lang="en">Size</span></th><th>SHA-256</th></tr></thead>
 <tbody>
-${hold.attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td>${sizeText(a.size)}</td><td class="hash">${a.sha256}</td></tr>`)}
+${hold.attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td data-label="サイズ / Size">${sizeText(a.size)}</td><td class="hash" data-label="SHA-256">${a.sha256}</td></tr>`)}
 </tbody>
 </table>`
     : html`<p id="attachments">${bi({ ja: '添付ファイルはありません。', en: 'No attachments.' })}</p>`
@@ -186,8 +190,8 @@ ${view.bodyText === '' ? html`<p>${bi({ ja: '（本文なし）', en: '(no text 
 <form id="discard-form" method="post" action="${holdPath(token, 'discard')}">
 <input type="hidden" name="csrf" value="${view.csrfField}">
 <p>${bi({
-    ja: '「破棄」はこのメールを送信せずに削除します。宛先や内容の誤りに気付いた場合は「間違いだった」を押してください（破棄し、誤送信の申告として記録します）。',
-    en: '"Discard" deletes the message without sending it. If you noticed a wrong recipient or content, press "This was a mistake": it discards the message and records that you reported a mistake.',
+    ja: '「破棄」はこのメールを送信せずに削除します。宛先や内容の誤りに気付いた場合は「間違いだった」を押してください。次の画面で、何が記録されるかを確かめてから破棄します。',
+    en: '"Discard" deletes the message without sending it. If you noticed a wrong recipient or content, press "This was a mistake": the next page says what will be recorded, and you confirm there.',
   })}</p>
 <div class="actions">
 <button type="submit" class="discard" id="discard">破棄 <span lang="en">(Discard)</span></button>
@@ -216,24 +220,81 @@ const OUTCOME: Record<Outcome, { title: Bilingual; text: Bilingual }> = {
   mistake: {
     title: { ja: '破棄しました（間違いとして記録しました）', en: 'Discarded — recorded as a mistake' },
     text: {
-      ja: 'このメールは送信されません。誤送信しかけたことの申告として記録しました。',
-      en: 'The message will not be sent. Your report that it was a mistake has been recorded.',
+      ja: 'このメールは送信されません。送信前に誤りに気付いたことを監査ログに記録しました。',
+      en: 'The message will not be sent. The audit log records that you caught a mistake before it was sent.',
     },
   },
 };
 
-export function resultPage(outcome: Outcome, hold: Hold, nonce: string): string {
-  const o = OUTCOME[outcome];
-  const content = html`
-<h1>${bi(o.title)}</h1>
-<div class="alert ok" role="status" id="result"><p>${bi(o.text)}</p></div>
-<section class="card">
+/** Whether a reported mistake becomes an incident and reaches the client (compliance.reportSenderMistakes), as the sender reads it. */
+function mistakeReportText(reports: SenderMistakes, done: boolean): Bilingual {
+  if (!reports.incident) {
+    return {
+      ja: '送信されていないため、インシデントとしては扱いません。発注者への報告も行いません。',
+      en: 'As nothing was sent, it is not treated as an incident, and the client is not told.',
+    };
+  }
+  const opened: Bilingual = done
+    ? { ja: 'インシデントとして登録しました（遵守事項 第2、報告期限の計測を開始）。', en: 'An incident was opened (security clause 2; its reporting clock is running).' }
+    : { ja: 'インシデントとして登録され、報告期限の計測が始まります（遵守事項 第2）。', en: 'An incident is opened and its reporting clock starts (security clause 2).' };
+  const told: Bilingual = reports.clientNotice
+    ? { ja: '発注者の窓口へ報告メールが自動で送られます。', en: 'A report is mailed to the client contact automatically.' }
+    : { ja: '発注者への報告は担当者が行います（自動の報告メールは送られません）。', en: 'The compliance staff report it to the client (no report is mailed automatically).' };
+  return { ja: `${opened.ja}${told.ja}`, en: `${opened.en} ${told.en}` };
+}
+
+/** The hold's subject, recipients and id, on the pages that follow the release page. */
+function holdSummary(hold: Hold): SafeHtml {
+  return html`<section class="card">
 <dl class="summary">
 <dt>件名 <span class="en" lang="en">Subject</span></dt><dd>${hold.subject}</dd>
 <dt>宛先 <span class="en" lang="en">Recipients</span></dt><dd class="addr">${hold.recipients.map((r, i) => html`${i > 0 ? html`<br>` : ''}${r.address}`)}</dd>
 <dt>保留 ID <span class="en" lang="en">Hold ID</span></dt><dd class="mono">${hold.id}</dd>
 </dl>
-</section>
+</section>`;
+}
+
+export interface MistakeView {
+  token: string;
+  hold: Hold;
+  csrfField: string;
+  reports: SenderMistakes;
+}
+
+/** 間違いだった, second step: what will happen, then the button that does it, or the way back. Works without script. */
+export function mistakePage(view: MistakeView, nonce: string): string {
+  const title: Bilingual = { ja: '間違いとして破棄しますか？', en: 'Discard this message as a mistake?' };
+  const content = html`
+<h1>${bi(title)}</h1>
+<div class="alert info" id="mistake-what">
+<p><strong>${bi({ ja: '「間違いとして破棄する」を押すと：', en: 'When you press "Discard as a mistake":' })}</strong></p>
+<ul>
+<li>${bi({ ja: 'このメールは送信されずに破棄されます。元には戻せません。', en: 'The message is discarded and never sent. This cannot be undone.' })}</li>
+<li>${bi({ ja: '送信前に誤りに気付いたことを監査ログに記録します。', en: 'The audit log records that you caught a mistake before sending.' })}</li>
+<li id="mistake-report">${bi(mistakeReportText(view.reports, false))}</li>
+<li>${bi({ ja: '破棄したことを知らせるメールが差出人に届きます。', en: 'The sender gets a notice that the message was discarded.' })}</li>
+</ul>
+</div>
+${holdSummary(view.hold)}
+<form id="mistake-form" method="post" action="${holdPath(view.token, 'discard')}">
+<input type="hidden" name="csrf" value="${view.csrfField}">
+<input type="hidden" name="mistake" value="1">
+<input type="hidden" name="confirm" value="1">
+<div class="actions">
+<button type="submit" class="mistake" id="confirm-mistake">間違いとして破棄する <span lang="en">(Discard as a mistake)</span></button>
+<a href="${holdPath(view.token)}" id="back">← 戻る（破棄しない） <span lang="en">Back, do not discard</span></a>
+</div>
+</form>
+`;
+  return layout(title, nonce, content);
+}
+
+export function resultPage(outcome: Outcome, hold: Hold, nonce: string, reports: SenderMistakes): string {
+  const o = OUTCOME[outcome];
+  const content = html`
+<h1>${bi(o.title)}</h1>
+<div class="alert ok" role="status" id="result"><p>${bi(o.text)}</p>${outcome === 'mistake' ? html`<p id="mistake-report">${bi(mistakeReportText(reports, true))}</p>` : ''}</div>
+${holdSummary(hold)}
 <p>${bi({ ja: 'このページは閉じて構いません。', en: 'You can close this page.' })}</p>
 `;
   return layout(o.title, nonce, content);

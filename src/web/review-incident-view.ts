@@ -31,7 +31,7 @@ function messageLink(i: Incident): SafeHtml | string {
 const who = (i: Incident, actor: string | undefined) => (actor === undefined ? '—' : named(actorName(actor, { sender: i.message?.sender }), actor));
 
 function reportedBy(i: Incident): SafeHtml | string {
-  return i.reportedAt === undefined ? '—' : html`${jst(i.reportedAt)}<div>${who(i, i.reportedBy)}</div>`;
+  return i.reportedAt === undefined ? '—' : html`${jst(i.reportedAt)}<div class="who">${who(i, i.reportedBy)}</div>`;
 }
 
 export function listContent(incidents: Incident[], o: { openOnly: boolean; limit: number; clock: Clock; incidentMinutes: number }): SafeHtml {
@@ -47,11 +47,11 @@ ${
 <table class="results" id="incident-list"><thead><tr><th>ID</th><th>状態 ${en('Status')}</th><th>認識 ${en('Recognised')}</th><th>期限 ${en('Deadline')}</th><th>きっかけ・登録者 ${en('Trigger, opened by')}</th><th>メール ${en('Message')}</th><th>報告 ${en('Reported')}</th></tr></thead>
 <tbody>${incidents.map(
         (i) => html`<tr class="incident" data-incident="${i.id}">
-<td class="mono"><a href="${path(i)}">${i.id}</a></td>
+<td class="mono id"><a href="${path(i)}">${i.id}</a></td>
 <td>${clockHtml(i, o.clock.status(i), o.clock.now)}</td>
 <td class="time">${jst(i.openedAt)}</td>
 <td class="time">${jst(i.deadline)}</td>
-<td>${TRIGGER_LABELS[i.trigger].ja}${en(TRIGGER_LABELS[i.trigger].en)}<div>${who(i, i.openedBy)}</div></td>
+<td>${TRIGGER_LABELS[i.trigger].ja}${en(TRIGGER_LABELS[i.trigger].en)}<div class="who">${who(i, i.openedBy)}</div></td>
 <td>${messageLink(i)}</td>
 <td class="time">${reportedBy(i)}</td>
 </tr>`,

@@ -19,12 +19,26 @@ form.filter{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr
 form.filter label{display:flex;flex-direction:column;font-size:.9em;font-weight:bold}
 form.filter label .en{display:inline;font-weight:normal}
 form.filter input,form.filter select,form.login input{font:inherit;padding:5px 8px;border:1px solid #8a93a3;border-radius:4px;font-weight:normal}
+form.filter input,form.filter select{width:100%;min-width:0}
+form.filter .check input{width:auto}
+@media (min-width:700px){form.filter label.wide{grid-column:span 2}}
 form.filter .check{flex-direction:row;gap:6px;align-items:center;font-weight:normal}
 form.login{display:grid;gap:12px;max-width:360px}
 form.login label{display:flex;flex-direction:column;font-weight:bold}
 form.login label .en{display:inline;font-weight:normal}
 table.results td{font-size:.92em}
 td.time{white-space:nowrap}
+/* who acted, under a time: words that wrap like any text */
+td.time div{white-space:normal}
+td.id{white-space:nowrap}
+td.addr,td .addr,td .who{overflow-wrap:anywhere}
+col.when{width:11.5em}col.who{width:25%}col.rules{width:16%}col.actor{width:9em}col.link{width:5em}
+#results .type{margin-top:4px}
+#results .to{color:#3b4456}
+#results .to div:not(.more){padding-left:1.3em;text-indent:-1.3em}
+#results .to div:not(.more)::before{content:"→\\00a0"}
+#results .clauses,#results .more{font-size:.9em;color:#566074}
+.note{font-size:.92em}
 .pager{display:flex;gap:16px;align-items:center;margin-top:12px}
 .type{display:inline-block;border-radius:4px;padding:0 6px;font-size:.85em;border:1px solid #8a93a3;white-space:nowrap}
 .type.rejected,.type.discarded,.type.expired{background:#fde8e8;border-color:#d04040;color:#8a1010}

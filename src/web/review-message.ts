@@ -146,7 +146,7 @@ ${v.hold ? holdSection(v.hold, v.user, v.csrfField, actor) : ''}
 ${
   rules.length === 0
     ? html`<p>${bi({ ja: 'ルールの検出はありません。', en: 'No rule found anything.' })}</p>`
-    : html`<table id="rules"><thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>理由 <span class="en" lang="en">Reason</span></th></tr></thead>
+    : html`<table id="rules" class="fixed"><colgroup><col class="rule"><col class="clause"><col></colgroup><thead><tr><th>ルール <span class="en" lang="en">Rule</span></th><th>条項 <span class="en" lang="en">Clause</span></th><th>理由 <span class="en" lang="en">Reason</span></th></tr></thead>
 <tbody>${rules.map(ruleRow)}</tbody></table>`
 }
 </section>
@@ -155,7 +155,7 @@ ${
 ${
   attachments.length === 0
     ? html`<p id="attachments">${bi({ ja: '記録された添付ファイルはありません。', en: 'No attachments recorded.' })}</p>`
-    : html`<table id="attachments"><thead><tr><th>ファイル名 <span class="en" lang="en">File name</span></th><th>サイズ <span class="en" lang="en">Size</span></th><th>SHA-256</th></tr></thead>
+    : html`<table id="attachments" class="fixed"><colgroup><col><col class="size"><col class="hash"></colgroup><thead><tr><th>ファイル名 <span class="en" lang="en">File name</span></th><th>サイズ <span class="en" lang="en">Size</span></th><th>SHA-256</th></tr></thead>
 <tbody>${attachments.map((a) => html`<tr><td class="filename">${a.name}</td><td>${a.size !== undefined ? sizeText(a.size) : '—'}</td><td class="hash">${a.sha256}</td></tr>`)}</tbody></table>`
 }
 </section>

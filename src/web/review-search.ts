@@ -65,10 +65,12 @@ export function searchRoutes(o: SearchOptions): ReviewRoute[] {
   ];
 }
 
-const list = (items: readonly string[] | undefined, max = 3): string => {
+/** Up to `max` items, one a line, and how many more there are. */
+function lines(items: readonly string[] | undefined, max: number): SafeHtml | string {
   if (!items || items.length === 0) return '';
-  return items.length > max ? `${items.slice(0, max).join(', ')} … (+${items.length - max})` : items.join(', ');
-};
+  const more = items.length - max;
+  return html`${items.slice(0, max).map((item) => html`<div>${item}</div>`)}${more > 0 ? html`<div class="more">${bi({ ja: `ほか ${more} 件`, en: `and ${more} more` })}</div>` : ''}`;
+}
 
 /** A rule id's label in the rule field's suggestions: its words, or nothing when the id is all there is. */
 function ruleLabel(id: string): string {
@@ -87,14 +89,14 @@ function row(e: AuditEvent): SafeHtml {
   const t = jstAndUtc(e.time);
   const type = eventType(e.type);
   const detail = e.messageId ? html`<a href="/review/message/${encodeURIComponent(e.messageId)}">詳細 <span lang="en">Details</span></a>` : '';
+  const sender = e.sender === undefined ? '' : html`<div class="from">${e.sender === '' ? '<>' : e.sender}</div>`;
+  const to = e.recipients && e.recipients.length > 0 ? html`<div class="to">${lines(e.recipients, 3)}</div>` : '';
+  const clauses = e.clauses && e.clauses.length > 0 ? html`<div class="clauses">${[...new Set(e.clauses)].join('、')}</div>` : '';
   return html`<tr data-seq="${e.seq}">
-<td class="time">${t.jst}<span class="utc">${t.utc}</span></td>
-<td><span class="type ${e.type}">${type.ja}</span><span class="en" lang="en">${type.en}</span></td>
-<td class="addr">${e.sender === '' ? '<>' : e.sender}</td>
-<td class="addr">${list(e.recipients)}</td>
+<td class="time">${t.jst}<span class="utc">${t.utc}</span><span class="type ${e.type}">${type.ja}</span><span class="en" lang="en">${type.en}</span></td>
+<td class="addr">${sender}${to}</td>
 <td>${e.subject}</td>
-<td>${rulesCell(e.rules)}</td>
-<td>${list(e.clauses, 5)}</td>
+<td>${rulesCell(e.rules)}${clauses}</td>
 <td>${e.actor === undefined ? '' : named(actorName(e.actor, { sender: e.sender }), e.actor)}${e.action ? html`<span class="en">${e.action}</span>` : ''}</td>
 <td>${detail}</td>
 </tr>`;
@@ -113,8 +115,9 @@ function searchContent(form: SearchForm, page: number, total: number, events: Au
 <form class="filter" method="get" action="/review/search" id="search">
 <label>開始日 <span class="en" lang="en">From (JST)</span><input type="date" name="from" value="${form.from}"></label>
 <label>終了日 <span class="en" lang="en">To (JST, inclusive)</span><input type="date" name="to" value="${form.to}"></label>
-<label>種別 <span class="en" lang="en">Type</span><select name="type" id="type">
-${option('', { ja: 'メールの記録すべて', en: 'all mail events' })}
+<label class="wide">種別 <span class="en" lang="en">Type</span><select name="type" id="type">
+${option('', { ja: 'メールの記録（通知送信を除く）', en: 'mail events but notices sent' })}
+${option('mail', { ja: 'メールの記録すべて（通知送信を含む）', en: 'every mail event, notices sent too' })}
 ${TYPE_CHOICES.map((t) => option(t, EVENT_TYPES[t]!))}
 ${form.type !== '' && form.type !== 'all' && !TYPE_CHOICES.includes(form.type) ? option(form.type, eventType(form.type)) : ''}
 ${option('all', { ja: 'すべての記録', en: 'every event' })}
@@ -133,10 +136,19 @@ ${option('all', { ja: 'すべての記録', en: 'every event' })}
 <h2 id="h-results">結果<span class="en" lang="en">Results</span></h2>
 <p id="count">${total} 件中 ${first}–${last} 件<span class="en" lang="en">${first}–${last} of ${total}</span></p>
 ${
+  form.type === ''
+    ? html`<p class="note" id="notices-left-out">${bi({
+        ja: '既定の表示では、ゲートウェイが送った通知（確認依頼・パスワード・結果のお知らせ）の「通知送信」の記録を省いています。種別で「通知送信」または「メールの記録すべて（通知送信を含む）」を選ぶと表示されます。',
+        en: 'By default the "notice sent" records of the notices the gateway sent (confirmations, passwords, outcomes) are left out. Choose "notice sent" or "every mail event, notices sent too" as the type to see them.',
+      })} <a href="${searchQueryString({ ...form, type: 'mail' })}" id="show-notices">通知送信も表示する <span lang="en">(Show notices sent too)</span></a></p>`
+    : ''
+}
+${
   events.length === 0
     ? html`<p id="no-results">${bi({ ja: '条件に合う記録はありません。', en: 'Nothing matches.' })}</p>`
-    : html`<table class="results" id="results">
-<thead><tr><th>日時 <span class="en" lang="en">Time</span></th><th>種別 <span class="en" lang="en">Type</span></th><th>差出人 <span class="en" lang="en">Sender</span></th><th>宛先 <span class="en" lang="en">Recipients</span></th><th>件名 <span class="en" lang="en">Subject</span></th><th>ルール <span class="en" lang="en">Rules</span></th><th>条項 <span class="en" lang="en">Clauses</span></th><th>操作者 <span class="en" lang="en">Actor</span></th><th></th></tr></thead>
+    : html`<table class="results fixed" id="results">
+<colgroup><col class="when"><col class="who"><col><col class="rules"><col class="actor"><col class="link"></colgroup>
+<thead><tr><th>日時・種別 <span class="en" lang="en">Time, type</span></th><th>差出人 → 宛先 <span class="en" lang="en">From → to</span></th><th>件名 <span class="en" lang="en">Subject</span></th><th>ルール・条項 <span class="en" lang="en">Rules, clauses</span></th><th>操作者 <span class="en" lang="en">Actor</span></th><th></th></tr></thead>
 <tbody>
 ${events.map(row)}
 </tbody>

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../config/schema.js';
 import type { HoldActions } from '../hold/types.js';
 import type { Logger } from '../log.js';
+import { NO_MISTAKE_REPORTS, type SenderMistakes } from '../audit/sender-mistakes.js';
 import { CsrfGuard } from './csrf.js';
 import { HoldRoutes } from './holds.js';
 import { sendJson } from './http.js';
@@ -22,6 +23,8 @@ export interface WebServerOptions {
   logger?: Logger;
   /** The clock (tests). */
   now?: () => number;
+  /** What the sender's 間違いだった leads to (compliance.reportSenderMistakes), for the pages to say. Default: an audit event only. */
+  senderMistakes?: SenderMistakes;
   /** The reviewer pages (/login, /logout, /review…); absent: those paths answer 404. */
   review?: ReviewPagesOptions;
 }
@@ -52,7 +55,7 @@ export class WebServer {
       logger: options.logger,
       now: options.now ?? Date.now,
     };
-    const routes = new HoldRoutes(() => this.holds, shared);
+    const routes = new HoldRoutes(() => this.holds, { ...shared, senderMistakes: options.senderMistakes ?? NO_MISTAKE_REPORTS });
     this.review = options.review ? createReviewPages(options.review, shared) : undefined;
     this.server = http.createServer((req, res) => {
       let url: URL;

@@ -43,6 +43,12 @@ describe('audit search for the reviewer pages', () => {
     expect(await seqs({ clause: '第7' })).toEqual([6]);
   });
 
+  it('leaves out the types it is told to', async () => {
+    expect(await seqs({ excludeTypes: ['delivered', 'login'] })).toEqual([2, 3, 4, 5, 6]);
+    expect(await seqs({ excludeTypes: ['rejected'], messagesOnly: true, order: 'desc', limit: 1 })).toEqual([8]);
+    expect(await store.count({ excludeTypes: [] })).toBe(8);
+  });
+
   it('pages newest first, and counts the matches without the paging', async () => {
     expect(await seqs({ order: 'desc', limit: 3 })).toEqual([8, 7, 6]);
     expect(await seqs({ order: 'desc', limit: 3, offset: 3 })).toEqual([5, 4, 3]);

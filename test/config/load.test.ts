@@ -123,6 +123,9 @@ describe('loadConfig', () => {
     expect(c.retention.bodyDays).toBe(7);
     expect(c.compliance.incidentMinutes).toBe(60);
     expect(c.compliance.storage.onlyInJapan).toBe(true);
+    expect(c.compliance.reportSenderMistakes).toBe(false);
+    expect(loadConfig({ file: configFile('compliance:\n  reportSenderMistakes: true\n'), env: {} }).compliance.reportSenderMistakes).toBe(true);
+    expect(errorOf(() => loadConfig({ file: configFile('compliance:\n  reportSenderMistakes: sometimes\n'), env: {} })).message).toMatch(/compliance\.reportSenderMistakes: expected true or false, got "sometimes"$/);
     expect(errorOf(() => loadConfig({ file: configFile('web:\n  users:\n    - {username: a, password: secret, role: admin}\n'), env: {} })).message).toMatch(
       /web\.users\[0\]\.password: expected an scrypt hash made by `outguard hash-password`/,
     );

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageModel } from '../../src/message/model.js';
 import { detectEncryption } from '../../src/message/encrypted.js';
 import { client, run, sendRaw } from '../support/client.js';
-import { DEFAULT_POLICY, type TestGateway, startGateway, writeConfig, tempDir } from '../support/gateway.js';
+import { DEFAULT_POLICY, type TestGateway, startGateway, startGatewayWithWeb, writeConfig, tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
-import { freePort } from '../support/net.js';
 import { releaseLinkOf } from '../support/notices.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { requireTool } from '../support/tools.js';
@@ -34,13 +33,7 @@ describe.skipIf(!haveChromium)('confirmation hold, end to end (遵守事項 第6
 
   beforeAll(async () => {
     sink = await startSink();
-    const webPort = await freePort();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
-      policy: DEFAULT_POLICY,
-      organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] },
-      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
-    });
+    gw = await startGatewayWithWeb(sink, { organization: { internalDomains: ['example.co.jp'], partnerDomains: ['partner.example'] } });
     browser = await launchChromium();
     context = browser.context;
   });

@@ -8,9 +8,8 @@ import { openAuditChain } from '../../src/audit/open.js';
 import { MessageModel } from '../../src/message/model.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
 import { client, run, sendRaw } from '../support/client.js';
-import { type TestGateway, startGateway, tempDir } from '../support/gateway.js';
+import { type TestGateway, startGatewayWithWeb, tempDir } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
-import { freePort } from '../support/net.js';
 import { releaseLinkOf } from '../support/notices.js';
 import { type Received, type Sink, startSink } from '../support/sink.js';
 import { postForm } from '../web/fixture.js';
@@ -47,13 +46,9 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
     const dir = tempDir();
     const policy = path.join(dir, 'incident-policy.yaml');
     fs.writeFileSync(policy, POLICY);
-    const webPort = await freePort();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
+    gw = await startGatewayWithWeb(sink, {
       policy,
-      organization: { internalDomains: ['example.co.jp'] },
-      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
-      compliance: { clientContact: [CONTACT], from: 'postmaster@example.co.jp' },
+      compliance: { clientContact: [CONTACT], from: 'postmaster@example.co.jp', reportSenderMistakes: true },
     });
     incidents = SqliteIncidentStore.open(gw.dataDir);
   });
@@ -106,7 +101,7 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
     expect(reported.reportedAt! - reported.openedAt).toBeLessThan(60 * 60_000);
   });
 
-  it('間違いだった on the release page opens an incident by the sender, and reports it', async () => {
+  it('with compliance.reportSenderMistakes, 間違いだった (confirmed) on the release page opens an incident by the sender, and reports it', async () => {
     const doc = Buffer.from('%PDF-1.4 見積\n');
     const held = await send('suzuki@partner.example', withAttachments({ headers: ['From: taro@example.co.jp', 'To: suzuki@partner.example', 'Subject: 見積書（誤送信）'], files: [{ name: '見積書.pdf', content: doc }] }));
     expect(held.response).toMatch(/held for confirmation as/);
@@ -117,7 +112,9 @@ describe('incidents on a running gateway (遵守事項 第2)', () => {
     const page = await fetch(link);
     const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
     const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-    const res = await postForm(`${link}/discard`, { csrf, mistake: '1' }, { cookie });
+    const ask = await postForm(`${link}/discard`, { csrf, mistake: '1' }, { cookie });
+    expect(await ask.text()).toContain('発注者の窓口へ報告メールが自動で送られます。');
+    const res = await postForm(`${link}/discard`, { csrf, mistake: '1', confirm: '1' }, { cookie });
     expect(res.status).toBe(200);
 
     const incident = await incidentFor(messageId);

@@ -6,9 +6,8 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
 import { client, sendRaw } from '../support/client.js';
-import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
+import { DEFAULT_POLICY, type TestGateway, startGatewayWithWeb } from '../support/gateway.js';
 import { withAttachments } from '../support/mime.js';
-import { freePort } from '../support/net.js';
 import { headerOf, releaseByApi, releaseLinkOf } from '../support/notices.js';
 import { writePolicy } from '../support/policy.js';
 import { type Sink, startSink } from '../support/sink.js';
@@ -27,13 +26,7 @@ describe('a released hold takes the path direct mail takes', () => {
     // the shipped policy, plus a profile: the password goes to the recipients 30 minutes after the ZIP
     const shipped = fs.readFileSync(DEFAULT_POLICY, 'utf8').replace(/lists\/([a-z-]+\.txt)/g, (_m, f: string) => path.join(path.dirname(DEFAULT_POLICY), 'lists', f));
     const policy = writePolicy(`${shipped}\nencryption:\n  profiles:\n    - domains: [newcorp.example]\n      password: { to: recipients, delayMinutes: 30 }\n`);
-    const webPort = await freePort();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
-      policy,
-      organization: { internalDomains: ['example.co.jp'] },
-      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
-    });
+    gw = await startGatewayWithWeb(sink, { policy });
   });
   afterAll(async () => {
     await gw.stop();
@@ -134,13 +127,7 @@ describe('a released copy the next hop refuses for good', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     sink = await startSink({ refuseRecipients: ['gone@newcorp.example'] });
-    const webPort = await freePort();
-    gw = await startGateway({
-      nextHop: `smtp://127.0.0.1:${sink.port}`,
-      policy: DEFAULT_POLICY,
-      organization: { internalDomains: ['example.co.jp'] },
-      web: { listen: `127.0.0.1:${webPort}`, publicUrl: `http://127.0.0.1:${webPort}` },
-    });
+    gw = await startGatewayWithWeb(sink);
   });
   afterAll(async () => {
     await gw.stop();

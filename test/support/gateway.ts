@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import YAML from 'yaml';
 import { client } from './client.js';
+import { freePort } from './net.js';
 import { type Sink, startSink } from './sink.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -71,6 +72,21 @@ export async function startGateway(tree: Record<string, unknown> = {}): Promise<
   });
   const service = await startService(config, createLogger('info', sink));
   return { ...service, config, dataDir: config.dataDir, logs };
+}
+
+/**
+ * The real gateway delivering to `sink`, with the shipped policy and example.co.jp internal unless
+ * the tree says otherwise, and its web server on a free port that the links in its notices name.
+ */
+export async function startGatewayWithWeb(sink: Sink, tree: Record<string, unknown> = {}): Promise<TestGateway> {
+  const port = await freePort();
+  return startGateway({
+    nextHop: `smtp://127.0.0.1:${sink.port}`,
+    policy: DEFAULT_POLICY,
+    organization: { internalDomains: ['example.co.jp'] },
+    ...tree,
+    web: { listen: `127.0.0.1:${port}`, publicUrl: `http://127.0.0.1:${port}`, ...(tree.web as object | undefined) },
+  });
 }
 
 /**

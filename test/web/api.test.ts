@@ -140,14 +140,15 @@ describe('JSON API: POST release / discard', () => {
     expect(backend.calls.discard).toHaveLength(0);
     const ra = await post(web.apiUrl(a.token, 'discard'), { mistake: false });
     expect(ra.status).toBe(200);
-    expect(await ra.json()).toMatchObject({ result: 'discarded', mistake: false, hold: { state: 'discarded' } });
+    expect(await ra.json()).toMatchObject({ result: 'discarded', mistake: false, incident: false, hold: { state: 'discarded' } });
     expect(await backend.mistake(a.id)).toBe(false);
     expect(await backend.sent(a.id)).toEqual(discardedOnly());
 
     const b = await backend.create();
     await expectError(await post(web.apiUrl(b.token, 'discard'), { mistake: true }, { 'content-type': 'application/json' }), 403, 'missing-request-header');
     const rb = await post(web.apiUrl(b.token, 'discard'), { mistake: true });
-    expect(await rb.json()).toMatchObject({ result: 'discarded', mistake: true, hold: { state: 'discarded', mistake: true } });
+    // at once (a tool has its own confirmation), and by default no incident and no word to the client
+    expect(await rb.json()).toMatchObject({ result: 'discarded', mistake: true, incident: false, clientNotice: false, hold: { state: 'discarded', mistake: true } });
     expect(await backend.state(b.id)).toBe('discarded');
     expect(await backend.mistake(b.id)).toBe(true);
     expect(await backend.sent(b.id)).toEqual(discardedOnly());

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, type Dialog, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM } from '../support/browser.js';
 import { requireTool } from '../support/tools.js';
 import { CAN_UNZIP, type HoldBackend, type RunningWeb, createHoldBackend, discardedOnly, sampleRelease, startWeb } from './fixture.js';
 
@@ -24,22 +25,7 @@ describe.skipIf(!haveChromium)('release page in headless Chromium', () => {
 
   beforeAll(async () => {
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1100, height: 900 },
-      locale: 'ja-JP',
-    });
+    context = await chromium.launchPersistentContext(profile, { ...CHROMIUM, viewport: { width: 1100, height: 900 }, locale: 'ja-JP' });
   });
   afterAll(async () => {
     await context?.close();
@@ -138,10 +124,19 @@ describe.skipIf(!haveChromium)('release page in headless Chromium', () => {
     expect(await textOf('h1')).toContain('このリンクは使用済みです');
   });
 
-  it('間違いだった: discarded and the mistake recorded; 破棄: discarded', async () => {
+  it('間違いだった: a confirmation page first (戻る leads back, nothing discarded), then discarded and the mistake recorded; 破棄: discarded', async () => {
     const a = await backend.create();
     await page.goto(web.pageUrl(a.token));
     await Promise.all([page.waitForNavigation(), page.locator('#mistake').click()]);
+    expect(await textOf('h1')).toContain('間違いとして破棄しますか？');
+    expect(await textOf('#mistake-report')).toContain('インシデントとしては扱いません');
+    expect(await backend.state(a.id)).toBe('held');
+    await Promise.all([page.waitForNavigation(), page.locator('#back').click()]);
+    expect(page.url()).toBe(web.pageUrl(a.token));
+    expect(await page.locator('#release-form').isVisible()).toBe(true);
+    await Promise.all([page.waitForNavigation(), page.locator('#mistake').click()]);
+    expect(await backend.state(a.id)).toBe('held');
+    await Promise.all([page.waitForNavigation(), page.locator('#confirm-mistake').click()]);
     expect(await textOf('h1')).toContain('破棄しました（間違いとして記録しました）');
     expect(await backend.state(a.id)).toBe('discarded');
     expect(await backend.mistake(a.id)).toBe(true);

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WebClient } from '../support/web-client.js';
 import { ALL_TICKED, CAN_UNZIP, type HoldBackend, type RunningWeb, createHoldBackend, discardedOnly, openPage, postForm, sampleRelease, startWeb } from './fixture.js';
 
 let backend: HoldBackend;
@@ -44,7 +45,7 @@ describe('release page: GET /hold/:token', () => {
     expect(html).toContain('山田 太郎 / Taro Yamada');
     expect(html).toContain('作業報告書_2025Q3.xlsx');
     expect(html).toContain('47 KiB (48,213 B)');
-    expect(html).toMatch(/<td class="hash">[0-9a-f]{64}<\/td>/);
+    expect(html).toMatch(/<td class="hash"[^>]*>[0-9a-f]{64}<\/td>/);
     expect(html).toContain('遵守事項 第6-1');
     // each finding: the rule in words, what it asks and what it found, Japanese first; the rule id is for admins
     jaBeforeEn(html, '社内・取引先に似たドメイン', 'Lookalike recipient domain');
@@ -305,16 +306,51 @@ describe('release page: POST and CSRF', () => {
 
     const b = await backend.create();
     const pb = await openPage(web, b.token);
-    const rb = await postForm(web.pageUrl(b.token, 'discard'), { csrf: pb.csrf, mistake: '1' }, { cookie: pb.cookie });
+    // the first press only asks, saying what will happen; nothing is discarded
+    const ask = await postForm(web.pageUrl(b.token, 'discard'), { csrf: pb.csrf, mistake: '1' }, { cookie: pb.cookie });
+    const hask = await ask.text();
+    expect(ask.status).toBe(200);
+    jaBeforeEn(hask, '間違いとして破棄しますか？', 'Discard this message as a mistake?');
+    jaBeforeEn(hask, 'このメールは送信されずに破棄されます。元には戻せません。', 'The message is discarded and never sent.');
+    jaBeforeEn(hask, '送信されていないため、インシデントとしては扱いません。発注者への報告も行いません。', 'it is not treated as an incident, and the client is not told');
+    expect(hask).toContain('name="confirm" value="1"');
+    expect(hask).toContain(`href="/hold/${encodeURIComponent(b.token)}" id="back"`);
+    expect(backend.calls.discard).toHaveLength(1); // a's
+    expect(await backend.state(b.id)).toBe('held');
+    // the way back is the release page, still usable
+    expect((await fetch(web.pageUrl(b.token), { headers: { cookie: pb.cookie } })).status).toBe(200);
+    // the confirmation acts
+    const rb = await postForm(web.pageUrl(b.token, 'discard'), { csrf: WebClient.csrf(hask), mistake: '1', confirm: '1' }, { cookie: pb.cookie });
     const hb = await rb.text();
     expect(rb.status).toBe(200);
     jaBeforeEn(hb, '破棄しました（間違いとして記録しました）', 'Discarded — recorded as a mistake');
+    jaBeforeEn(hb, '送信前に誤りに気付いたことを監査ログに記録しました。', 'The audit log records that you caught a mistake');
+    jaBeforeEn(hb, 'インシデントとしては扱いません', 'not treated as an incident');
     expect(await backend.state(b.id)).toBe('discarded');
     expect(await backend.mistake(b.id)).toBe(true);
     // the sender is told, nothing of the message leaves
     expect(await backend.sent(a.id)).toEqual(discardedOnly());
     expect(await backend.sent(b.id)).toEqual(discardedOnly());
     expect(backend.calls.release).toBe(0);
+  });
+
+  it('間違いだった says what the setting makes of it: an incident, and whether the client is told', async () => {
+    const cases = [
+      { reports: { incident: true, clientNotice: true }, ja: '発注者の窓口へ報告メールが自動で送られます。', en: 'A report is mailed to the client contact automatically.' },
+      { reports: { incident: true, clientNotice: false }, ja: '発注者への報告は担当者が行います', en: 'no report is mailed automatically' },
+    ];
+    for (const c of cases) {
+      const reporting = await startWeb(backend.actions, { senderMistakes: c.reports });
+      const { token } = await backend.create();
+      const page = await openPage(reporting, token);
+      const ask = await (await postForm(reporting.pageUrl(token, 'discard'), { csrf: page.csrf, mistake: '1' }, { cookie: page.cookie })).text();
+      jaBeforeEn(ask, 'インシデントとして登録され、報告期限の計測が始まります（遵守事項 第2）。', 'An incident is opened');
+      jaBeforeEn(ask, c.ja, c.en);
+      const done = await (await postForm(reporting.pageUrl(token, 'discard'), { csrf: page.csrf, mistake: '1', confirm: '1' }, { cookie: page.cookie })).text();
+      jaBeforeEn(done, 'インシデントとして登録しました', 'An incident was opened');
+      jaBeforeEn(done, c.ja, c.en);
+      await reporting.close();
+    }
   });
 
   it('a release of a hold decided elsewhere meanwhile: 410 no longer held', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newIncidentId } from '../../src/audit/incident-types.js';
 import { hashPassword } from '../../src/crypto/password-hash.js';
 import { SqliteIncidentStore } from '../../src/store/sqlite-incidents.js';
-import { type Browser, launchChromium } from '../support/browser.js';
+import { type Browser, expectFitsWidth, launchChromium } from '../support/browser.js';
 import { client, sampleMessage, sendRaw } from '../support/client.js';
 import { DEFAULT_POLICY, type TestGateway, startGateway } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
@@ -137,16 +137,13 @@ describe('reviewer dashboard on a gateway with mail', () => {
       const tab = await browser.context.newPage();
       const errors: string[] = [];
       tab.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      await tab.setViewportSize({ width: 1280, height: 900 });
+
       // the reviewer's session (the login itself is tested in review-login.test.ts)
       await browser.context.addCookies([{ name: 'og_session', value: reviewer.cookies.get('og_session')!, url: reviewer.base }]);
+      await tab.setViewportSize({ width: 1280, height: 900 });
       await tab.goto(`${reviewer.base}/review`);
       await expect(tab.locator('#chart-daily svg.chart').isVisible()).resolves.toBe(true);
-      const widths = await tab.evaluate(() => {
-        const w = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
-        return { scroll: w.document.documentElement.scrollWidth, window: w.innerWidth };
-      });
-      expect(widths.scroll, 'page width at 1280 px').toBeLessThanOrEqual(widths.window);
+      await expectFitsWidth(tab, 1280);
       await expect(tab.locator('[data-status="overdue"] .clock-minutes .ja').textContent()).resolves.toMatch(/^期限を 3\d 分超過$/);
       expect(errors).toEqual([]);
     } finally {

@@ -123,7 +123,7 @@ describe('reviewer pages on the gateway', () => {
     expect(page).toContain('hanako@example.co.jp');
     expect(page).toContain('someone@m.evernote.com');
     expect(page).toContain('ノート登録');
-    expect(page).toMatch(/<table id="rules">[\s\S]*?オンラインサービスへのメール投稿<span class="en" lang="en">E-mail-in address of an online service<\/span><span class="ident">online-service-recipient<\/span>/);
+    expect(page).toMatch(/<table id="rules"[^>]*>[\s\S]*?オンラインサービスへのメール投稿<span class="en" lang="en">E-mail-in address of an online service<\/span><span class="ident">online-service-recipient<\/span>/);
     expect(page).toContain('遵守事項 第7');
     // the rule's reason from the policy, Japanese and English
     expect(page).toContain('宛先がオンラインサービスのメール投稿用アドレスです。');
