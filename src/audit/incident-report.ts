@@ -1,6 +1,7 @@
 import { NOTICE_HEADER, REF_HEADER, formatTime } from '../hold/notices.js';
 import { composeNotice } from '../message/compose.js';
 import { oneLine } from '../message/one-line.js';
+import { jstStamp } from '../util/japan-time.js';
 import { type Incident, type IncidentTrigger, type MessageState, type PasswordState, STATUS_LABELS, incidentStatus } from './incident-types.js';
 
 /**
@@ -129,16 +130,15 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
 }
 
 /** The state of an incident for `outguard incident show`, above the report. */
-export function incidentStatusText(i: Incident, now: number, f: Pick<ReportFormat, 'timeZone'>): string {
+export function incidentStatusText(i: Incident, now: number): string {
   const status = incidentStatus(i, now);
-  const at = (ms: number) => `${new Date(ms).toISOString()} (${formatTime(ms, f.timeZone).ja})`;
-  const lines = [`状態 / Status: ${STATUS_LABELS[status].ja} / ${STATUS_LABELS[status].en}`, `期限 / Deadline: ${at(i.deadline)}`];
-  if (i.notifiedAt !== undefined) lines.push(`通知 / Notified: ${at(i.notifiedAt)} → ${(i.notifiedTo ?? []).join(', ')}`);
+  const lines = [`状態 / Status: ${STATUS_LABELS[status].ja} / ${STATUS_LABELS[status].en}`, `期限 / Deadline: ${jstStamp(i.deadline)}`];
+  if (i.notifiedAt !== undefined) lines.push(`通知 / Notified: ${jstStamp(i.notifiedAt)} → ${(i.notifiedTo ?? []).join(', ')}`);
   else if (i.noticeError !== undefined) lines.push(`通知 / Notified: 送信できませんでした / could not be sent: ${i.noticeError}`);
   else if (i.noticeId !== undefined) lines.push('通知 / Notified: 送信待ち / queued');
   else lines.push('通知 / Notified: なし（compliance.clientContact 未設定）/ none (compliance.clientContact is not set)');
   if (i.reportedAt !== undefined) {
-    lines.push(`報告 / Reported: ${at(i.reportedAt)} by ${i.reportedBy ?? '?'}${i.reportNote ? ` — ${oneLine(i.reportNote, 1000)}` : ''}`);
+    lines.push(`報告 / Reported: ${jstStamp(i.reportedAt)} by ${i.reportedBy ?? '?'}${i.reportNote ? ` — ${oneLine(i.reportNote, 1000)}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import type { MessageModel } from '../message/model.js';
 import type { Finding } from '../policy/verdict.js';
 import type { JobInfo, OutboxStore } from '../store/outbox-store.js';
 import { InFlight } from '../util/in-flight.js';
+import { jstStamp } from '../util/japan-time.js';
 import { type NewAuditEvent, findingFields } from './events.js';
 import { type MessageLookup, messageOfHold, passwordState } from './incident-message.js';
 import { composeIncidentNotice, incidentReportText } from './incident-report.js';
@@ -167,7 +168,7 @@ export class IncidentService implements IncidentActions {
     const text = note?.trim();
     if (!(await this.record(incident, this.now(), who, 'recorded', text || undefined))) {
       const now = (await this.store.get(id))!;
-      return { problem: 'already-reported', detail: `incident ${id} was already reported at ${new Date(now.reportedAt!).toISOString()} by ${now.reportedBy}` };
+      return { problem: 'already-reported', detail: `incident ${id} was already reported at ${jstStamp(now.reportedAt!)} by ${now.reportedBy}` };
     }
     return { incident: (await this.store.get(id))! };
   }

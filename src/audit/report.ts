@@ -1,5 +1,8 @@
 import type { AuditHead, AuditStore } from './audit-store.js';
 import { type AuditEvent, GENESIS_HASH } from './events.js';
+import { JST_OFFSET_MS } from '../util/japan-time.js';
+
+export { jstText } from '../util/japan-time.js';
 
 /**
  * The monthly report (特記事項 第9: the client may ask for reports on how the clauses are kept),
@@ -25,7 +28,6 @@ import { type AuditEvent, GENESIS_HASH } from './events.js';
  */
 
 export const REPORT_TIME_ZONE = 'Asia/Tokyo (JST, UTC+9)';
-const JST_OFFSET_MS = 9 * 3_600_000;
 const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const VERDICT_TYPES = new Set(['delivered', 'encrypted', 'rejected', 'held']);
 
@@ -115,11 +117,6 @@ export function previousMonth(now: number = Date.now()): string {
   const jst = new Date(now + JST_OFFSET_MS);
   const prev = new Date(Date.UTC(jst.getUTCFullYear(), jst.getUTCMonth() - 1, 1));
   return `${prev.getUTCFullYear()}-${String(prev.getUTCMonth() + 1).padStart(2, '0')}`;
-}
-
-/** An ISO instant as Japan time, `YYYY-MM-DD HH:mm`. */
-export function jstText(iso: string | number): string {
-  return new Date(new Date(iso).getTime() + JST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: string, options: MonthlyReportOptions = {}): Promise<MonthlyReport> {
