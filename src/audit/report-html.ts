@@ -32,7 +32,7 @@ export function reportContent(r: MonthlyReport): SafeHtml {
 <section class="card" aria-labelledby="h-summary">
 <h2 id="h-summary">概要<span class="en" lang="en">Summary</span></h2>
 <dl class="summary">
-<dt>${L.period.ja} <span class="en" lang="en">${L.period.en}</span></dt><dd id="period">${bi(periodText(r.since, r.until, jstText))}</dd>
+<dt>${L.period.ja} <span class="en" lang="en">${L.period.en}</span></dt><dd id="period">${bi(periodText(r.since, r.until, jstText))}${Date.parse(r.generatedAt) < Date.parse(r.until) ? html`<br><span id="running">${bi(L.running)}</span>` : ''}</dd>
 <dt>${L.generated.ja} <span class="en" lang="en">${L.generated.en}</span></dt><dd>${jstText(r.generatedAt)} JST</dd>
 <dt>${L.events.ja} <span class="en" lang="en">${L.events.en}</span></dt><dd id="events">${r.events}</dd>
 <dt>${L.messages.ja} <span class="en" lang="en">${L.messages.en}</span></dt><dd id="messages">${r.messages}</dd>
@@ -71,7 +71,7 @@ ${([['held', L.held, h.held], ['released', L.released, h.released], ['discarded'
 </section>
 <section class="card" aria-labelledby="h-incidents">
 <h2 id="h-incidents">${bi(L.incidents)}</h2>
-<p>${bi({ ja: `報告期限：事案の認識から ${r.incidentMinutes} 分以内に発注者へ連絡。`, en: `Limit: report to the client within ${r.incidentMinutes} minutes of recognising the incident.` })}</p>
+<p>${bi(L.incidentLimit(r.incidentMinutes))}</p>
 ${r.incidents.length === 0 ? html`<p id="incidents">${bi(L.noIncidents)}</p>` : incidentTable(r)}
 </section>
 `;
@@ -102,12 +102,13 @@ ${counts.map((c) => html`<tr><td>${label(c.key)}</td><td class="n">${c.count}</t
 
 function incidentTable(r: MonthlyReport): SafeHtml {
   return html`<table id="incidents">
-<thead><tr><th>ID</th><th>発生 <span class="en" lang="en">Opened</span></th><th>報告 <span class="en" lang="en">Reported</span></th><th class="n">報告までの分 <span class="en" lang="en">Minutes</span></th><th>${r.incidentMinutes}分以内 <span class="en" lang="en">In time</span></th><th>状態 <span class="en" lang="en">Status</span></th></tr></thead>
+<thead><tr><th>ID</th><th>発生 <span class="en" lang="en">Opened</span></th><th>期限 <span class="en" lang="en">Deadline</span></th><th>報告 <span class="en" lang="en">Reported</span></th><th class="n">報告までの分 <span class="en" lang="en">Minutes</span></th><th>期限内 <span class="en" lang="en">In time</span></th><th>状態 <span class="en" lang="en">Status</span></th></tr></thead>
 <tbody>
 ${r.incidents.map(
   (i) => html`<tr data-incident="${i.id}">
 <td class="mono">${i.id}<div>${i.trigger}${i.openedBy ? html` — ${i.openedBy}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
 <td class="time">${jstText(i.openedAt)}</td>
+<td class="time">${jstText(i.deadline)}</td>
 <td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${i.reportedBy}</div>` : ''}` : '—'}</td>
 <td class="n">${i.minutesToReport ?? '—'}</td>
 <td>${i.withinLimit === null ? '—' : i.withinLimit ? html`はい <span class="en" lang="en">yes</span>` : html`いいえ <span class="en" lang="en">no</span>`}</td>

@@ -26,8 +26,13 @@ export const REPORT_LABELS = {
   median: { ja: '保留から送信までの時間（中央値、分）', en: 'Median minutes from held to released' },
   incidents: { ja: 'インシデント（遵守事項 第2）', en: 'Incidents (clause 2)' },
   noIncidents: { ja: 'この期間のインシデントはありません。', en: 'No incidents in this period.' },
+  running: { ja: 'この月はまだ終わっていません。作成日時までの集計です。', en: 'This month is not over yet: counted up to the time the report was made.' },
+  incidentLimit: (minutes: number): Bilingual => ({
+    ja: `報告期限：事案の認識から ${minutes} 分以内に発注者へ連絡。各インシデントは登録した時点で決まった自身の期限で判定します。`,
+    en: `Limit: report to the client within ${minutes} minutes of recognising the incident. Each incident is judged by its own deadline, set when it was opened.`,
+  }),
   none: { ja: 'なし', en: 'none' },
-} satisfies Record<string, Bilingual>;
+} satisfies Record<string, Bilingual | ((minutes: number) => Bilingual)>;
 
 export const INCIDENT_STATUS: Record<IncidentStatus, Bilingual> = {
   'reported-in-time': { ja: '期限内に報告', en: 'reported in time' },
