@@ -103,7 +103,6 @@ export async function withIncidentService<T>(config: Config, die: IncidentCliHel
     logger: createLogger(config.log.level, pino.destination({ dest: 2, sync: true })),
     lookup: messageLookup({ audit: stores.audit, holds: stores.holds }),
     compliance: config.compliance,
-    publicUrl: config.web.publicUrl,
   });
   try {
     const result = await run(service);
@@ -192,6 +191,6 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       const store = SqliteIncidentStore.open(config.dataDir);
       const i = await store.get(id).finally(() => store.close());
       if (!i) die(`no incident with id ${id} in ${config.dataDir} (see: outguard incident list)`);
-      process.stdout.write(`${incidentStatusText(i, Date.now())}\n${incidentReportText(i, { publicUrl: config.web.publicUrl })}`);
+      process.stdout.write(`${incidentStatusText(i, Date.now(), config.web.publicUrl)}\n${incidentReportText(i, {})}`);
     });
 }

@@ -44,8 +44,6 @@ export interface IncidentServiceOptions {
   /** Finds the message of a manual incident (messageLookup in incident-message.ts). */
   lookup: MessageLookup;
   compliance: Pick<Config['compliance'], 'clientContact' | 'incidentMinutes' | 'from'>;
-  /** web.publicUrl, for the link in the report. */
-  publicUrl: string;
   now?: () => number;
   /** Time zone of the Japanese times in the report. Default Asia/Tokyo. */
   timeZone?: string;
@@ -90,7 +88,7 @@ export class IncidentService implements IncidentActions {
   private readonly logger: Logger;
   private readonly lookup: MessageLookup;
   private readonly compliance: IncidentServiceOptions['compliance'];
-  private readonly format: { publicUrl: string; timeZone?: string };
+  private readonly format: { timeZone?: string };
   private readonly now: () => number;
   private readonly pollMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -106,7 +104,7 @@ export class IncidentService implements IncidentActions {
     this.logger = options.logger;
     this.lookup = options.lookup;
     this.compliance = options.compliance;
-    this.format = { publicUrl: options.publicUrl, ...(options.timeZone ? { timeZone: options.timeZone } : {}) };
+    this.format = options.timeZone ? { timeZone: options.timeZone } : {};
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 60_000;
   }
@@ -143,6 +141,10 @@ export class IncidentService implements IncidentActions {
 
   reportText(incident: Incident): string {
     return incidentReportText(incident, this.format);
+  }
+
+  get mailsReports(): boolean {
+    return this.compliance.clientContact.length > 0;
   }
 
   async open(request: OpenRequest): Promise<{ incident: Incident } | { problem: IncidentProblem; detail: string }> {

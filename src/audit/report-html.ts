@@ -64,7 +64,7 @@ ${countTable('by-sender-domain', r.bySenderDomain, { ja: 'ドメイン', en: 'Do
 ${([['held', L.held, h.held], ['released', L.released, h.released], ['discarded', L.discarded, h.discarded], ['expired', L.expired, h.expired]] as const).map(
   ([id, label, n]) => html`<tr><th>${label.ja} <span class="en" lang="en">${label.en}</span></th><td class="n" id="holds-${id}">${n}</td></tr>`,
 )}
-<tr><th>${L.median.ja} <span class="en" lang="en">${L.median.en}</span></th><td class="n" id="median">${h.medianMinutesToRelease ?? '—'}</td></tr>
+<tr><th>${L.median.ja} <span class="en" lang="en">${L.median.en}</span></th><td class="n" id="median">${minutesCell(h.medianMinutesToRelease)}</td></tr>
 </tbody>
 </table>
 <p>${bi({ ja: `送信までの時間は、この期間に送信された ${h.releasesMeasured} 件について、保留された時刻から送信された時刻までを測っています。`, en: `Measured over the ${h.releasesMeasured} releases of this period, from the time each message was held to the time it was released.` })}</p>
@@ -90,6 +90,12 @@ ${reportContent(r)}
   });
 }
 
+/** Minutes as the report shows them; under one in words (not 0 or 0.2 for a report sent in the same second). */
+function minutesCell(minutes: number | null | undefined): SafeHtml | string {
+  if (minutes === null || minutes === undefined) return '—';
+  return minutes < 1 ? html`${L.underAMinute.ja}<span class="en" lang="en">${L.underAMinute.en}</span>` : String(minutes);
+}
+
 function countTable(id: string, counts: Count[], head: Bilingual, label: (key: string) => SafeHtml | string = (k) => k): SafeHtml {
   if (counts.length === 0) return html`<p id="${id}">${bi(L.none)}</p>`;
   return html`<table id="${id}">
@@ -110,7 +116,7 @@ ${r.incidents.map(
 <td class="time">${jstText(i.openedAt)}</td>
 <td class="time">${jstText(i.deadline)}</td>
 <td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${i.reportedBy}</div>` : ''}` : '—'}</td>
-<td class="n">${i.minutesToReport ?? '—'}</td>
+<td class="n">${minutesCell(i.minutesToReport)}</td>
 <td>${i.withinLimit === null ? '—' : i.withinLimit ? html`はい <span class="en" lang="en">yes</span>` : html`いいえ <span class="en" lang="en">no</span>`}</td>
 <td class="status-${i.status}">${INCIDENT_STATUS[i.status].ja}<span class="en" lang="en">${INCIDENT_STATUS[i.status].en}</span></td>
 </tr>`,

@@ -32,6 +32,7 @@ export const REPORT_LABELS = {
     en: `Limit: report to the client within ${minutes} minutes of recognising the incident. Each incident is judged by its own deadline, set when it was opened.`,
   }),
   none: { ja: 'なし', en: 'none' },
+  underAMinute: { ja: '1 分以内', en: 'under 1 min' },
 } satisfies Record<string, Bilingual | ((minutes: number) => Bilingual)>;
 
 export const INCIDENT_STATUS: Record<IncidentStatus, Bilingual> = {

@@ -242,7 +242,8 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     if (what === 'discard' && opts.mistake) {
       // 遵守事項 第2: a mistake is an incident, whoever records it
       const incident = await withIncidentService(config, die, (s) => s.openForMistake(result.hold, `cli:${user ?? 'admin'}`));
-      process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened and its report queued\n`);
+      const report = incident.noticeId !== undefined ? 'its report to the client is queued' : `no report was sent (compliance.clientContact is not set): report it by hand, then run: outguard incident reported ${incident.id} --by NAME`;
+      process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened; ${report}\n`);
     } else if (what === 'discard') {
       process.stdout.write(`discarded ${id}; the sender is told\n`);
     } else if (after?.dispatchedAt !== undefined && after.dispatchError === undefined) {

@@ -64,7 +64,11 @@ describe('outguard incident', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('状態 / Status: 未報告（期限内） / open');
     expect(shown.stdout).toContain('送信待ち / queued');
-    for (const s of ['インシデント番号', 'Incident: ', '顧客リスト', `SHA-256: ${SHA}`, '遵守事項 第7', '送信されていません', `https://og.example.co.jp/review/incidents/${id}`]) expect(shown.stdout).toContain(s);
+    for (const s of ['インシデント番号', 'Incident: ', '顧客リスト', `SHA-256: ${SHA}`, '遵守事項 第7', '送信されていません']) expect(shown.stdout).toContain(s);
+    // the page is for the people handling it, above the report; the report to the client has no link to it
+    const [status, report] = shown.stdout.split('\n発注者ご担当者様\n');
+    expect(status).toContain(`ページ / Page: https://og.example.co.jp/review/incidents/${id}\n`);
+    expect(report).not.toContain('/review/');
 
     const reported = await outguard('incident', 'reported', id!, '--by', 'hanako', '--note', '電話で報告');
     expect(reported.code, reported.stderr).toBe(0);

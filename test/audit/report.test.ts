@@ -260,6 +260,13 @@ describe('report HTML', () => {
     expect(html).toContain('=hyperlink(&quot;http://evil.example/?&quot;&amp;a1,&quot;x&quot;)');
   });
 
+  it('shows a time under a minute in words, not as 0 minutes', () => {
+    const sameSecond = { ...october, holds: { ...october.holds, medianMinutesToRelease: 0.3 }, incidents: [{ ...october.incidents[1]!, minutesToReport: 0 }] };
+    const html = renderReportHtml(sameSecond);
+    expect(html).toMatch(/<tr data-incident="i1">[\s\S]*?<td class="n">1 分以内<span class="en" lang="en">under 1 min<\/span><\/td>/);
+    expect(html).toContain('<td class="n" id="median">1 分以内<span class="en" lang="en">under 1 min</span></td>');
+  });
+
   it('carries the CSP nonce when it is served from a page', () => {
     expect(renderReportHtml(october, { nonce: 'abc123' })).toContain('<style nonce="abc123">');
   });

@@ -145,7 +145,7 @@ describe('outguard held', () => {
     const out = await outguard('held', 'discard', ids.b, '--mistake', '--config', file);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain(`discarded ${ids.b} (recorded as a mistake)`);
-    expect(out.stdout).toMatch(/incident INC-\d{8}-\w+ opened/);
+    expect(out.stdout).toMatch(/incident INC-\d{8}-\w+ opened; no report was sent \(compliance.clientContact is not set\): report it by hand, then run: outguard incident reported INC-\S+ --by NAME\n$/);
     expect(await gw.holds.get(ids.b)).toMatchObject({ state: 'discarded', decidedBy: 'cli', mistake: true });
     // 遵守事項 第2: the mistake is an incident, as when the sender presses the button
     const incidents = JSON.parse((await outguard('incident', 'list', '--format', 'json', '--config', file)).stdout) as { messageId?: string; trigger: string }[];
