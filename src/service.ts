@@ -101,7 +101,6 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
     lookup: messageLookup({ audit: auditStore, holds: holdStore }),
     compliance: config.compliance,
-    publicUrl: config.web.publicUrl,
   });
   const onReload = (o: ReloadOutcome) =>
     audit.record({ type: 'policy-reloaded', action: o.ok ? 'reloaded' : 'refused', actor: 'policy', detail: o.ok ? `${o.file} (${o.reason}): ${o.rules!.join(', ')}` : `${o.file} (${o.reason}): ${o.error}` });

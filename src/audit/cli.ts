@@ -10,6 +10,7 @@ import { GENESIS_HASH } from './events.js';
 import { openAuditChain } from './open.js';
 import { EXPORT_FORMATS, type ExportFormat, exportAudit } from './export.js';
 import { SqliteAuditStore } from './sqlite-audit.js';
+import { jstStamp } from '../util/japan-time.js';
 
 /**
  * `outguard audit verify | export`: the reviewer's view of the hash-chained audit log in
@@ -58,7 +59,7 @@ export function registerAuditCommands(program: Command, helpers: AuditCliHelpers
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result.ok ? { ...result, head: formatHead({ count: result.count, mac: result.lastHash }) } : result, null, 2)}\n`);
       } else if (result.ok) {
-        const anchor = result.anchor ? `anchor: ${result.anchor.count} events at ${result.anchor.time} in ${config.audit.anchorFile}\n` : '';
+        const anchor = result.anchor ? `anchor: ${result.anchor.count} events at ${jstStamp(result.anchor.time)} in ${config.audit.anchorFile}\n` : '';
         process.stdout.write(`audit log OK: ${result.count} events\nhead: ${formatHead({ count: result.count, mac: result.lastHash })}\n${anchor}`);
       } else {
         process.stdout.write(`audit log NOT OK: event ${result.seq} ${result.problem}: ${result.detail}\n`);
@@ -158,7 +159,7 @@ function emptyStore(anchored: Anchor | undefined): AuditStore {
     verify: () =>
       Promise.resolve(
         anchored && anchored.count > 0
-          ? { ok: false as const, seq: 1, problem: 'removed' as const, detail: `the database is missing, but ${anchored.count} events were anchored at ${anchored.time}` }
+          ? { ok: false as const, seq: 1, problem: 'removed' as const, detail: `the database is missing, but ${anchored.count} events were anchored at ${jstStamp(anchored.time)}` }
           : { ok: true as const, count: 0, lastHash: GENESIS_HASH },
       ),
     close: () => Promise.resolve(),

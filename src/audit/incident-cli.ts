@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Config } from '../config/schema.js';
-import { formatTime, oneLine } from '../hold/notices.js';
+import { oneLine } from '../hold/notices.js';
 import { createLogger } from '../log.js';
 import { loadSecretKey } from '../store/secret-key.js';
 import { SqliteHoldStore } from '../store/sqlite-holds.js';
@@ -18,6 +18,8 @@ import { type Incident, STATUS_LABELS, incidentStatus } from './incident-types.j
 import { IncidentService } from './incidents.js';
 import type { SqliteAuditStore } from './sqlite-audit.js';
 import { openAuditChain } from './open.js';
+import { jstStamp } from '../util/japan-time.js';
+import { textTable } from '../util/text-table.js';
 
 /**
  * `outguard incident list | open | reported | show` (遵守事項 第2). The commands open
@@ -60,19 +62,9 @@ export function incidentJson(i: Incident, now: number): Record<string, unknown> 
 
 function listText(incidents: Incident[], now: number): string {
   if (incidents.length === 0) return 'no incidents\n';
-  const rows = incidents.map((i) => [
-    i.id,
-    STATUS_LABELS[incidentStatus(i, now)].en,
-    formatTime(i.openedAt).ja,
-    new Date(i.deadline).toISOString(),
-    i.messageId ?? '-',
-    i.openedBy,
-    oneLine(i.summary, 60),
-  ]);
-  const head = ['ID', 'STATUS', 'OPENED', 'DEADLINE', 'MESSAGE', 'OPENED BY', 'SUMMARY'];
-  const widths = head.map((_, c) => Math.max(head[c]!.length, ...rows.map((r) => Math.min(r[c]!.length, 40))));
-  const line = (r: string[]) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ');
-  return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+  const columns = [{ head: 'ID' }, { head: 'STATUS' }, { head: 'OPENED' }, { head: 'DEADLINE' }, { head: 'MESSAGE' }, { head: 'OPENED BY', max: 24 }, { head: 'SUMMARY', max: 50 }];
+  const rows = incidents.map((i) => [i.id, STATUS_LABELS[incidentStatus(i, now)].en, jstStamp(i.openedAt), jstStamp(i.deadline), i.messageId ?? '-', oneLine(i.openedBy), oneLine(i.summary)]);
+  return textTable(columns, rows);
 }
 
 function osUser(): string {
@@ -111,7 +103,6 @@ export async function withIncidentService<T>(config: Config, die: IncidentCliHel
     logger: createLogger(config.log.level, pino.destination({ dest: 2, sync: true })),
     lookup: messageLookup({ audit: stores.audit, holds: stores.holds }),
     compliance: config.compliance,
-    publicUrl: config.web.publicUrl,
   });
   try {
     const result = await run(service);
@@ -163,8 +154,7 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       const result = await withIncidentService(config, die, (s) => s.open({ messageId: opts.message, reason: opts.reason, by: opts.by ?? osUser() }));
       if ('problem' in result) die(result.detail);
       const i = result.incident;
-      const deadline = `${new Date(i.deadline).toISOString()} (${formatTime(i.deadline).ja})`;
-      process.stdout.write(`opened ${i.id}; report it to the client by ${deadline}\n`);
+      process.stdout.write(`opened ${i.id}; report it to the client by ${jstStamp(i.deadline)}\n`);
       if (i.noticeId !== undefined) {
         process.stdout.write(`the report to ${config.compliance.clientContact.join(', ')} is queued in the outbox of ${config.dataDir}; the running gateway sends it and then marks the incident reported\n`);
       } else {
@@ -187,7 +177,7 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       if ('problem' in result) die(result.detail);
       const i = result.incident;
       const late = incidentStatus(i, Date.now()) === 'reported-late' ? ' — after the deadline (reported late)' : '';
-      process.stdout.write(`recorded: ${i.id} reported at ${new Date(i.reportedAt!).toISOString()} by ${i.reportedBy}${late}\n`);
+      process.stdout.write(`recorded: ${i.id} reported at ${jstStamp(i.reportedAt!)} by ${i.reportedBy}${late}\n`);
     });
 
   incident
@@ -201,6 +191,6 @@ export function registerIncidentCommands(program: Command, helpers: IncidentCliH
       const store = SqliteIncidentStore.open(config.dataDir);
       const i = await store.get(id).finally(() => store.close());
       if (!i) die(`no incident with id ${id} in ${config.dataDir} (see: outguard incident list)`);
-      process.stdout.write(`${incidentStatusText(i, Date.now(), {})}\n${incidentReportText(i, { publicUrl: config.web.publicUrl })}`);
+      process.stdout.write(`${incidentStatusText(i, Date.now(), config.web.publicUrl)}\n${incidentReportText(i, {})}`);
     });
 }

@@ -3,19 +3,21 @@ import { composeNotice } from '../message/compose.js';
 import { oneLine } from '../message/one-line.js';
 import { ruleName } from '../policy/rule-names.js';
 import { actorName } from './actor-names.js';
+import { jstStamp } from '../util/japan-time.js';
 import { type Incident, type IncidentTrigger, type MessageState, type PasswordState, STATUS_LABELS, incidentStatus } from './incident-types.js';
 
 /**
  * The prefilled incident report (遵守事項 第2), Japanese first, then English: what happened, when
  * it was recognised, the deadline, the message (sender, recipients, subject, attachment names and
- * SHA-256, rules and clauses, whether it and its password went out), who opened it, and the link
- * to its page. The same text goes to the client's contact and is printed by `outguard incident
- * show`. It never holds a body or a password.
+ * SHA-256, rules and clauses, whether it and its password went out), who opened it, and its
+ * incident number to quote. The same text goes to the client's contact and is printed by
+ * `outguard incident show`. It never holds a body or a password, nor a link to the reviewer
+ * pages (the client cannot open them).
  */
 
 export interface ReportFormat {
-  /** web.publicUrl: the incident's page is `${publicUrl}/review/incidents/<id>`. */
-  publicUrl: string;
+  /** Whether outguard mails this report to the client's contact (else a person passes it on); default: whether it queued the incident's report. */
+  mailed?: boolean;
   /** Time zone of the Japanese times. Default Asia/Tokyo. */
   timeZone?: string;
 }
@@ -43,8 +45,9 @@ const PASSWORD: Record<PasswordState, { ja: string; en: string }> = {
   unknown: { ja: '不明（記録が残っていません）', en: 'unknown (no record left)' },
 };
 
-export function incidentLink(incident: Pick<Incident, 'id'>, f: ReportFormat): string {
-  return `${f.publicUrl.replace(/\/+$/, '')}/review/incidents/${encodeURIComponent(incident.id)}`;
+/** The incident's reviewer page, for the people who handle it (never in the report to the client). */
+export function incidentLink(incident: Pick<Incident, 'id'>, publicUrl: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/review/incidents/${encodeURIComponent(incident.id)}`;
 }
 
 /** The rules in words, for the client: the ids stay in the audit log and the exports. */
@@ -100,12 +103,12 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
   const opened = formatTime(i.openedAt, f.timeZone);
   const deadline = formatTime(i.deadline, f.timeZone);
   const minutes = minutesOf(i);
-  const link = incidentLink(i, f);
+  const mailed = f.mailed ?? i.noticeId !== undefined;
   return [
     '発注者ご担当者様',
     '',
     `受託者向け情報セキュリティ遵守事項 第2 に基づき、情報セキュリティインシデント（またはそのおそれ）を報告します。`,
-    'この報告は outguard（送信メールの検査ゲートウェイ）が自動で作成・送信しました。',
+    mailed ? 'この報告は outguard（送信メールの検査ゲートウェイ）が自動で作成・送信しました。' : 'この報告は outguard（送信メールの検査ゲートウェイ）が作成しました。',
     '',
     `インシデント番号: ${i.id}`,
     `概要: ${oneLine(i.summary, 1000)}`,
@@ -116,14 +119,13 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     '',
     ...messageJa(i),
     '',
-    '詳細と対応状況:',
-    link,
+    `お問い合わせの際は、インシデント番号 ${i.id} をお伝えください。`,
     '',
     '----',
     'To the client contact,',
     '',
     'Under security clause 2 (受託者向け情報セキュリティ遵守事項 第2) we report the information security incident (or possible incident) below.',
-    'This report was written and sent by outguard, the outbound mail gateway.',
+    mailed ? 'This report was written and sent by outguard, the outbound mail gateway.' : 'This report was written by outguard, the outbound mail gateway.',
     '',
     `Incident: ${i.id}`,
     `What happened: ${oneLine(i.summary, 1000)}`,
@@ -134,23 +136,25 @@ export function incidentReportText(i: Incident, f: ReportFormat): string {
     '',
     ...messageEn(i),
     '',
-    'Details and status:',
-    link,
+    `Please quote the incident number ${i.id} in any reply.`,
     '',
   ].join('\n');
 }
 
-/** The state of an incident for `outguard incident show`, above the report. */
-export function incidentStatusText(i: Incident, now: number, f: Pick<ReportFormat, 'timeZone'>): string {
+/** The state of an incident for `outguard incident show`, above the report: for the people handling it, with its page. */
+export function incidentStatusText(i: Incident, now: number, publicUrl: string): string {
   const status = incidentStatus(i, now);
-  const at = (ms: number) => `${new Date(ms).toISOString()} (${formatTime(ms, f.timeZone).ja})`;
-  const lines = [`状態 / Status: ${STATUS_LABELS[status].ja} / ${STATUS_LABELS[status].en}`, `期限 / Deadline: ${at(i.deadline)}`];
-  if (i.notifiedAt !== undefined) lines.push(`通知 / Notified: ${at(i.notifiedAt)} → ${(i.notifiedTo ?? []).join(', ')}`);
+  const lines = [
+    `状態 / Status: ${STATUS_LABELS[status].ja} / ${STATUS_LABELS[status].en}`,
+    `期限 / Deadline: ${jstStamp(i.deadline)}`,
+    `ページ / Page: ${incidentLink(i, publicUrl)}`,
+  ];
+  if (i.notifiedAt !== undefined) lines.push(`通知 / Notified: ${jstStamp(i.notifiedAt)} → ${(i.notifiedTo ?? []).join(', ')}`);
   else if (i.noticeError !== undefined) lines.push(`通知 / Notified: 送信できませんでした / could not be sent: ${i.noticeError}`);
   else if (i.noticeId !== undefined) lines.push('通知 / Notified: 送信待ち / queued');
-  else lines.push('通知 / Notified: なし（compliance.clientContact 未設定）/ none (compliance.clientContact is not set)');
+  else lines.push('通知 / Notified: なし（登録時に compliance.clientContact が未設定）: 担当者が報告してください / none (compliance.clientContact was not set): report it by hand');
   if (i.reportedAt !== undefined) {
-    lines.push(`報告 / Reported: ${at(i.reportedAt)} by ${i.reportedBy ?? '?'}${i.reportNote ? ` — ${oneLine(i.reportNote, 1000)}` : ''}`);
+    lines.push(`報告 / Reported: ${jstStamp(i.reportedAt)} by ${i.reportedBy ?? '?'}${i.reportNote ? ` — ${oneLine(i.reportNote, 1000)}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -164,13 +168,14 @@ export interface IncidentNoticeInput {
 }
 
 /** The notification to the client's contact (X-Outguard-Notice: incident). */
-export function composeIncidentNotice(n: IncidentNoticeInput, f: ReportFormat): Promise<Buffer> {
+export function composeIncidentNotice(n: IncidentNoticeInput, f: Omit<ReportFormat, 'mailed'>): Promise<Buffer> {
+  // composed before it is queued: the incident has no notice id yet
   const { incident } = n;
   return composeNotice({
     from: `outguard <${n.from}>`,
     to: n.to,
     subject: `【インシデント報告】${incident.id} / Security incident report ${incident.id}`,
-    text: incidentReportText(incident, f),
+    text: incidentReportText(incident, { ...f, mailed: true }),
     headers: {
       [NOTICE_HEADER]: 'incident',
       [REF_HEADER]: incident.messageId ?? incident.id,

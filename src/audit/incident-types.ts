@@ -144,8 +144,10 @@ export interface IncidentActions {
   markReported(id: string, by: string, note?: string): Promise<{ incident: Incident } | { problem: IncidentProblem; detail: string }>;
   /** The status now (or at `now`). */
   status(incident: Incident, now?: number): IncidentStatus;
-  /** The prefilled report, Japanese then English, as sent to the client's contact. */
+  /** The prefilled report, Japanese then English, as sent (or to be given by hand) to the client's contact. */
   reportText(incident: Incident): string;
+  /** Whether a new incident's report is mailed to the client's contact (compliance.clientContact is set). */
+  readonly mailsReports: boolean;
 }
 
 export function incidentStatus(incident: Pick<Incident, 'deadline' | 'reportedAt'>, now: number): IncidentStatus {

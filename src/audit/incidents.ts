@@ -10,6 +10,7 @@ import { ruleName } from '../policy/rule-names.js';
 import { type Finding, findingMessage } from '../policy/verdict.js';
 import type { JobInfo, OutboxStore } from '../store/outbox-store.js';
 import { InFlight } from '../util/in-flight.js';
+import { jstStamp } from '../util/japan-time.js';
 import { type NewAuditEvent, findingFields } from './events.js';
 import { type MessageLookup, messageOfHold, passwordState } from './incident-message.js';
 import { composeIncidentNotice, incidentReportText } from './incident-report.js';
@@ -44,8 +45,6 @@ export interface IncidentServiceOptions {
   /** Finds the message of a manual incident (messageLookup in incident-message.ts). */
   lookup: MessageLookup;
   compliance: Pick<Config['compliance'], 'clientContact' | 'incidentMinutes' | 'from'>;
-  /** web.publicUrl, for the link in the report. */
-  publicUrl: string;
   now?: () => number;
   /** Time zone of the Japanese times in the report. Default Asia/Tokyo. */
   timeZone?: string;
@@ -90,7 +89,7 @@ export class IncidentService implements IncidentActions {
   private readonly logger: Logger;
   private readonly lookup: MessageLookup;
   private readonly compliance: IncidentServiceOptions['compliance'];
-  private readonly format: { publicUrl: string; timeZone?: string };
+  private readonly format: { timeZone?: string };
   private readonly now: () => number;
   private readonly pollMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -106,7 +105,7 @@ export class IncidentService implements IncidentActions {
     this.logger = options.logger;
     this.lookup = options.lookup;
     this.compliance = options.compliance;
-    this.format = { publicUrl: options.publicUrl, ...(options.timeZone ? { timeZone: options.timeZone } : {}) };
+    this.format = options.timeZone ? { timeZone: options.timeZone } : {};
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 60_000;
   }
@@ -145,6 +144,10 @@ export class IncidentService implements IncidentActions {
     return incidentReportText(incident, this.format);
   }
 
+  get mailsReports(): boolean {
+    return this.compliance.clientContact.length > 0;
+  }
+
   async open(request: OpenRequest): Promise<{ incident: Incident } | { problem: IncidentProblem; detail: string }> {
     const reason = request.reason.trim();
     const by = request.by.trim();
@@ -168,7 +171,7 @@ export class IncidentService implements IncidentActions {
     const text = note?.trim();
     if (!(await this.record(incident, this.now(), who, 'recorded', text || undefined))) {
       const now = (await this.store.get(id))!;
-      return { problem: 'already-reported', detail: `incident ${id} was already reported at ${new Date(now.reportedAt!).toISOString()} by ${now.reportedBy}` };
+      return { problem: 'already-reported', detail: `incident ${id} was already reported at ${jstStamp(now.reportedAt!)} by ${now.reportedBy}` };
     }
     return { incident: (await this.store.get(id))! };
   }

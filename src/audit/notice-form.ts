@@ -4,7 +4,6 @@ import { KNOWN_DOMAINS_FILE_NAME } from '../store/known-domains.js';
 import { KEY_FILE_NAME, SECRET_ENV } from '../store/secret-key.js';
 import { SPOOL_DIR_NAME } from '../store/spool.js';
 import { DATABASE_FILE_NAME } from '../store/sqlite.js';
-import type { Bilingual } from '../render/bilingual.js';
 
 /**
  * 別記様式「電子データの保存等に関する届出書」 (特記事項 第3-4: declare where the data of the
@@ -18,13 +17,15 @@ export const BLANK = '（未記入）';
 export interface NoticeForm {
   /** The date on the form, 2026年11月26日. */
   date: string;
+  /** 宛先: the client the form goes to (compliance.contract.client); '' when not set (a line to fill in). */
+  addressee: string;
   address: string;
   name: string;
   contractDate: string;
   contractTitle: string;
-  /** 1: the media, and what outguard itself keeps there (a note under the item). */
+  /** 1: the media, and what outguard itself keeps there (a note under the item, files by name). */
   medium: string;
-  stores: Bilingual[];
+  stores: string[];
   /** 2 */
   location: string;
   onlyInJapan: boolean;
@@ -64,8 +65,12 @@ export function noticeForm(config: Config, options: { date: string; env?: NodeJS
   const c = config.compliance;
   const s = c.storage;
   const location = s.location === DEFAULTS.compliance.storage.location ? '' : s.location;
+  // the addressee's blank is a line to write on, not （未記入）: a name is written there by hand, with 殿 printed
+  const addressee = c.contract.client.trim();
+  if (addressee === '') warnings.push('compliance.contract.client is not set: the addressee (宛先) is printed as a line to fill in');
   return {
     date: japaneseDate(options.date),
+    addressee,
     address: fact(c.contractor.address, 'compliance.contractor.address', '（住所）'),
     name: fact(c.contractor.name, 'compliance.contractor.name', '（氏名又は法人名等）'),
     contractDate: japaneseDate(fact(c.contract.date, 'compliance.contract.date', 'the contract date / 契約日')),
@@ -89,29 +94,19 @@ export function noticeForm(config: Config, options: { date: string; env?: NodeJS
   };
 }
 
-/** What outguard keeps in its data directory, from the config: the note under item 1. */
-function whatOutguardStores(config: Config, env: NodeJS.ProcessEnv): Bilingual[] {
-  const dir = config.dataDir;
+/**
+ * What outguard keeps, from the config: the note under item 1. Files are named, not their paths
+ * on the server: the reader needs to know what is kept, and a server path tells the client nothing
+ * (and belongs to no government form).
+ */
+function whatOutguardStores(config: Config, env: NodeJS.ProcessEnv): string[] {
   const days = config.retention.bodyDays;
-  const lines: Bilingual[] = [
-    {
-      ja: `${path.join(dir, DATABASE_FILE_NAME)}（SQLite）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から ${days} 日後に鍵ごと消去）、送信キュー（通知と送信待ちのメール、同様に暗号化、送信後に消去）、監査ログ（ハッシュチェーン、本文は含まない）、インシデントの記録`,
-      en: `${path.join(dir, DATABASE_FILE_NAME)} (SQLite): held messages (body and attachments sealed with AES-256-GCM under a key per message, erased with that key ${days} days after the decision), the outbox (notices and messages waiting to be sent, sealed the same way, erased once sent), the audit log (hash-chained, no bodies), incident records`,
-    },
-    env[SECRET_ENV]
-      ? { ja: `保存時暗号化の鍵：環境変数 ${SECRET_ENV} から与えられ、データディレクトリには保存しない`, en: `the data-at-rest key: given in ${SECRET_ENV}, not stored in the data directory` }
-      : { ja: `${path.join(dir, KEY_FILE_NAME)}：保存時暗号化の鍵（所有者のみ読み取り可、0600）`, en: `${path.join(dir, KEY_FILE_NAME)}: the data-at-rest key (owner only, 0600)` },
-    { ja: `${path.join(dir, KNOWN_DOMAINS_FILE_NAME)}：送信したことのある社外ドメインの一覧`, en: `${path.join(dir, KNOWN_DOMAINS_FILE_NAME)}: external domains mail was delivered to` },
-    {
-      ja: `${path.join(dir, SPOOL_DIR_NAME)}：受信中・処理中の大きなメール（1 通ごとにメモリ上だけにある鍵で AES-256-GCM 暗号化、応答後すぐに削除）`,
-      en: `${path.join(dir, SPOOL_DIR_NAME)}: large messages while they are received and handled (sealed with AES-256-GCM under a key per message held only in memory, removed once answered)`,
-    },
+  const lines = [
+    `${DATABASE_FILE_NAME}（SQLite データベース）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から ${days} 日後に鍵ごと消去）、送信キュー（通知と送信待ちのメール、同様に暗号化、送信後に消去）、監査ログ（ハッシュチェーン、本文は含まない）、インシデントの記録`,
+    env[SECRET_ENV] ? `保存時暗号化の鍵：環境変数 ${SECRET_ENV} から与えられ、データディレクトリには保存しない` : `${KEY_FILE_NAME}：保存時暗号化の鍵（所有者のみ読み取り可）`,
+    `${KNOWN_DOMAINS_FILE_NAME}：送信したことのある社外ドメインの一覧`,
+    `${SPOOL_DIR_NAME} フォルダ：受信中・処理中の大きなメール（1 通ごとにメモリ上だけにある鍵で AES-256-GCM 暗号化、応答後すぐに削除）`,
   ];
-  if (config.nextHop.kind === 'file') {
-    lines.push({
-      ja: `${config.nextHop.dir}：配送したメール（1 通 1 ファイル、暗号化なし。次の配送先を file: にしている場合）`,
-      en: `${config.nextHop.dir}: delivered messages (one file each, not encrypted; the next hop is a file: folder)`,
-    });
-  }
+  if (config.nextHop.kind === 'file') lines.push(`配送先フォルダ（${path.basename(config.nextHop.dir)}）：配送したメール（1 通 1 ファイル、暗号化なし。次の配送先をフォルダにしている場合）`);
   return lines;
 }

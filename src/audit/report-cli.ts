@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { DATABASE_FILE_NAME } from '../store/sqlite.js';
+import { SqliteIncidentStore } from '../store/sqlite-incidents.js';
 import { type AuditCliHelpers, openAuditLog, writeOutput } from './cli.js';
-import { monthBounds, monthlyReport, previousMonth } from './report.js';
+import { deadlinesFrom, monthBounds, monthlyReport, previousMonth } from './report.js';
 import { renderReportCsv } from './report-csv.js';
 import { renderReportHtml } from './report-html.js';
 
@@ -28,15 +32,20 @@ export function registerReportCommand(program: Command, helpers: AuditCliHelpers
       }
       const config = helpers.load(opts.config);
       const store = openAuditLog(config, die);
+      // each incident is measured against its own deadline, as on its page
+      const incidents = fs.existsSync(path.join(config.dataDir, DATABASE_FILE_NAME)) ? SqliteIncidentStore.open(config.dataDir) : undefined;
       let text: string;
       try {
-        const report = await monthlyReport(store, month, { incidentMinutes: config.compliance.incidentMinutes });
+        const report = await monthlyReport(store, month, {
+          incidentMinutes: config.compliance.incidentMinutes,
+          ...(incidents ? { deadlineOf: deadlinesFrom(incidents) } : {}),
+        });
         const format = opts.format as ReportFormat;
         text = format === 'html' ? renderReportHtml(report) : format === 'csv' ? renderReportCsv(report) : `${JSON.stringify(report, null, 2)}\n`;
       } catch (err) {
         die(`cannot make the report from the audit log in ${config.dataDir}: ${(err as Error).message}`);
       } finally {
-        await store.close();
+        await Promise.all([store.close(), incidents?.close()]);
       }
       writeOutput(text, opts.output, die);
     });

@@ -12,6 +12,7 @@ const HEADER = [
   '項目 / item',
   '件数・値 / value',
   '発生（日本時間） / opened (JST)',
+  '期限（日本時間） / deadline (JST)',
   '報告（日本時間） / reported (JST)',
   '報告までの分 / minutes to report',
   '期限内 / within limit',
@@ -23,7 +24,7 @@ const HEADER = [
  * a row per figure, sections named in the first column; incident rows also fill the time columns.
  */
 export function renderReportCsv(r: MonthlyReport): string {
-  const row = (section: Bilingual, item: string, value: string | number, note = '') => [both(section), item, value, '', '', '', '', note];
+  const row = (section: Bilingual, item: string, value: string | number, note = '') => [both(section), item, value, '', '', '', '', '', note];
   const counts = (section: Bilingual, list: Count[], label: (key: string) => string = (k) => k) =>
     list.length === 0 ? [row(section, both(L.none), 0)] : list.map((c) => row(section, label(c.key), c.count));
   const yesNo = (v: boolean | null) => (v === null ? '' : v ? 'はい / yes' : 'いいえ / no');
@@ -48,10 +49,11 @@ export function renderReportCsv(r: MonthlyReport): string {
       i.id,
       both(INCIDENT_STATUS[i.status]),
       jstText(i.openedAt),
+      jstText(i.deadline),
       i.reportedAt ? jstText(i.reportedAt) : '',
       i.minutesToReport ?? '',
       yesNo(i.withinLimit),
-      [`trigger: ${i.trigger}`, `opened by: ${i.openedBy}`, i.reportedBy ? `reported by: ${i.reportedBy}` : '', i.messageId ? `message: ${i.messageId}` : '', `limit: ${r.incidentMinutes} min`]
+      [`trigger: ${i.trigger}`, `opened by: ${i.openedBy}`, i.reportedBy ? `reported by: ${i.reportedBy}` : '', i.messageId ? `message: ${i.messageId}` : '']
         .filter(Boolean)
         .join('; '),
     ]),

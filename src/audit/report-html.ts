@@ -36,7 +36,7 @@ export function reportContent(r: MonthlyReport): SafeHtml {
 <section class="card" aria-labelledby="h-summary">
 <h2 id="h-summary">概要<span class="en" lang="en">Summary</span></h2>
 <dl class="summary">
-<dt>${L.period.ja} <span class="en" lang="en">${L.period.en}</span></dt><dd id="period">${bi(periodText(r.since, r.until, jstText))}</dd>
+<dt>${L.period.ja} <span class="en" lang="en">${L.period.en}</span></dt><dd id="period">${bi(periodText(r.since, r.until, jstText))}${Date.parse(r.generatedAt) < Date.parse(r.until) ? html`<br><span id="running">${bi(L.running)}</span>` : ''}</dd>
 <dt>${L.generated.ja} <span class="en" lang="en">${L.generated.en}</span></dt><dd>${jstText(r.generatedAt)} JST</dd>
 <dt>${L.events.ja} <span class="en" lang="en">${L.events.en}</span></dt><dd id="events">${r.events}</dd>
 <dt>${L.messages.ja} <span class="en" lang="en">${L.messages.en}</span></dt><dd id="messages">${r.messages}</dd>
@@ -74,14 +74,14 @@ ${countTable('by-sender-domain', r.bySenderDomain, { ja: 'ドメイン', en: 'Do
 ${([['held', L.held, h.held], ['released', L.released, h.released], ['discarded', L.discarded, h.discarded], ['expired', L.expired, h.expired]] as const).map(
   ([id, label, n]) => html`<tr><th>${label.ja} <span class="en" lang="en">${label.en}</span></th><td class="n" id="holds-${id}">${n}</td></tr>`,
 )}
-<tr><th>${L.median.ja} <span class="en" lang="en">${L.median.en}</span></th><td class="n" id="median">${h.medianMinutesToRelease ?? '—'}</td></tr>
+<tr><th>${L.median.ja} <span class="en" lang="en">${L.median.en}</span></th><td class="n" id="median">${minutesCell(h.medianMinutesToRelease)}</td></tr>
 </tbody>
 </table>
 <p>${bi({ ja: `送信までの時間は、この期間に送信された ${h.releasesMeasured} 件について、保留された時刻から送信された時刻までを測っています。`, en: `Measured over the ${h.releasesMeasured} releases of this period, from the time each message was held to the time it was released.` })}</p>
 </section>
 <section class="card" aria-labelledby="h-incidents">
 <h2 id="h-incidents">${bi(L.incidents)}</h2>
-<p>${bi({ ja: `報告期限：事案の認識から ${r.incidentMinutes} 分以内に発注者へ連絡。`, en: `Limit: report to the client within ${r.incidentMinutes} minutes of recognising the incident.` })}</p>
+<p>${bi(L.incidentLimit(r.incidentMinutes))}</p>
 ${r.incidents.length === 0 ? html`<p id="incidents">${bi(L.noIncidents)}</p>` : incidentTable(r)}
 </section>
 `;
@@ -101,6 +101,11 @@ ${reportContent(r)}
 }
 
 const topTitle = (t: Bilingual): Bilingual => ({ ja: `${t.ja}（上位 ${TOP}）`, en: `${t.en} (top ${TOP})` });
+/** Minutes as the report shows them; under one in words (not 0 or 0.2 for a report sent in the same second). */
+function minutesCell(minutes: number | null | undefined): SafeHtml | string {
+  if (minutes === null || minutes === undefined) return '—';
+  return minutes < 1 ? html`${L.underAMinute.ja}<span class="en" lang="en">${L.underAMinute.en}</span>` : String(minutes);
+}
 
 function countTable(id: string, counts: Count[], head: Bilingual, label: (key: string) => SafeHtml | string = (k) => k): SafeHtml {
   if (counts.length === 0) return html`<p id="${id}">${bi(L.none)}</p>`;
@@ -114,14 +119,15 @@ ${counts.map((c) => html`<tr><td>${label(c.key)}</td><td class="n">${c.count}</t
 
 function incidentTable(r: MonthlyReport): SafeHtml {
   return html`<table id="incidents">
-<thead><tr><th>ID</th><th>発生 <span class="en" lang="en">Opened</span></th><th>報告 <span class="en" lang="en">Reported</span></th><th class="n">報告までの分 <span class="en" lang="en">Minutes</span></th><th>${r.incidentMinutes}分以内 <span class="en" lang="en">In time</span></th><th>状態 <span class="en" lang="en">Status</span></th></tr></thead>
+<thead><tr><th>ID</th><th>発生 <span class="en" lang="en">Opened</span></th><th>期限 <span class="en" lang="en">Deadline</span></th><th>報告 <span class="en" lang="en">Reported</span></th><th class="n">報告までの分 <span class="en" lang="en">Minutes</span></th><th>期限内 <span class="en" lang="en">In time</span></th><th>状態 <span class="en" lang="en">Status</span></th></tr></thead>
 <tbody>
 ${r.incidents.map(
   (i) => html`<tr data-incident="${i.id}">
 <td><span class="mono">${i.id}</span><div>${i.trigger}${i.openedBy ? html` — ${named(actorName(i.openedBy), i.openedBy)}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
 <td class="time">${jstText(i.openedAt)}</td>
+<td class="time">${jstText(i.deadline)}</td>
 <td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${named(actorName(i.reportedBy), i.reportedBy)}</div>` : ''}` : '—'}</td>
-<td class="n">${i.minutesToReport ?? '—'}</td>
+<td class="n">${minutesCell(i.minutesToReport)}</td>
 <td>${i.withinLimit === null ? '—' : i.withinLimit ? html`はい <span class="en" lang="en">yes</span>` : html`いいえ <span class="en" lang="en">no</span>`}</td>
 <td class="status-${i.status}">${INCIDENT_STATUS[i.status].ja}<span class="en" lang="en">${INCIDENT_STATUS[i.status].en}</span></td>
 </tr>`,

@@ -26,9 +26,15 @@ export const REPORT_LABELS = {
   median: { ja: '保留から送信までの時間（中央値、分）', en: 'Median minutes from held to released' },
   incidents: { ja: 'インシデント（遵守事項 第2）', en: 'Incidents (clause 2)' },
   noIncidents: { ja: 'この期間のインシデントはありません。', en: 'No incidents in this period.' },
+  running: { ja: 'この月はまだ終わっていません。作成日時までの集計です。', en: 'This month is not over yet: counted up to the time the report was made.' },
+  incidentLimit: (minutes: number): Bilingual => ({
+    ja: `報告期限：事案の認識から ${minutes} 分以内に発注者へ連絡。各インシデントは登録した時点で決まった自身の期限で判定します。`,
+    en: `Limit: report to the client within ${minutes} minutes of recognising the incident. Each incident is judged by its own deadline, set when it was opened.`,
+  }),
   none: { ja: 'なし', en: 'none' },
   noMessages: { ja: 'この期間に判定したメールはありません。', en: 'No messages were judged in this period.' },
-} satisfies Record<string, Bilingual>;
+  underAMinute: { ja: '1 分以内', en: 'under 1 min' },
+} satisfies Record<string, Bilingual | ((minutes: number) => Bilingual)>;
 
 export const INCIDENT_STATUS: Record<IncidentStatus, Bilingual> = {
   'reported-in-time': { ja: '期限内に報告', en: 'reported in time' },

@@ -1,6 +1,9 @@
 import type { AuditHead, AuditStore } from './audit-store.js';
 import { type Count, type DayCount, countEvents, decisionsByDay } from './counts.js';
 import { type AuditEvent, GENESIS_HASH } from './events.js';
+import { JST_OFFSET_MS } from '../util/japan-time.js';
+
+export { jstText } from '../util/japan-time.js';
 
 export type { Count } from './counts.js';
 
@@ -22,12 +25,13 @@ export type { Count } from './counts.js';
  * - Incidents (遵守事項 第2): 'incident-opened' (detail = incident id, time = opened, action =
  *   trigger, actor = opener) and 'incident-reported' (detail = incident id, time = reported,
  *   actor = reporter). Listed: those opened in the month, and those opened earlier and reported
- *   in it. Reported within the limit when reported ≤ incidentMinutes after it was opened;
- *   overdue when unreported and the limit has passed at the time the report is made.
+ *   in it. Each is measured against its own deadline, as the incident pages measure it (the
+ *   incident's record: incidentMinutes as it was when the incident was opened); only an incident
+ *   whose record is gone falls back to today's incidentMinutes. Reported in time when reported
+ *   by the deadline; overdue when unreported and the deadline has passed when the report is made.
  */
 
 export const REPORT_TIME_ZONE = 'Asia/Tokyo (JST, UTC+9)';
-const JST_OFFSET_MS = 9 * 3_600_000;
 const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 export type IncidentStatus = 'reported-in-time' | 'reported-late' | 'overdue' | 'open';
@@ -43,9 +47,11 @@ export interface IncidentLine {
   subject?: string;
   reportedAt?: string;
   reportedBy?: string;
+  /** The incident's own deadline, ISO 8601 UTC. */
+  deadline: string;
   /** Minutes from opened to reported, one decimal. */
   minutesToReport?: number;
-  /** Reported within the limit; null while unreported. */
+  /** Reported by the deadline; null while unreported. */
   withinLimit: boolean | null;
   status: IncidentStatus;
 }
@@ -92,10 +98,17 @@ export interface MonthlyReport {
 }
 
 export interface MonthlyReportOptions {
-  /** compliance.incidentMinutes (default 60). */
+  /** compliance.incidentMinutes (default 60): the deadline of an incident whose record is gone. */
   incidentMinutes?: number;
+  /** An incident's own deadline (ms) from its record (IncidentStore.get); undefined when there is none. */
+  deadlineOf?: (incidentId: string) => Promise<number | undefined>;
   /** When the report is made (overdue is judged at this time); default now. */
   now?: () => number;
+}
+
+/** MonthlyReportOptions.deadlineOf over the incidents' records (the incident store, or the pages' IncidentActions). */
+export function deadlinesFrom(incidents: { get(id: string): Promise<{ deadline: number } | null> }): (incidentId: string) => Promise<number | undefined> {
+  return async (id) => (await incidents.get(id))?.deadline;
 }
 
 /** The bounds of a month in JST; throws RangeError naming the expected form for anything but YYYY-MM. */
@@ -108,16 +121,29 @@ export function monthBounds(month: string): { since: Date; until: Date } {
   return { since: new Date(Date.UTC(year, index, 1) - JST_OFFSET_MS), until: new Date(Date.UTC(year, index + 1, 1) - JST_OFFSET_MS) };
 }
 
-/** The month before the one `now` falls in, in JST: the default of `outguard report`. */
-export function previousMonth(now: number = Date.now()): string {
-  const jst = new Date(now + JST_OFFSET_MS);
-  const prev = new Date(Date.UTC(jst.getUTCFullYear(), jst.getUTCMonth() - 1, 1));
-  return `${prev.getUTCFullYear()}-${String(prev.getUTCMonth() + 1).padStart(2, '0')}`;
+/** The month (YYYY-MM) an instant falls in, in JST, or `offset` months from it. */
+export function monthOf(time: number | string, offset = 0): string {
+  const jst = new Date(new Date(time).getTime() + JST_OFFSET_MS);
+  const month = new Date(Date.UTC(jst.getUTCFullYear(), jst.getUTCMonth() + offset, 1));
+  return `${month.getUTCFullYear()}-${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
-/** An ISO instant as Japan time, `YYYY-MM-DD HH:mm`. */
-export function jstText(iso: string | number): string {
-  return new Date(new Date(iso).getTime() + JST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
+/** The month before the one `now` falls in, in JST: the default of `outguard report`. */
+export function previousMonth(now: number = Date.now()): string {
+  return monthOf(now, -1);
+}
+
+/**
+ * The month the report page opens on: the previous month, the one to hand in — unless it has no
+ * events (the first days of use), then the most recent month that has any (this month, so far),
+ * or this month when the log is empty.
+ */
+export async function defaultReportMonth(store: Pick<AuditStore, 'list'>, now: number): Promise<string> {
+  const previous = previousMonth(now);
+  const { since, until } = monthBounds(previous);
+  if ((await store.list({ since, until, limit: 1 })).length > 0) return previous;
+  const [latest] = await store.list({ until: monthBounds(monthOf(now)).until, order: 'desc', limit: 1 });
+  return monthOf(latest?.time ?? now);
 }
 
 export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: string, options: MonthlyReportOptions = {}): Promise<MonthlyReport> {
@@ -147,7 +173,7 @@ export async function monthlyReport(store: Pick<AuditStore, 'list'>, month: stri
       discarded: ofType('discarded').length,
       expired: ofType('expired').length,
     },
-    incidents: await incidentLines(store, events, since, now, incidentMinutes),
+    incidents: await incidentLines(store, events, since, now, options.deadlineOf ?? (() => Promise.resolve(undefined)), incidentMinutes),
   };
 }
 
@@ -169,7 +195,14 @@ function median(values: number[]): number {
 
 const oneDecimal = (n: number) => Math.round(n * 10) / 10;
 
-async function incidentLines(store: Pick<AuditStore, 'list'>, monthEvents: AuditEvent[], since: Date, now: number, limitMinutes: number): Promise<IncidentLine[]> {
+async function incidentLines(
+  store: Pick<AuditStore, 'list'>,
+  monthEvents: AuditEvent[],
+  since: Date,
+  now: number,
+  deadlineOf: (id: string) => Promise<number | undefined>,
+  fallbackMinutes: number,
+): Promise<IncidentLine[]> {
   // opened in the month, or opened earlier and reported in it
   const openedHere = monthEvents.filter((e) => e.type === 'incident-opened' && e.detail);
   const ids = new Set(openedHere.map((e) => e.detail!));
@@ -181,9 +214,10 @@ async function incidentLines(store: Pick<AuditStore, 'list'>, monthEvents: Audit
   if (opened.length > 0) {
     for (const r of await store.list({ type: 'incident-reported', since: opened[0]!.time })) if (r.detail && !reports.has(r.detail)) reports.set(r.detail, r);
   }
-  const limitMs = limitMinutes * 60_000;
-  return opened.map((o) => {
+  const lines: IncidentLine[] = [];
+  for (const o of opened) {
     const openedMs = Date.parse(o.time);
+    const deadline = (await deadlineOf(o.detail!)) ?? openedMs + fallbackMinutes * 60_000;
     const r = reports.get(o.detail!);
     const line: IncidentLine = {
       id: o.detail!,
@@ -192,18 +226,24 @@ async function incidentLines(store: Pick<AuditStore, 'list'>, monthEvents: Audit
       openedBy: o.actor ?? '',
       ...(o.messageId !== undefined ? { messageId: o.messageId } : {}),
       ...(o.subject !== undefined ? { subject: o.subject } : {}),
+      deadline: new Date(deadline).toISOString(),
       withinLimit: null,
-      status: now - openedMs > limitMs ? 'overdue' : 'open',
+      status: now > deadline ? 'overdue' : 'open',
     };
-    if (!r) return line;
-    const ms = Date.parse(r.time) - openedMs;
-    return {
+    if (!r) {
+      lines.push(line);
+      continue;
+    }
+    const reportedMs = Date.parse(r.time);
+    const inTime = reportedMs <= deadline;
+    lines.push({
       ...line,
       reportedAt: r.time,
       reportedBy: r.actor ?? '',
-      minutesToReport: oneDecimal(ms / 60_000),
-      withinLimit: ms <= limitMs,
-      status: ms <= limitMs ? 'reported-in-time' : 'reported-late',
-    };
-  });
+      minutesToReport: oneDecimal((reportedMs - openedMs) / 60_000),
+      withinLimit: inTime,
+      status: inTime ? 'reported-in-time' : 'reported-late',
+    });
+  }
+  return lines;
 }

@@ -121,9 +121,9 @@ export interface Config {
      * (default), an audit event only; true, an incident too, reported to clientContact.
      */
     reportSenderMistakes: boolean;
-    /** The contractor and contract named at the top of the 届出書. */
+    /** The contractor and contract named at the top of the 届出書, and the client it is addressed to (宛先). */
     contractor: { name: string; address: string };
-    contract: { date: string; title: string };
+    contract: { date: string; title: string; client: string };
     storage: StorageDeclaration;
   };
   /** What is kept and for how long. */
@@ -181,7 +181,8 @@ export const DEFAULTS = {
     contractor: {},
     contract: {},
     storage: {
-      medium: 'outguard のデータディレクトリ（SQLite データベース、保存時暗号化）/ outguard data directory (SQLite, encrypted at rest)',
+      // printed on the 届出書, a Japanese form: Japanese only
+      medium: 'outguard のデータディレクトリ（SQLite データベース、保存時暗号化）',
       location: '（記入してください：サーバの設置場所）/ (fill in: where the server stands)',
       onlyInJapan: true,
       countries: [],
@@ -354,7 +355,7 @@ function complianceSection(c: Record<string, unknown>, field: (k: string, v: unk
     return m;
   };
   const contractor = known('compliance.contractor', mapping(field('compliance.contractor', c.contractor)), ['name', 'address']);
-  const contract = known('compliance.contract', mapping(field('compliance.contract', c.contract)), ['date', 'title']);
+  const contract = known('compliance.contract', mapping(field('compliance.contract', c.contract)), ['date', 'title', 'client']);
   const s = known('compliance.storage', mapping(field('compliance.storage', c.storage)), [
     'medium', 'location', 'onlyInJapan', 'countries', 'overseasData', 'cloudServices', 'subcontractors',
   ]);
@@ -373,7 +374,11 @@ function complianceSection(c: Record<string, unknown>, field: (k: string, v: unk
     from: c.from === undefined ? `postmaster@${hostname}` : addressList(field('compliance.from', c.from))[0]!,
     reportSenderMistakes: boolean(field('compliance.reportSenderMistakes', c.reportSenderMistakes)),
     contractor: { name: optionalText(field('compliance.contractor.name', contractor.name)), address: optionalText(field('compliance.contractor.address', contractor.address)) },
-    contract: { date: optionalText(field('compliance.contract.date', contract.date)), title: optionalText(field('compliance.contract.title', contract.title)) },
+    contract: {
+      date: optionalText(field('compliance.contract.date', contract.date)),
+      title: optionalText(field('compliance.contract.title', contract.title)),
+      client: optionalText(field('compliance.contract.client', contract.client)),
+    },
     storage: {
       medium: string(field('compliance.storage.medium', s.medium)),
       location: string(field('compliance.storage.location', s.location)),

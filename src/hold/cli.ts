@@ -15,7 +15,7 @@ import { loadSecretKey, messageDigestKey } from '../store/secret-key.js';
 import { DATABASE_FILE_NAME, openDatabase } from '../store/sqlite.js';
 import { SqliteHoldStore } from '../store/sqlite-holds.js';
 import { SqliteOutboxStore } from '../store/sqlite-outbox.js';
-import { formatTime, oneLine } from './notices.js';
+import { oneLine } from './notices.js';
 import { HoldService } from './service.js';
 import { holdDecisionEvent } from '../audit/hold-events.js';
 import type { NewAuditEvent } from '../audit/events.js';
@@ -23,6 +23,8 @@ import { openAuditChain } from '../audit/open.js';
 import { withIncidentService } from '../audit/incident-cli.js';
 import { senderMistakes } from '../audit/sender-mistakes.js';
 import type { HoldState } from './types.js';
+import { jstStamp } from '../util/japan-time.js';
+import { textTable } from '../util/text-table.js';
 
 /**
  * `outguard held list | show ID | release ID | discard ID`: the admin's view of the confirmation
@@ -84,27 +86,29 @@ function showText(h: StoredHold): string {
       return `  ${r.address}  [${flags.join(', ')}]`;
     }),
     `Subject:     ${oneLine(h.subject)}`,
-    `Created:     ${new Date(h.createdAt).toISOString()}`,
-    `Deadline:    ${new Date(h.deadline).toISOString()} (${formatTime(h.deadline).ja}), then ${deadlineText(h)}`,
+    `Created:     ${jstStamp(h.createdAt)}`,
+    `Deadline:    ${jstStamp(h.deadline)}, then ${deadlineText(h)}`,
     `Approvers:   ${h.approvers.length > 0 ? h.approvers.join(', ') : '(none: the sender decides)'}`,
     `Attachments: ${h.attachments.length === 0 ? 'none' : ''}`,
     ...h.attachments.map((a) => `  ${oneLine(a.name)}  ${a.size} bytes  sha256:${a.sha256}`),
     'Findings:',
     ...h.findings.map((f) => `  ${f.rule} (${f.clause}, ${f.severity}): ${f.reason}${f.value ? ` — ${oneLine(f.value)}` : ''}`),
   ];
-  if (h.decidedAt !== undefined) lines.push(`Decided:     ${new Date(h.decidedAt).toISOString()} by ${h.decidedBy ?? '?'}${h.mistake ? ' (reported as a mistake)' : ''}`);
-  if (h.state === 'released') lines.push(`Queued:      ${h.dispatchedAt !== undefined ? new Date(h.dispatchedAt).toISOString() : 'not yet (the gateway retries)'}${h.dispatchError ? ` — ${h.dispatchError}` : ''}`);
+  if (h.decidedAt !== undefined) lines.push(`Decided:     ${jstStamp(h.decidedAt)} by ${h.decidedBy ?? '?'}${h.mistake ? ' (reported as a mistake)' : ''}`);
+  if (h.state === 'released') lines.push(`Queued:      ${h.dispatchedAt !== undefined ? jstStamp(h.dispatchedAt) : 'not yet (the gateway retries)'}${h.dispatchError ? ` — ${h.dispatchError}` : ''}`);
   if (h.state === 'held' && h.bodyStart !== '') lines.push('Start of the body:', ...h.bodyStart.split('\n').map((l) => `  > ${l}`));
   return `${lines.join('\n')}\n`;
 }
 
+/** The recipients in one cell: the first address, and how many more ("+2"). */
+function recipientsCell(to: readonly string[]): string {
+  return to.length <= 1 ? (to[0] ?? '') : `${to[0]} +${to.length - 1}`;
+}
+
 function listText(holds: StoredHold[]): string {
   if (holds.length === 0) return 'no holds\n';
-  const rows = holds.map((h) => [h.id, h.state, new Date(h.deadline).toISOString(), h.envelope.from || '<>', h.envelope.to.join(','), oneLine(h.subject, 60)]);
-  const head = ['ID', 'STATE', 'DEADLINE', 'SENDER', 'RECIPIENTS', 'SUBJECT'];
-  const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((r) => Math.min(r[i]!.length, 40))));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+  const columns = [{ head: 'ID' }, { head: 'STATE' }, { head: 'DEADLINE' }, { head: 'SENDER', max: 32 }, { head: 'RECIPIENTS', max: 40 }, { head: 'SUBJECT', max: 50 }];
+  return textTable(columns, holds.map((h) => [h.id, h.state, jstStamp(h.deadline), h.envelope.from || '<>', recipientsCell(h.envelope.to), oneLine(h.subject)]));
 }
 
 export function registerHeldCommands(program: Command, helpers: CliHelpers): void {
@@ -134,7 +138,7 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
   };
 
   const decided = (h: StoredHold) =>
-    `hold ${h.id} is not held: it was ${h.state}${h.decidedBy ? ` by ${h.decidedBy}` : ''}${h.decidedAt !== undefined ? ` at ${new Date(h.decidedAt).toISOString()}` : ''}`;
+    `hold ${h.id} is not held: it was ${h.state}${h.decidedBy ? ` by ${h.decidedBy}` : ''}${h.decidedAt !== undefined ? ` at ${jstStamp(h.decidedAt)}` : ''}`;
 
   held
     .command('list')
@@ -239,7 +243,8 @@ export function registerHeldCommands(program: Command, helpers: CliHelpers): voi
     if (what === 'discard' && opts.mistake && senderMistakes(config.compliance).incident) {
       // compliance.reportSenderMistakes: the sender's mistake is an incident, whoever records it
       const incident = await withIncidentService(config, die, (s) => s.openForMistake(result.hold, `cli:${user ?? 'admin'}`));
-      process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened and its report queued\n`);
+      const report = incident.noticeId !== undefined ? 'its report to the client is queued' : `no report was sent (compliance.clientContact is not set): report it by hand, then run: outguard incident reported ${incident.id} --by NAME`;
+      process.stdout.write(`discarded ${id} (recorded as a mistake); the sender is told; incident ${incident.id} opened; ${report}\n`);
     } else if (what === 'discard' && opts.mistake) {
       process.stdout.write(`discarded ${id} (recorded as a mistake in the audit log; no incident: compliance.reportSenderMistakes is off); the sender is told\n`);
     } else if (what === 'discard') {

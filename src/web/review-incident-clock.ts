@@ -4,11 +4,11 @@ import type { Bilingual } from '../render/bilingual.js';
 
 /**
  * The 60-minute clock of an incident (遵守事項 第2): its status and the minutes left, overdue by,
- * or taken to report. The server renders it right for the moment of the request; CLOCK_SCRIPT
+ * or taken to report (under a minute in words of its own). The server renders it right for the moment of the request; CLOCK_SCRIPT
  * only keeps open and overdue clocks ticking while the page stays open.
  */
 
-/** `{n}` is the number of minutes; the script fills in the same words. */
+/** `{n}` is the number of whole minutes, rounded up; the script fills in the same words. */
 const MINUTES: Record<IncidentStatus, Bilingual> = {
   open: { ja: '残り {n} 分', en: '{n} min left' },
   overdue: { ja: '期限を {n} 分超過', en: 'overdue by {n} min' },
@@ -16,18 +16,30 @@ const MINUTES: Record<IncidentStatus, Bilingual> = {
   'reported-late': { ja: '期限の {n} 分後に報告', en: 'reported {n} min after the deadline' },
 };
 
-/** Whole minutes, rounded up: "1 min left" until the deadline, "overdue by 1 min" right after it. */
-function minutes(i: Pick<Incident, 'openedAt' | 'deadline' | 'reportedAt'>, status: IncidentStatus, now: number): number {
-  const ms = status === 'reported' ? i.reportedAt! - i.openedAt : status === 'reported-late' ? i.reportedAt! - i.deadline : Math.abs(i.deadline - now);
-  return Math.ceil(ms / 60_000);
+/** The same under a minute: not "1 分で報告" for a report sent in the same second. */
+const UNDER_A_MINUTE: Record<IncidentStatus, Bilingual> = {
+  open: { ja: '残り 1 分未満', en: 'less than 1 min left' },
+  overdue: { ja: '期限を超過（1 分未満）', en: 'overdue by less than 1 min' },
+  reported: { ja: '認識から 1 分以内に報告', en: 'reported within 1 min of recognition' },
+  'reported-late': { ja: '期限の直後（1 分以内）に報告', en: 'reported within 1 min after the deadline' },
+};
+
+/** The milliseconds the clock's words are about: left, overdue by, or taken to report. */
+function span(i: Pick<Incident, 'openedAt' | 'deadline' | 'reportedAt'>, status: IncidentStatus, now: number): number {
+  return status === 'reported' ? i.reportedAt! - i.openedAt : status === 'reported-late' ? i.reportedAt! - i.deadline : Math.abs(i.deadline - now);
 }
 
-const fill = (text: Bilingual, n: number): Bilingual => ({ ja: text.ja.replace('{n}', String(n)), en: text.en.replace('{n}', String(n)) });
+/** The clock's words for a span: whole minutes rounded up ("1 min left" until the deadline), or the words for under a minute. */
+function clockWords(status: IncidentStatus, ms: number): Bilingual {
+  if (ms < 60_000) return UNDER_A_MINUTE[status];
+  const n = String(Math.ceil(ms / 60_000));
+  return { ja: MINUTES[status].ja.replace('{n}', n), en: MINUTES[status].en.replace('{n}', n) };
+}
 
 const pair = (cls: string, text: Bilingual) => html`<span class="${cls}"><span class="ja">${text.ja}</span><span class="en" lang="en">${text.en}</span></span>`;
 
 export function clockHtml(i: Incident, status: IncidentStatus, now: number): SafeHtml {
-  return html`<span class="clock s-${status}" data-status="${status}" data-deadline="${i.deadline}">${pair('clock-status', STATUS_LABELS[status])}${pair('clock-minutes', fill(MINUTES[status], minutes(i, status, now)))}</span>`;
+  return html`<span class="clock s-${status}" data-status="${status}" data-deadline="${i.deadline}">${pair('clock-status', STATUS_LABELS[status])}${pair('clock-minutes', clockWords(status, span(i, status, now)))}</span>`;
 }
 
 /** The clock's colours (red once overdue) and the incident forms; every reviewer page has it, as the message page shows incidents too. */
@@ -54,7 +66,11 @@ ul.incidents{margin:0 0 12px;padding-left:1.2em}
 export function clockScript(serverNow: number): string {
   return `(() => {
   const skew = ${serverNow} - Date.now();
-  const T = ${JSON.stringify({ status: { open: STATUS_LABELS.open, overdue: STATUS_LABELS.overdue }, minutes: { open: MINUTES.open, overdue: MINUTES.overdue } })};
+  const T = ${JSON.stringify({
+    status: { open: STATUS_LABELS.open, overdue: STATUS_LABELS.overdue },
+    minutes: { open: MINUTES.open, overdue: MINUTES.overdue },
+    under: { open: UNDER_A_MINUTE.open, overdue: UNDER_A_MINUTE.overdue },
+  })};
   const set = (el, cls, text, n) => {
     el.querySelector('.' + cls + ' .ja').textContent = text.ja.replace('{n}', n);
     el.querySelector('.' + cls + ' .en').textContent = text.en.replace('{n}', n);
@@ -68,7 +84,8 @@ export function clockScript(serverNow: number): string {
       el.dataset.status = status;
       el.className = 'clock s-' + status;
       set(el, 'clock-status', T.status[status], '');
-      set(el, 'clock-minutes', T.minutes[status], String(Math.ceil(Math.abs(deadline - now) / 60000)));
+      const ms = Math.abs(deadline - now);
+      set(el, 'clock-minutes', ms < 60000 ? T.under[status] : T.minutes[status], String(Math.ceil(ms / 60000)));
     }
   };
   tick();

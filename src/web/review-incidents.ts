@@ -76,7 +76,7 @@ export function incidentRoutes(o: IncidentPagesOptions): ReviewRoute[] {
         const openOnly = show === 'open';
         const c = clock();
         const incidents = await o.incidents.list({ ...(openOnly ? { open: true } : {}), limit: LIST_LIMIT });
-        ctx.send(200, { ja: 'インシデント', en: 'Incidents' }, listContent(incidents, { openOnly, limit: LIST_LIMIT, clock: c, incidentMinutes: o.incidentMinutes }), {
+        ctx.send(200, { ja: 'インシデント', en: 'Incidents' }, listContent(incidents, { openOnly, limit: LIST_LIMIT, clock: c, incidentMinutes: o.incidentMinutes, mailsReports: o.incidents.mailsReports }), {
           current: '/review/incidents',
           script: clockScript(c.now),
         });
@@ -126,6 +126,6 @@ export function incidentRoutes(o: IncidentPagesOptions): ReviewRoute[] {
 export function incidentSection(o: IncidentPagesOptions): MessageSection {
   return async (ctx, messageId) => {
     const incidents = await o.incidents.list({ messageId });
-    return messageSection(messageId, incidents, { clock: clockOf(o), csrfField: ctx.csrfField(), incidentMinutes: o.incidentMinutes });
+    return messageSection(messageId, incidents, { clock: clockOf(o), csrfField: ctx.csrfField(), incidentMinutes: o.incidentMinutes, mailsReports: o.incidents.mailsReports });
   };
 }

@@ -11,6 +11,7 @@ import type { RuleMessage } from '../policy/rule-messages.js';
 import { type MessageSection, messageRoutes } from './review-message.js';
 import { incidentRoutes, incidentSection } from './review-incidents.js';
 import { reportRoutes } from './review-report.js';
+import { deadlinesFrom } from '../audit/report.js';
 import { ReviewRouter } from './review-router.js';
 import { searchRoutes } from './review-search.js';
 import { dashboardRoutes } from './review-dashboard.js';
@@ -60,7 +61,7 @@ export function createReviewPages(
     ...dashboardRoutes({ audit: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.incidents ? { incidents: o.incidents } : {}), incidentMinutes, now: shared.now }),
     ...searchRoutes({ store: o.auditStore, ...(o.ruleIds ? { ruleIds: o.ruleIds } : {}), now: shared.now }),
     ...messageRoutes({ store: o.auditStore, ...(o.holds ? { holds: o.holds } : {}), ...(o.ruleText ? { ruleText: o.ruleText } : {}), sections }),
-    ...reportRoutes({ store: o.auditStore, incidentMinutes, now: shared.now }),
+    ...reportRoutes({ store: o.auditStore, incidentMinutes, ...(o.incidents ? { deadlineOf: deadlinesFrom(o.incidents) } : {}), now: shared.now }),
   );
   if (o.incidents) {
     const pages = { incidents: o.incidents, incidentMinutes, now: shared.now };

@@ -72,7 +72,7 @@ describe('outguard audit', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const head = /^head: (5:[0-9a-f]{64})$/m.exec(ok.stdout)?.[1];
     expect(head).toBeDefined();
-    expect(ok.stdout).toMatch(new RegExp(`^anchor: 5 events at \\S+ in ${config.audit.anchorFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect(ok.stdout).toMatch(new RegExp(`^anchor: 5 events at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d JST in ${config.audit.anchorFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     expect((await outguard('audit', 'verify', '--expect', head!, '--config', file)).code).toBe(0);
     const wrong = await outguard('audit', 'verify', '--expect', `5:${'0'.repeat(64)}`, '--config', file);
     expect(wrong.code).toBe(1);

@@ -6,6 +6,7 @@ import { loadSecretKey } from '../../src/store/secret-key.js';
 import { SqliteOutboxStore } from '../../src/store/sqlite-outbox.js';
 import { run } from '../support/client.js';
 import { writeConfig } from '../support/gateway.js';
+import { expectAligned } from '../support/text-table.js';
 
 // Runs the built CLI (npm run build, as `npm test` does).
 const BIN = path.resolve('bin/outguard.js');
@@ -63,15 +64,19 @@ describe('outguard incident', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('状態 / Status: 未報告（期限内） / open');
     expect(shown.stdout).toContain('送信待ち / queued');
-    for (const s of ['インシデント番号', 'Incident: ', '顧客リスト', `SHA-256: ${SHA}`, '遵守事項 第7', '送信されていません', `https://og.example.co.jp/review/incidents/${id}`]) expect(shown.stdout).toContain(s);
+    for (const s of ['インシデント番号', 'Incident: ', '顧客リスト', `SHA-256: ${SHA}`, '遵守事項 第7', '送信されていません']) expect(shown.stdout).toContain(s);
+    // the page is for the people handling it, above the report; the report to the client has no link to it
+    const [status, report] = shown.stdout.split('\n発注者ご担当者様\n');
+    expect(status).toContain(`ページ / Page: https://og.example.co.jp/review/incidents/${id}\n`);
+    expect(report).not.toContain('/review/');
 
     const reported = await outguard('incident', 'reported', id!, '--by', 'hanako', '--note', '電話で報告');
     expect(reported.code, reported.stderr).toBe(0);
-    expect(reported.stdout).toMatch(new RegExp(`^recorded: ${id} reported at \\S+ by hanako\\n$`));
+    expect(reported.stdout).toMatch(new RegExp(`^recorded: ${id} reported at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d JST by hanako\\n$`));
     expect((await outguard('incident', 'list', '--open')).stdout).toBe('no incidents\n');
     const again = await outguard('incident', 'reported', id!, '--by', 'taro');
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^outguard: incident INC-\S+ was already reported at \S+ by hanako\n$/);
+    expect(again.stderr).toMatch(/^outguard: incident INC-\S+ was already reported at \d{4}-\d\d-\d\d \d\d:\d\d JST by hanako\n$/);
 
     // both events are in the audit log, with the incident id as detail
     const store = SqliteAuditStore.open(dataDir);
@@ -105,5 +110,35 @@ describe('outguard incident', () => {
     const out = await run('node', [BIN, 'incident', 'open', '--message', 'msg-cli-1', '--reason', '誤送信', '--config', other.file]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/no report was queued \(compliance.clientContact is not set\): report it another way, then run: outguard incident reported INC-\S+ --by NAME/);
+  });
+
+  it('prints times in Japan time as text and in ISO 8601 UTC as JSON, lines up Japanese text, and ends every output with a newline', async () => {
+    const other = await dataDirWithMessage({});
+    const cli = (...args: string[]) => run('node', [BIN, ...args, '--config', other.file]);
+    const opened = await cli('incident', 'open', '--message', 'msg-cli-1', '--reason', '顧客リストを社外のメモサービスへ送ろうとしていたことが分かった。添付ファイルの確認が必要', '--by', '山田花子');
+    expect(opened.code, opened.stderr).toBe(0);
+    const id = /^opened (\S+);/.exec(opened.stdout)![1]!;
+    const deadline = /report it to the client by (.+)\n/.exec(opened.stdout)![1]!;
+    expect(deadline).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d JST$/);
+    expect((await cli('incident', 'open', '--message', 'msg-cli-1', '--reason', 'wrong recipient', '--by', 'taro')).code).toBe(0);
+
+    const json = JSON.parse((await cli('incident', 'list', '--format', 'json')).stdout) as { id: string; openedAt: string; deadline: string }[];
+    const mine = json.find((i) => i.id === id)!;
+    for (const t of [mine.openedAt, mine.deadline]) expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // the text's Japan time is the JSON's UTC instant plus nine hours
+    const jst = new Date(Date.parse(mine.deadline) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    expect(deadline).toBe(`${jst} JST`);
+
+    const list = await cli('incident', 'list');
+    expect(list.stdout).toContain(`${jst} JST`);
+    expect(list.stdout).not.toMatch(/\d{4}-\d\d-\d\dT|日本時間/);
+    expect(list.stdout).toContain('山田花子');
+    expect(list.stdout).toMatch(/顧客リストを社外の\S*…/); // the long summary is cut
+    expectAligned(list.stdout);
+
+    const shown = await cli('incident', 'show', id);
+    expect(shown.stdout).toContain(`期限 / Deadline: ${jst} JST\n`);
+    const outputs = [opened, list, shown, await cli('incident', 'reported', id, '--by', '山田花子'), await cli('incident', 'list', '--open'), await cli('incident', 'list', '--format', 'json')];
+    for (const out of outputs) expect(out.stdout).toMatch(/\n$/);
   });
 });

@@ -42,7 +42,6 @@ async function setup(options: { clientContact?: string[]; sink?: SinkOptions; no
     logger,
     lookup: messageLookup({ audit: auditStore }),
     compliance: { clientContact: options.clientContact ?? [CONTACT], incidentMinutes: 60, from: 'postmaster@gw.example.co.jp' },
-    publicUrl: 'https://outguard.example.co.jp/',
     ...(options.now ? { now: options.now } : {}),
   });
   const outbox = new Outbox({
@@ -143,10 +142,14 @@ describe('IncidentService', () => {
       'Password notice: sent',
       '遵守事項 第6-1',
       'reviewer1',
-      `https://outguard.example.co.jp/review/incidents/${incident.id}`,
+      '自動で作成・送信しました',
+      // a number the client can quote; the reviewer pages are internal: no link to them
+      `お問い合わせの際は、インシデント番号 ${incident.id} をお伝えください。`,
+      `Please quote the incident number ${incident.id} in any reply.`,
     ]) {
       expect(text).toContain(part);
     }
+    expect(text).not.toMatch(/https?:\/\/|\/review\//);
     expect(mail!.raw.toString()).not.toContain('not-in-any-report');
 
     const reported = await incidentWhen(s, incident.id, (i) => i.reportedAt !== undefined);
@@ -187,6 +190,12 @@ describe('IncidentService', () => {
     if (!('incident' in opened)) throw new Error(opened.detail);
     expect(opened.incident.noticeId).toBeUndefined();
     expect(s.logs.some((l) => String(l.msg).includes('no compliance.clientContact'))).toBe(true);
+    // the report to pass on by hand does not claim outguard sent it
+    expect(s.service.mailsReports).toBe(false);
+    const text = s.service.reportText(opened.incident);
+    expect(text).toContain('この報告は outguard（送信メールの検査ゲートウェイ）が作成しました。');
+    expect(text).toContain('This report was written by outguard, the outbound mail gateway.');
+    expect(text).not.toMatch(/自動で作成・送信|written and sent/);
     const r = await s.service.markReported(opened.incident.id, '  hanako  ', '電話で窓口の山田様に報告');
     expect(r).toMatchObject({ incident: { reportedBy: 'hanako', reportedHow: 'recorded', reportNote: '電話で窓口の山田様に報告' } });
     expect(await s.service.markReported(opened.incident.id, 'taro')).toMatchObject({ problem: 'already-reported', detail: expect.stringContaining('by hanako') });

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLANK, noticeForm } from '../../src/audit/notice-form.js';
 import { renderNoticeFormHtml, renderNoticeFormText } from '../../src/audit/notice-form-render.js';
 import { loadConfig } from '../../src/config/load.js';
 import { run } from '../support/client.js';
 import { tempDir, writeConfig } from '../support/gateway.js';
+import { type Browser, launchChromium } from '../support/browser.js';
 
 // Runs the built CLI (npm run build, as `npm test` does).
 const BIN = path.resolve('bin/outguard.js');
@@ -14,7 +15,7 @@ const outguard = (...args: string[]) => run('node', [BIN, ...args]);
 const FILLED = {
   compliance: {
     contractor: { name: '株式会社サンプル', address: '東京都千代田区霞が関1-1' },
-    contract: { date: '2026-04-01', title: '<b>庁内ネットワーク保守</b>業務委託契約' },
+    contract: { date: '2026-04-01', title: '<b>庁内ネットワーク保守</b>業務委託契約', client: '〇〇省大臣官房会計課長' },
     storage: {
       medium: '社内サーバ内ストレージ',
       location: '東京都内のデータセンター（A社）',
@@ -37,10 +38,10 @@ describe('届出書 (notice-form)', () => {
     const form = noticeForm(configOf(FILLED), { date: '2026-11-26', env: {} });
     expect(form.warnings).toEqual([]);
     const text = renderNoticeFormText(form);
-    expect(text).toMatch(/^電子データの保存等に関する届出書\n/);
-    expect(text).toContain('2026年11月26日\n（住所） 東京都千代田区霞が関1-1\n（氏名又は法人名等） 株式会社サンプル\n');
+    expect(text).toMatch(/^電子データの保存等に関する届出書\n\n2026年11月26日\n/);
+    expect(text).toContain('2026年11月26日\n〇〇省大臣官房会計課長 殿\n\n（住所） 東京都千代田区霞が関1-1\n（氏名又は法人名等） 株式会社サンプル\n');
     expect(text).toContain('2026年4月1日付け「<b>庁内ネットワーク保守</b>業務委託契約」に係る業務について');
-    expect(item(text, 1)).toContain('1 電子データの保存に使用する媒体等の名称 / Media used to store the data\n   社内サーバ内ストレージ\n');
+    expect(item(text, 1)).toContain('1 電子データの保存に使用する媒体等の名称\n   社内サーバ内ストレージ\n');
     expect(item(text, 2)).toContain('☐ 日本国内のみ　☑ 日本国外（全部又は一部）');
     expect(item(text, 2)).toContain('(国名) 米国');
     expect(item(text, 2)).toContain('(日本国外に保存する電子データの概要) バックアップ');
@@ -59,19 +60,25 @@ describe('届出書 (notice-form)', () => {
     expect(item(text, 4)).toContain('☐ 有　☑ 無');
     expect(text).toContain(`（氏名又は法人名等） ${BLANK}`);
     expect(text).toContain(`${BLANK}付け「${BLANK}」に係る業務について`);
+    // no addressee: a line to write it on, with 殿
+    expect(text).toMatch(/^2026年11月26日\n＿+ 殿\n/m);
     expect(form.warnings.map((w) => w.split(' ')[0])).toEqual([
+      'compliance.contract.client',
       'compliance.contractor.address',
       'compliance.contractor.name',
       'compliance.contract.date',
       'compliance.contract.title',
       'compliance.storage.location',
     ]);
-    // the note under item 1: what outguard itself keeps, from the data dir
+    // the note under item 1: what outguard itself keeps, by file name (no path of the server)
     const dataDir = config.dataDir;
-    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'outguard.db')}（SQLite）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から 7 日後に鍵ごと消去）`);
-    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'spool')}：受信中・処理中の大きなメール`);
-    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'secret.key')}：保存時暗号化の鍵`);
-    expect(item(text, 1)).toContain(`- ${path.join(dataDir, 'outbox')}：配送したメール`);
+    expect(item(text, 1)).toContain('- outguard.db（SQLite データベース）：保留中のメール（本文・添付ファイルを 1 通ごとの鍵で AES-256-GCM 暗号化、判断から 7 日後に鍵ごと消去）');
+    expect(item(text, 1)).toContain('- spool フォルダ：受信中・処理中の大きなメール');
+    expect(item(text, 1)).toContain('- secret.key：保存時暗号化の鍵');
+    expect(item(text, 1)).toContain('- 配送先フォルダ（outbox）：配送したメール');
+    expect(path.isAbsolute(dataDir)).toBe(true);
+    expect(text).not.toContain(dataDir);
+    expect(text).not.toMatch(/(^|[\s（(])\/[a-z]/m); // no absolute path anywhere
     const keyFromEnv = renderNoticeFormText(noticeForm(config, { date: '2026-11-26', env: { OUTGUARD_SECRET: 'x'.repeat(40) } }));
     expect(keyFromEnv).toContain('環境変数 OUTGUARD_SECRET から与えられ、データディレクトリには保存しない');
     expect(keyFromEnv).not.toContain('secret.key');
@@ -87,9 +94,32 @@ describe('届出書 (notice-form)', () => {
     expect(page).toContain('ウ 電子データの物理的保存先に係る情報等 &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(page).toMatch(/<tr id="item-2">[\s\S]*?<span class="box">☐<\/span> 日本国内のみ　<span class="box">☑<\/span> 日本国外/);
     expect(page).toMatch(/<tr id="item-3">[\s\S]*?<span class="box">☑<\/span> 有　<span class="box">☐<\/span> 無/);
-    const blank = renderNoticeFormHtml(noticeForm(configOf({}), { date: '2026-11-26', env: {} }));
-    expect(blank).toContain(`<dd id="name"><span class="blank">${BLANK}</span></dd>`);
+    expect(page).toContain('<p class="addressee" id="addressee">〇〇省大臣官房会計課長 殿</p>');
+    const blankConfig = configOf({});
+    const blank = renderNoticeFormHtml(noticeForm(blankConfig, { date: '2026-11-26', env: {} }));
+    expect(blank).toContain(`<dd id="name" class="keep"><span class="blank">${BLANK}</span></dd>`);
+    expect(blank).toContain('<p class="addressee" id="addressee"><span class="fill"></span> 殿</p>');
+    expect(blank).not.toContain(blankConfig.dataDir);
     expect(blank).toMatch(/<tr id="item-4">[\s\S]*?<span class="box">☐<\/span> 有　<span class="box">☑<\/span> 無/);
+  });
+
+  it('is Japanese only: no English subtitle or note on the form, on paper or as text', () => {
+    const form = noticeForm(configOf(FILLED), { date: '2026-11-26', env: {} });
+    const text = renderNoticeFormText(form);
+    // a line with English words is English (the config's own values, such as Amazon S3, stand after a Japanese label)
+    const english = text.split('\n').filter((line) => /[A-Za-z]{3,}/.test(line) && !/^\s*(ア|イ|ウ) /.test(line) && !/outguard|SQLite|AES|SHA|secret\.key|known-domains|spool|outbox/.test(line));
+    expect(english).toEqual([]);
+    for (const en of ['Declaration', 'Media used', 'Where the media', 'Online storage', 'Subcontracting', 'What outguard itself stores', 'declare it again']) expect(text).not.toContain(en);
+    const page = renderNoticeFormHtml(form);
+    expect(page).not.toContain('lang="en"');
+    expect(page).not.toContain('class="en"');
+  });
+
+  it('an addressee already ending in 殿, 様 or 御中 gets no second 殿', () => {
+    for (const client of ['〇〇省大臣官房会計課長 殿', '山田太郎様', '〇〇省会計課 御中']) {
+      const form = noticeForm(configOf({ compliance: { contract: { client } } }), { date: '2026-11-26', env: {} });
+      expect(renderNoticeFormText(form)).toContain(`\n${client}\n`);
+    }
   });
 
   it('outguard notice-form prints the form, warns about missing facts on stderr, and refuses a bad date', async () => {
@@ -110,5 +140,68 @@ describe('届出書 (notice-form)', () => {
     const bad = await outguard('notice-form', '--date', '2026-02-30', '--config', file);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('outguard: --date must be a date written YYYY-MM-DD, such as 2026-11-26, got "2026-02-30"\n');
+  });
+
+  describe('in Chromium at the print width of the form (A4 less the margins, 178 mm)', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser.close();
+    });
+
+    /** The lines (distinct tops) each of the words takes in the element, and under '' its height. */
+    async function linesOf(page: string, selector: string, words: string[]): Promise<Record<string, number>> {
+      const tab = await browser.context.newPage();
+      try {
+        await tab.setViewportSize({ width: Math.round((178 / 25.4) * 96), height: 1200 });
+        await tab.emulateMedia({ media: 'print' });
+        await tab.setContent(page);
+        return await tab.evaluate(
+          ({ selector, words }) => {
+            // runs in the page (this project's TypeScript has no DOM types)
+            const doc = (globalThis as unknown as { document: any }).document;
+            const el = doc.querySelector(selector);
+            const walker = doc.createTreeWalker(el, 4 /* NodeFilter.SHOW_TEXT */);
+            const nodes: { data: string }[] = [];
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+            const text = nodes.map((n) => n.data).join('');
+            const at = (offset: number): [unknown, number] => {
+              for (const n of nodes) {
+                if (offset <= n.data.length) return [n, offset];
+                offset -= n.data.length;
+              }
+              throw new Error('offset past the end');
+            };
+            const out: Record<string, number> = { '': Math.round(el.getBoundingClientRect().height) };
+            for (const word of words) {
+              const start = text.indexOf(word);
+              if (start < 0) throw new Error(`${word} is not in ${text}`);
+              const range = doc.createRange();
+              range.setStart(...at(start));
+              range.setEnd(...at(start + word.length));
+              out[word] = new Set([...range.getClientRects()].filter((r: { width: number }) => r.width > 0).map((r: { top: number }) => Math.round(r.top))).size;
+            }
+            return out;
+          },
+          { selector, words },
+        );
+      } finally {
+        await tab.close();
+      }
+    }
+
+    it('wraps a long address between its units, never inside a name such as 霞が関', async () => {
+      const address = '東京都千代田区霞が関一丁目1番1号 中央合同庁舎第2号館 情報システム課分室';
+      const page = renderNoticeFormHtml(noticeForm(configOf({ compliance: { ...FILLED.compliance, contractor: { name: '株式会社サンプル', address } } }), { date: '2026-11-26', env: {} }));
+      const words = ['東京都', '千代田区', '霞が関一丁目1番1号', '中央合同庁舎第2号館', '情報システム課分室'];
+      const lines = await linesOf(page, '#address', words);
+      const oneLine = (await linesOf(page, '#name', []))['']!;
+      // the address does wrap at this width (else the test would prove nothing)…
+      expect(lines['']!).toBeGreaterThan(oneLine * 1.5);
+      // …but each unit stays on one line
+      for (const word of words) expect(lines[word], word).toBe(1);
+    });
   });
 });

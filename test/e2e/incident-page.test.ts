@@ -72,6 +72,8 @@ describe.skipIf(!haveChromium)('incident pages in Chromium (遵守事項 第2)',
     }
     await expect(page.locator('#subject').textContent()).resolves.toBe('wrong recipient');
     await expect(page.locator('#message-incidents').textContent()).resolves.toContain('このメールのインシデントはありません。');
+    // no client contact: the form says the report will not be sent, and what to do instead
+    await expect(page.locator('#open-incident-note').textContent()).resolves.toMatch(/^登録すると 60 分の報告期限が始まります。発注者の窓口（compliance.clientContact）が設定されていないため報告は自動では送られません。/);
 
     // a required reason: the browser will not submit without one
     await page.getByRole('button', { name: /インシデントとして報告/ }).click();
@@ -84,18 +86,27 @@ describe.skipIf(!haveChromium)('incident pages in Chromium (遵守事項 第2)',
     await expect(page.locator('#clock').textContent()).resolves.toMatch(/未報告（期限内）[\s\S]*残り 60 分/);
     await expect(page.locator('#opened-by').textContent()).resolves.toBe('担当者 kansa（監査担当者の画面）kansa (reviewer pages)web:kansa');
     await expect(page.locator('#report-text').textContent()).resolves.toMatch(/宛先を誤って送信した[\s\S]*認識から60分以内[\s\S]*suzuki@partner\.example/);
+    // nothing was sent: the page says so and what to do; the report does not claim it was sent
+    await expect(page.locator('#notice-none').textContent()).resolves.toMatch(/^報告は送られていません。[\s\S]*電話やメールで発注者の窓口に報告し/);
+    await expect(page.locator('#h-report-text').textContent()).resolves.toContain('報告の文面（発注者の窓口に伝える内容）');
+    const report = (await page.locator('#report-text').textContent())!;
+    expect(report).toContain('この報告は outguard（送信メールの検査ゲートウェイ）が作成しました。');
+    expect(report).not.toMatch(/自動で作成・送信|written and sent|\/review\//);
 
     // an incident 5 s before its deadline: open, then overdue and red as the clock ticks on
     const openedAt = Date.now() - 60 * 60_000 + 5_000;
     const soon = newIncidentId(openedAt);
     await store.create({ id: soon, openedAt, deadline: openedAt + 60 * 60_000, trigger: 'manual', openedBy: 'hanako', summary: '期限間近' });
     await page.goto(`${base}/review/incidents`);
+    await expect(page.locator('#reports-by-hand').textContent()).resolves.toContain('インシデントの報告は自動では送られません');
     const clock = page.locator(`tr[data-incident="${soon}"] .clock`);
     await expect(clock.getAttribute('data-status')).resolves.toBe('open');
-    await expect(clock.textContent()).resolves.toContain('残り 1 分');
+    await expect(clock.textContent()).resolves.toContain('残り 1 分未満');
     await page.clock.fastForward(20_000);
     await expect(clock.getAttribute('data-status')).resolves.toBe('overdue');
-    await expect(clock.textContent()).resolves.toMatch(/期限超過・未報告[\s\S]*期限を 1 分超過/);
+    await expect(clock.textContent()).resolves.toMatch(/期限超過・未報告[\s\S]*期限を超過（1 分未満）/);
+    await page.clock.fastForward(60_000);
+    await expect(clock.textContent()).resolves.toMatch(/期限を 2 分超過[\s\S]*overdue by 2 min/);
     const label = clock.locator('.clock-status .ja');
     await expect(label.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(138, 16, 16)');
     await expect(page.locator(`tr[data-incident="${soon}"]`).evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(253, 232, 232)');

@@ -7,6 +7,7 @@ import { tempDir, writeConfig } from '../support/gateway.js';
 import { type Sink, startSink } from '../support/sink.js';
 import { type Harness, SENDER, compose, firstTime, holdInput, noticeKind, openHarness, sleep, tokenOf, zipEntriesEncrypted } from './fixtures.js';
 import { until } from '../support/wait.js';
+import { expectAligned } from '../support/text-table.js';
 import { MessageModel } from '../../src/message/model.js';
 
 // Runs the built CLI (npm run build, as `npm test` does) against a data dir a running "gateway"
@@ -15,6 +16,8 @@ const BIN = path.resolve('bin/outguard.js');
 const outguard = (...args: string[]) => run('node', [BIN, ...args]);
 
 const PARTNER = 'partner@partner.example';
+const COLLEAGUE = 'hanako@example.co.jp';
+const LONG_SUBJECT = '見積書 C：【ご確認】令和8年度 庁内ネットワーク保守業務の見積書と作業計画書の送付について';
 
 describe('outguard held', () => {
   let sink: Sink;
@@ -30,8 +33,8 @@ describe('outguard held', () => {
     gw = await openHarness(dataDir, sink, { env: process.env });
     const { raw } = await compose({ to: [PARTNER], subject: '見積書 A' });
     const a = holdInput(raw, [PARTNER], { findings: [firstTime('partner.example')] });
-    const b = holdInput((await compose({ to: [PARTNER], subject: '見積書 B' })).raw, [PARTNER]);
-    const c = holdInput((await compose({ to: [PARTNER], subject: '見積書 C' })).raw, [PARTNER]);
+    const b = holdInput((await compose({ to: [PARTNER, COLLEAGUE], subject: '見積書 B' })).raw, [PARTNER, COLLEAGUE]);
+    const c = holdInput((await compose({ to: [PARTNER], subject: LONG_SUBJECT })).raw, [PARTNER]);
     for (const input of [a, b, c]) await gw.service.hold(input);
     await sink.waitFor(3);
     const cToken = tokenOf(sink.messages.find((m) => MessageModel.parse(m.raw).subject.includes('見積書 C'))!);
@@ -73,6 +76,17 @@ describe('outguard held', () => {
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+STATE\s+DEADLINE\s+SENDER\s+RECIPIENTS\s+SUBJECT/);
     expect(text.stdout).toContain(ids.b);
+    expectAligned(text.stdout);
+    expect(text.stdout).toMatch(/\n$/);
+    // the deadline in Japan time, as every command's text output; --json has the same instant in UTC
+    const a = (await gw.holds.get(ids.a))!;
+    const jst = new Date(a.deadline + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    expect(text.stdout).toMatch(new RegExp(`^${ids.a}\\s+held\\s+${jst} JST\\s`, 'm'));
+    expect(text.stdout).not.toMatch(/\d{4}-\d\d-\d\dT/);
+    // two recipients: the first and how many more; the long subject is cut
+    expect(text.stdout).toContain(`${PARTNER} +1`);
+    expect(text.stdout).not.toContain(LONG_SUBJECT);
+    expect(text.stdout).toMatch(/見積書 C：【ご確認】[^\n]*…\n/);
   });
 
   it('show --json gives one hold with its details; an unknown id is a clear error', async () => {
@@ -90,6 +104,8 @@ describe('outguard held', () => {
     expect((shown.attachments as unknown[]).length).toBe(2);
     const text = await outguard('held', 'show', ids.a, '--config', file);
     expect(text.stdout).toContain(`ID:          ${ids.a}`);
+    expect(text.stdout).toMatch(/^Deadline: {4}\d{4}-\d\d-\d\d \d\d:\d\d JST, then /m);
+    expect(text.stdout).toMatch(/\n$/);
     expect(text.stdout).toContain(`${PARTNER}  [external, first-time domain]`);
 
     const missing = await outguard('held', 'show', 'no-such-hold', '--config', file);
@@ -121,7 +137,7 @@ describe('outguard held', () => {
 
     const again = await outguard('held', 'release', ids.a, '--config', file);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(new RegExp(`hold ${ids.a} is not held: it was released by cli at \\d{4}-`));
+    expect(again.stderr).toMatch(new RegExp(`hold ${ids.a} is not held: it was released by cli at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d JST\\n$`));
   });
 
   it('discard --mistake discards it, records the mistake in the audit log, and tells the sender; no incident by default, nothing else leaves', async () => {

@@ -86,17 +86,21 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     // the prefilled JA/EN report, as the client contact gets it
     expect(page).toMatch(/<pre class="body" id="report-text">発注者ご担当者様[\s\S]*suzuki@partner\.example[\s\S]*quote v2[\s\S]*To the client contact/);
     // the 60-minute clock: the deadline an hour after it was opened; open (or already reported by the notification)
-    const [, day, time] = /id="deadline">(\S+) (\S+) JST</.exec(page)!;
+    const [, day, time] = /id="deadline">(\S+) (\S+) JST（認識から 60 分以内）</.exec(page)!;
     const deadline = Date.parse(`${day}T${time}+09:00`);
     expect(deadline).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
     expect(deadline).toBeLessThanOrEqual(Date.now() + 3_600_000);
-    expect(page).toMatch(/data-status="open"[\s\S]*?残り (60|59) 分|data-status="reported"[\s\S]*?認識から 1 分で報告/);
+    expect(page).toMatch(/data-status="open"[\s\S]*?残り (60|59) 分|data-status="reported"[\s\S]*?認識から 1 分以内に報告/);
 
     // the client contact gets the report at once; then the incident is reported by outguard for the reviewer
     const notice = await until(async () => sink.messages.find((m) => headerOf(m, 'X-Outguard-Incident') === id));
     expect(notice.to).toEqual([CONTACT]);
     expect(headerOf(notice, 'X-Outguard-Notice')).toBe('incident');
-    expect(MessageModel.parse(notice.raw).textParts.join('\n')).toContain('宛先を誤って送信した <b>至急</b>');
+    const mailed = MessageModel.parse(notice.raw).textParts.join('\n');
+    expect(mailed).toContain('宛先を誤って送信した <b>至急</b>');
+    // the client cannot open the reviewer pages: the mail quotes the incident number instead of linking to them
+    expect(mailed).toContain(`インシデント番号 ${id} をお伝えください`);
+    expect(mailed).not.toContain('/review/');
     const reported = await until(async () => {
       const p = await (await reviewer.get(`/review/incidents/${id}`)).text();
       return p.includes('data-status="reported"') ? p : undefined;
@@ -104,10 +108,18 @@ describe('incident pages on the gateway (遵守事項 第2)', () => {
     expect(reported).toMatch(/id="notified-to">madoguchi@client\.example\.lg\.jp</);
     expect(reported).toMatch(/id="reported-by">outguard が自動で報告（登録: 担当者 kansa（監査担当者の画面））<span class="en" lang="en">outguard, automatically \(opened by kansa \(reviewer pages\)\)<\/span><span class="ident">outguard \(for web:kansa\)<\/span></);
     expect(reported).not.toContain('id="record-form"');
+    // sent in the same second or minute: not "1 分で報告"
+    expect(reported).toContain('認識から 1 分以内に報告');
+    expect(reported).not.toContain('1 分で報告');
 
     // the message page and the list link to it
     expect(await (await reviewer.get(`/review/message/${messageId}`)).text()).toContain(`href="/review/incidents/${id}"`);
     expect(await (await admin.get('/review/incidents')).text()).toMatch(new RegExp(`<tr class="incident" data-incident="${id}">[\\s\\S]*?quote v2`));
+  });
+
+  it('with a client contact, says the report is sent at once, and shows no note about reporting by hand', async () => {
+    expect(await (await reviewer.get(`/review/message/${messageId}`)).text()).toContain('発注者の窓口（compliance.clientContact）に報告がすぐ送られます。');
+    expect(await (await reviewer.get('/review/incidents')).text()).not.toContain('id="reports-by-hand"');
   });
 
   it('the forms of a page work when that page had to set a new CSRF cookie (it expired while the session lasts)', async () => {

@@ -65,12 +65,19 @@ describe('monthly report page on the gateway (特記事項 第9)', () => {
     expect(page).toContain('@media print{nav.review,.no-print{display:none}}');
   });
 
-  it('shows the previous month (Japan time) by default', async () => {
+  it('on a fresh install opens on this month, where the events are, not on the empty previous month, and says which month it shows', async () => {
     const res = await reviewer.get('/review/report');
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toContain(`月次報告 ${previousMonth()}`);
-    expect(text).toContain('この期間のインシデントはありません。');
+    expect(text).toContain(`月次報告 ${thisMonth()}`);
+    expect(text).toContain(`data-incident="${incident}"`);
+    expect(text).toContain(`<p id="shown-month">${thisMonth()}（今月）を表示しています。前月（${previousMonth()}）の記録はないため、記録のある最も新しい月を開きました。`);
+    expect(text).toContain('この月はまだ終わっていません。作成日時までの集計です。');
+    // a month asked for is shown as asked, and named
+    const asked = await (await reviewer.get(`/review/report?month=${previousMonth()}`)).text();
+    expect(asked).toContain(`<p id="shown-month">${previousMonth()}（前月）を表示しています。<span class="en" lang="en">Showing ${previousMonth()} (last month).</span></p>`);
+    expect(asked).toContain('この期間のインシデントはありません。');
+    expect(asked).not.toContain('この月はまだ終わっていません');
   });
 
   it('downloads the CSV (UTF-8 with BOM) and the standalone HTML of the month', async () => {
