@@ -30,6 +30,10 @@ export const TRIGGER_LABELS: Record<IncidentTrigger, { ja: string; en: string }>
   rule: { ja: 'ポリシーの規則が検知', en: 'detected by a policy rule' },
 };
 
+/** What opened an incident, in words; a trigger stored by a newer outguard is shown as it is. */
+export const triggerLabel = (trigger: string): { ja: string; en: string } =>
+  Object.hasOwn(TRIGGER_LABELS, trigger) ? TRIGGER_LABELS[trigger as IncidentTrigger] : { ja: trigger, en: trigger };
+
 const STATE: Record<MessageState, { ja: string; en: string }> = {
   sent: { ja: '送信されました', en: 'sent' },
   held: { ja: '保留中（まだ送信されていません）', en: 'held, not sent yet' },

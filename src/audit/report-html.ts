@@ -10,6 +10,7 @@ import { eventType } from './event-names.js';
 import { htmlDocument } from '../render/document.js';
 import { CHART_STYLE } from '../render/chart.js';
 import { DAILY_TITLE, TOP, dailyChart, ruleLabel, topChart } from './report-charts.js';
+import { triggerLabel } from './incident-report.js';
 
 /** What the report adds to the pages' style: figures right-aligned, the charts, and a clean A4 printout. */
 export const REPORT_STYLE = `${CHART_STYLE}
@@ -123,7 +124,7 @@ function incidentTable(r: MonthlyReport): SafeHtml {
 <tbody>
 ${r.incidents.map(
   (i) => html`<tr data-incident="${i.id}">
-<td><span class="mono">${i.id}</span><div>${i.trigger}${i.openedBy ? html` — ${named(actorName(i.openedBy), i.openedBy)}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
+<td><span class="mono">${i.id}</span><div>${bi(triggerLabel(i.trigger))}${i.openedBy ? html` — ${named(actorName(i.openedBy), i.openedBy)}` : ''}</div>${i.subject ? html`<div>${i.subject}</div>` : ''}</td>
 <td class="time">${jstText(i.openedAt)}</td>
 <td class="time">${jstText(i.deadline)}</td>
 <td class="time">${i.reportedAt ? html`${jstText(i.reportedAt)}${i.reportedBy ? html`<div>${named(actorName(i.reportedBy), i.reportedBy)}</div>` : ''}` : '—'}</td>

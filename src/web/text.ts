@@ -183,6 +183,8 @@ export function remainingText(ms: number, now: number): Bilingual {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   if (h > 0) return { ja: `残り ${h}時間${m}分`, en: `${h} h ${m} min left` };
+  // not "0 min": the link still works for the seconds left
+  if (m === 0) return { ja: '残り 1分未満', en: 'under 1 min left' };
   return { ja: `残り ${m}分`, en: `${m} min left` };
 }
 

@@ -267,6 +267,8 @@ describe('report HTML', () => {
     expect(html).toContain('<td class="n" id="median">30</td>');
     expect(html).toContain('2026-10-01 00:00 〜 2026-11-01 00:00（日本時間、UTC+9）');
     expect(html).toMatch(/<tr data-incident="i1">[\s\S]*?<td class="n">42<\/td>[\s\S]*?期限内に報告/);
+    // how it was opened, in words
+    expect(html).toMatch(/<tr data-incident="i1">[\s\S]*?担当者が登録<span class="en" lang="en">opened by a person<\/span>/);
     expect(html).toMatch(/<tr data-incident="i2">[\s\S]*?未報告・期限超過/);
     expect(html).toContain('@page{size:A4');
     expect(html).not.toMatch(/<(link|script|img)\b|src=|@import|url\(/);
