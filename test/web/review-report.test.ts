@@ -58,7 +58,7 @@ describe('monthly report page on the gateway (特記事項 第9)', () => {
     expect(page).toMatch(/<dd id="messages">2<\/dd>/);
     expect(page).toMatch(/<table id="by-rule">[\s\S]*?匿名・使い捨てのメールサービスへの送信<span class="en" lang="en">Anonymous or disposable mail service<\/span><span class="ident">anonymous-recipient<\/span>[\s\S]*?<td class="n">1<\/td>/);
     expect(page).toMatch(/<table id="by-sender-domain">[\s\S]*?example\.co\.jp[\s\S]*?<td class="n">2<\/td>/);
-    expect(page).toMatch(new RegExp(`<tr data-incident="${incident}">[\\s\\S]*?manual — 担当者 kansa（監査担当者の画面）[\\s\\S]*?web:kansa[\\s\\S]*?未報告（期限内）`));
+    expect(page).toMatch(new RegExp(`<tr data-incident="${incident}">[\\s\\S]*?担当者が登録<span class="en" lang="en">opened by a person</span> — 担当者 kansa（監査担当者の画面）[\\s\\S]*?web:kansa[\\s\\S]*?未報告（期限内）`));
     expect(page).toContain(`href="/review/report.csv?month=${thisMonth()}"`);
     expect(page).toContain(`href="/review/report.html?month=${thisMonth()}"`);
     // the navigation and the month picker stay off the printout
