@@ -7,6 +7,8 @@ import { tempDir, writeConfig } from './support/gateway.js';
 import { startSink } from './support/sink.js';
 import { until } from './support/wait.js';
 import { hashPassword } from '../src/crypto/password-hash.js';
+import { loadSecretKey } from '../src/store/secret-key.js';
+import { SqliteOutboxStore } from '../src/store/sqlite-outbox.js';
 
 const BIN = path.resolve('bin/outguard.js');
 const outguard = (...args: string[]) => run('node', [BIN, ...args]);
@@ -41,6 +43,15 @@ describe('outguard CLI', () => {
     expect(out.stderr.trim()).toBe(
       'outguard: config error: environment variable OUTGUARD_SMTP_LISTEN: smtp.listen: expected host:port such as 127.0.0.1:2525 or [::1]:2525, got "127.0.0.1:99999"',
     );
+  });
+
+  it('start refuses a data-at-rest key other than the one the data dir is sealed with, saying so (exit 78)', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    await SqliteOutboxStore.open(dataDir, loadSecretKey(dataDir, {}).key).close();
+    const env = { OUTGUARD_DATA_DIR: dataDir, OUTGUARD_SMTP_LISTEN: '127.0.0.1:0', OUTGUARD_WEB_LISTEN: '127.0.0.1:0' };
+    const out = await run('node', [BIN, 'start'], undefined, { ...env, OUTGUARD_SECRET: 'another secret of forty characters long!!' });
+    expect(out.code).toBe(78);
+    expect(out.stderr).toMatch(/^outguard: the data-at-rest key given is not the key the data in .*outguard\.db is sealed with \(key check [0-9a-f]{16} recorded, [0-9a-f]{16} given\)/);
   });
 
   it.each([

@@ -13,7 +13,10 @@ import path from 'node:path';
  *    so there is no guessing whether a value "looks like" base64 or hex: `openssl rand -base64 32`
  *    is a good value, and so is a long random passphrase. The same value always gives the same
  *    key, so several nodes sharing one database share one secret.
- * 2. The key file `DATA_DIR/secret.key`: 32 random bytes (binary), created on first use with
+ * 2. `OUTGUARD_SECRET_FILE`: a key file elsewhere (32 raw bytes, mode 0600, never created) — a
+ *    copy of an existing data dir's `secret.key`, so that other processes or nodes use the key
+ *    that data is sealed with.
+ * 3. The key file `DATA_DIR/secret.key`: 32 random bytes (binary), created on first use with
  *    mode 0600. An existing key file that the group or others may read or write is refused —
  *    the key is only as secret as that file.
  *
@@ -23,6 +26,7 @@ import path from 'node:path';
  */
 
 export const SECRET_ENV = 'OUTGUARD_SECRET';
+export const SECRET_FILE_ENV = 'OUTGUARD_SECRET_FILE';
 export const KEY_FILE_NAME = 'secret.key';
 export const KEY_BYTES = 32;
 /** The shortest OUTGUARD_SECRET accepted. */
@@ -32,7 +36,7 @@ export interface SecretKey {
   key: Buffer;
   /** Where the key came from (never the key itself): safe to log. */
   source: 'env' | 'file';
-  /** The key file, when source is 'file'. */
+  /** The key file, when source is 'file' (the data dir's, or OUTGUARD_SECRET_FILE's). */
   file?: string;
   /** True when the key file was created by this call. */
   created: boolean;
@@ -46,10 +50,18 @@ export class SecretKeyError extends Error {
   }
 }
 
-/** The key from OUTGUARD_SECRET, or else from (or into) DATA_DIR/secret.key. */
+/** The key from OUTGUARD_SECRET, or OUTGUARD_SECRET_FILE, or else from (or into) DATA_DIR/secret.key. */
 export function loadSecretKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): SecretKey {
   const secret = env[SECRET_ENV];
+  const named = env[SECRET_FILE_ENV];
+  if (secret !== undefined && named !== undefined && named !== '') throw new SecretKeyError(`both ${SECRET_ENV} and ${SECRET_FILE_ENV} are set: set one of them`);
   if (secret !== undefined) return { key: keyFromSecret(secret), source: 'env', created: false };
+  if (named !== undefined && named !== '') {
+    const given = path.resolve(named);
+    const key = readKeyFile(given);
+    if (!key) throw new SecretKeyError(`${SECRET_FILE_ENV} names ${given}, which does not exist (it is never created: copy the key file of the data dir whose key this process should use)`);
+    return { key, source: 'file', file: given, created: false };
+  }
   const file = path.join(dataDir, KEY_FILE_NAME);
   const existing = readKeyFile(file);
   if (existing) return { key: existing, source: 'file', file, created: false };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { checkDataKey } from './key-check.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -109,6 +110,7 @@ export abstract class SealedSqliteStore {
     if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError(`the ${schema.what} needs a 32-byte data-at-rest key`);
     this.key = Buffer.from(key);
     this.ownsDb = options.ownsDb ?? false;
+    checkDataKey(db, this.key);
     migrate(db, schema.component, schema.migrations);
   }
 

@@ -83,4 +83,20 @@ describe('the data-at-rest key', () => {
     expect(a.equals(deriveKey(key, 'hold-token'))).toBe(false);
     expect(a.equals(key)).toBe(false);
   });
+
+  it('takes the key file OUTGUARD_SECRET_FILE names (a copy of another data dir\'s), never creating it; not with OUTGUARD_SECRET too', () => {
+    const first = loadSecretKey(tempDir(), {});
+    const copy = path.join(tempDir(), 'shared.key');
+    fs.copyFileSync(first.file!, copy);
+    fs.chmodSync(copy, 0o600);
+    const other = path.join(tempDir(), 'data');
+    const given = loadSecretKey(other, { OUTGUARD_SECRET_FILE: copy });
+    expect(given).toMatchObject({ source: 'file', file: copy, created: false });
+    expect(given.key.equals(first.key)).toBe(true);
+    expect(fs.existsSync(path.join(other, 'secret.key'))).toBe(false);
+    expect(() => loadSecretKey(other, { OUTGUARD_SECRET_FILE: path.join(other, 'missing.key') })).toThrow(/OUTGUARD_SECRET_FILE names .*missing\.key, which does not exist/);
+    expect(() => loadSecretKey(other, { OUTGUARD_SECRET_FILE: copy, OUTGUARD_SECRET: 'x'.repeat(40) })).toThrow(/both OUTGUARD_SECRET and OUTGUARD_SECRET_FILE are set/);
+    fs.chmodSync(copy, 0o644);
+    expect(() => loadSecretKey(other, { OUTGUARD_SECRET_FILE: copy })).toThrow(SecretKeyError);
+  });
 });

@@ -90,6 +90,7 @@ describe('SqliteHoldStore', () => {
         const versions = db.prepare('SELECT component, version FROM schema_versions ORDER BY component').all();
         expect(versions).toEqual([
           { component: 'holds', version: 4 },
+          { component: 'key-check', version: 1 },
           { component: 'outbox', version: 3 },
           { component: 'sealed-chunks', version: 1 },
         ]);
@@ -145,6 +146,8 @@ describe('SqliteHoldStore', () => {
     // x's chunks, each in y's place
     const under = (row: string) => UNDER_ROW.replaceAll('owner', `${row}.owner`).replaceAll('@row', `@${row}`);
     db.prepare(`UPDATE sealed_chunks AS y SET data = (SELECT x.data FROM sealed_chunks x WHERE ${under('x')} AND x.seq = y.seq) WHERE ${under('y')}`).run({ x: 'hold:x', y: 'hold:y' });
+    // another key is refused at open (key-check.ts); with that record removed, the seal still holds
+    db.prepare('DELETE FROM key_check').run();
     db.close();
     await expect(store.message('y')).rejects.toBeInstanceOf(SealedDataError);
     const other = new SqliteHoldStore(openDatabase(dir), randomBytes(32), { ownsDb: true });
