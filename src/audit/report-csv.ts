@@ -1,6 +1,7 @@
 import { formatHead } from './anchor.js';
 import { csvDocument } from './export.js';
-import { type Count, type MonthlyReport, jstText } from './report.js';
+import type { Count, MonthlyReport } from './report.js';
+import { jstText } from '../util/japan-time.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
 import { eventType } from './event-names.js';
 import type { Bilingual } from '../render/bilingual.js';

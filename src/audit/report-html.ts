@@ -1,5 +1,6 @@
 import { formatHead } from './anchor.js';
-import { type Count, type MonthlyReport, jstText } from './report.js';
+import type { Count, MonthlyReport } from './report.js';
+import { jstText } from '../util/japan-time.js';
 import { INCIDENT_STATUS, REPORT_LABELS as L, periodText } from './report-labels.js';
 import { type SafeHtml, html } from '../render/html.js';
 import { STYLE } from '../render/style.js';

@@ -3,7 +3,6 @@ import { type Count, type DayCount, countEvents, decisionsByDay } from './counts
 import { type AuditEvent, GENESIS_HASH } from './events.js';
 import { JST_OFFSET_MS } from '../util/japan-time.js';
 
-export { jstText } from '../util/japan-time.js';
 
 export type { Count } from './counts.js';
 
